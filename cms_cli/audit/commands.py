@@ -1,0 +1,51 @@
+"""cms audit: the audit trail (managers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import CsvOpt, JsonOpt, listing
+
+app = typer.Typer(
+    help="Read the audit trail (managers).", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@app.command("list")
+def list_(
+    entity: Annotated[
+        str | None,
+        typer.Option("--entity", help="user, session, module, cohort, class, offering, ..."),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who did it: an e-mail, or 'system'.")
+    ] = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option("--since", formats=["%Y-%m-%d"], help="From this day (YYYY-MM-DD) on."),
+    ] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List audit events, oldest first.
+
+    Example: cms audit list --entity user --since 2026-09-01 --json
+    """
+    from cms_cli.audit import service
+    from cms_cli.auth.current import signed_in
+
+    config = current().config()
+    with signed_in() as (session, me):
+        rows = service.list_events(
+            session,
+            me,
+            entity=entity,
+            actor_email=actor,
+            since=since.date() if since else None,
+            tz=config.tz,
+        )
+    listing(rows, service.FIELDS, json_=json_, csv_=csv_, title="Audit", empty="no events match")

@@ -1,0 +1,84 @@
+"""Every write calls ``record``; ``list_events`` serves ``cms audit list``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from cms_cli.audit.models import ENTITIES, AuditEvent
+from cms_cli.core import clock
+from cms_cli.core.errors import ValidationError
+from cms_cli.core.output import plain
+
+if TYPE_CHECKING:
+    from cms_cli.auth.models import User
+
+SYSTEM = "system"
+FIELDS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
+
+
+def actor_name(actor: User | str | None) -> str:
+    if actor is None:
+        return SYSTEM
+    if isinstance(actor, str):
+        return actor
+    return actor.email
+
+
+def record(
+    session: Session,
+    actor: User | str | None,
+    action: str,
+    entity: str,
+    entity_id: Any = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction (it commits with the change)."""
+    if entity not in ENTITIES:
+        raise ValueError(f"unknown audit entity {entity!r}")
+    event = AuditEvent(
+        at=clock.now(),
+        actor=actor_name(actor),
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=plain(before) if before is not None else None,
+        after=plain(after) if after is not None else None,
+    )
+    session.add(event)
+    return event
+
+
+def list_events(
+    session: Session,
+    actor: User,
+    *,
+    entity: str | None = None,
+    actor_email: str | None = None,
+    since: date | None = None,
+    tz: ZoneInfo,
+) -> list[dict[str, Any]]:
+    """Events oldest first; ``since`` is a day in the institution's time zone. Managers."""
+    from cms_cli.auth.models import Role
+    from cms_cli.auth.service import require
+
+    require(actor, Role.manager)
+    query = select(AuditEvent)
+    if entity is not None:
+        if entity not in ENTITIES:
+            raise ValidationError(
+                f"unknown entity {entity!r}", hint="entities: " + ", ".join(ENTITIES)
+            )
+        query = query.where(AuditEvent.entity == entity)
+    if actor_email is not None:
+        query = query.where(AuditEvent.actor == actor_email.strip().lower())
+    if since is not None:
+        start = datetime.combine(since, time.min, tzinfo=tz)
+        query = query.where(col(AuditEvent.at) >= start)
+    events = session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
+    return [{f: getattr(e, f) for f in FIELDS} for e in events]

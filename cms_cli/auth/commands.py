@@ -1,0 +1,181 @@
+"""cms auth: who you are."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import JsonOpt, item, result, warning, when
+from cms_cli.core.prompts import read_password
+
+app = typer.Typer(
+    help="Log in and out, sessions and your own password.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+EmailOpt = Annotated[str, typer.Option("--email", help="Account e-mail (case-insensitive).")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password as one line from stdin.")
+]
+
+
+@app.command()
+def bootstrap(
+    email: EmailOpt,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create the very first account, a manager (operator; no login needed).
+
+    Example: cms auth bootstrap --email dean@uni.edu --name "Ada Dean" --password-stdin < pw.txt
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.models import Role
+    from cms_cli.core.db import transaction
+
+    password = read_password(password_stdin, confirm=True)
+    rounds = current().config().settings.bcrypt_rounds
+    with transaction() as session:
+        user = service.bootstrap(
+            session, service.NewUser(email, name, Role.manager), password, rounds=rounds
+        )
+    result(f"Created manager {user.email}. Next: cms auth login --email {user.email}")
+
+
+@app.command()
+def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
+    """Check your password and keep a new session token on this machine.
+
+    Example: cms auth login --email facilitator@uni.edu
+    """
+    from cms_cli.auth import credentials, service
+    from cms_cli.core.db import transaction
+
+    password = read_password(password_stdin)
+    config = current().config()
+    with transaction() as session:
+        done = service.login(session, email, password, hours=config.settings.session_hours)
+    store = credentials.save(config, done.token)
+    user = done.user
+    result(
+        f"Logged in as {user.name} <{user.email}> ({user.role.value}) until "
+        f"{when(done.auth_session.expires_at, config.tz)}; token kept in the {store}."
+    )
+    if os.environ.get("CMS_TOKEN"):
+        warning("CMS_TOKEN is set and overrides the token just stored")
+
+
+@app.command()
+def status(json_: JsonOpt = False) -> None:
+    """Who is logged in, with which role, until when (exit 4 when nobody is).
+
+    Example: cms auth status --json
+    """
+    from cms_cli.auth.current import current as who
+    from cms_cli.core.db import transaction
+
+    config = current().config()
+    with transaction() as session:
+        me = who(session, config)
+    item(
+        {
+            "email": me.user.email,
+            "name": me.user.name,
+            "role": me.user.role,
+            "expires_at": me.auth_session.expires_at,
+            "token_store": me.store,
+        },
+        json_=json_,
+    )
+
+
+@app.command()
+def logout() -> None:
+    """Revoke your session in the database and forget the token here.
+
+    Example: cms auth logout
+    """
+    from cms_cli.auth import credentials, service
+    from cms_cli.auth.current import current as who
+    from cms_cli.core.db import transaction
+
+    config = current().config()
+    with transaction() as session:
+        me = who(session, config)
+        service.logout(session, me.user, me.auth_session)
+    credentials.delete(config)
+    result(f"Logged out {me.user.email}.")
+    if me.store == "env":
+        warning("the revoked token is still in CMS_TOKEN; unset it")
+
+
+@app.command()
+def refresh() -> None:
+    """Extend your session by session_hours from now.
+
+    Example: cms auth refresh
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import current as who
+    from cms_cli.core.db import transaction
+
+    config = current().config()
+    with transaction() as session:
+        me = who(session, config)
+        row = service.refresh(
+            session, me.user, me.auth_session, hours=config.settings.session_hours
+        )
+    result(f"Session of {me.user.email} extended until {when(row.expires_at, config.tz)}.")
+
+
+@app.command()
+def token() -> None:
+    """Print your session token, for CMS_TOKEN in scripts and cron.
+
+    Example: export CMS_TOKEN="$(cms auth token)"
+    """
+    from cms_cli.auth import credentials
+    from cms_cli.auth.current import current as who
+    from cms_cli.core.db import transaction
+
+    config = current().config()
+    with transaction() as session:
+        who(session, config)
+    stored = credentials.load(config)
+    assert stored is not None  # who() succeeded, so a token is stored
+    result(stored.token)
+
+
+@app.command()
+def passwd(password_stdin: PasswordStdin = False) -> None:
+    """Change your own password; your other sessions end.
+
+    On a terminal it asks the current password, then the new one twice. With
+    --password-stdin, the new password is read as one line (your session vouches for you).
+
+    Example: cms auth passwd
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import current as who
+    from cms_cli.core.db import transaction
+
+    config = current().config()
+    with transaction() as session:
+        me = who(session, config)
+    old = None if password_stdin else read_password(False, prompt="Current password")
+    new = read_password(password_stdin, prompt="New password", confirm=True)
+    with transaction() as session:
+        me = who(session, config)
+        service.change_password(
+            session,
+            me.user,
+            old,
+            new,
+            keep=me.auth_session,
+            rounds=config.settings.bcrypt_rounds,
+        )
+    result(f"Password of {me.user.email} changed; your other sessions were ended.")

@@ -1,0 +1,69 @@
+"""Accounts, sessions and failed logins.
+
+Model variants keep secrets out of output: ``User`` (the table, with the password
+hash) is never rendered; commands render ``UserPublic``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from cms_cli.core.db import str_enum, utc_column
+
+
+class Role(StrEnum):
+    manager = "manager"
+    facilitator = "facilitator"
+    student = "student"
+
+
+class UserBase(SQLModel):
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=200)
+    role: Role = Field(sa_type=str_enum(Role))
+    employee_id: str | None = Field(default=None, max_length=50, unique=True)
+    student_id: str | None = Field(default=None, max_length=50, unique=True)
+
+
+class User(UserBase, table=True):
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str | None = Field(default=None, max_length=100)
+    is_active: bool = Field(default=True)
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class UserPublic(UserBase):
+    """What `user list` and `auth status` may show: no hash, no lock internals."""
+
+    is_active: bool
+    created_at: datetime
+
+
+class AuthSession(SQLModel, table=True):
+    """A login. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed password check, kept for the lockout window."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    at: datetime = Field(sa_column=utc_column())

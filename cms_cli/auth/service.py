@@ -1,0 +1,519 @@
+"""Accounts, passwords, sessions, lockout and the RBAC helpers other capabilities call.
+
+Services take a Session and the acting user, return models or plain data, raise
+CmsError subclasses, and never commit: the caller's session scope does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import bcrypt
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from cms_cli.audit import service as audit
+from cms_cli.auth.models import AuthSession, LoginFailure, Role, User, UserPublic
+from cms_cli.core import clock
+from cms_cli.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+
+LOCK_FAILURES = 5
+LOCK_WINDOW = timedelta(minutes=15)
+LOCK_DURATION = timedelta(minutes=15)
+MIN_PASSWORD = 8
+BAD_CREDENTIALS = "wrong e-mail or password"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
+USER_FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
+
+# A hash to compare against when the e-mail is unknown, so that both cases cost the
+# same time (no account enumeration by timing).
+_DUMMY_HASH: bytes | None = None
+
+
+# -- values ---------------------------------------------------------------------------
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, trimmed, and shaped like ``name@domain`` (else ValidationError)."""
+    value = email.strip().lower()
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise ValidationError(f"not an e-mail address: {email!r}", hint="use name@domain")
+    return value
+
+
+def check_password(password: str, email: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password.encode()) > 72:
+        raise ValidationError("the password must not be longer than 72 bytes")
+    if password.strip().lower() == email.strip().lower():
+        raise ValidationError("the password must not be the e-mail address")
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    global _DUMMY_HASH
+    if hashed is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(4))
+        bcrypt.checkpw(password.encode(), _DUMMY_HASH)
+        return False
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def public(user: User) -> dict[str, Any]:
+    """The fields of CLI.md for a user, and nothing secret."""
+    return UserPublic.model_validate(user, from_attributes=True).model_dump(
+        include=set(USER_FIELDS)
+    )
+
+
+def _clean(text: str | None, field: str, *, max_length: int, min_length: int = 1) -> str | None:
+    if text is None:
+        return None
+    value = text.strip()
+    if not value:
+        return None
+    if not min_length <= len(value) <= max_length:
+        raise ValidationError(f"{field} must have {min_length} to {max_length} characters")
+    return value
+
+
+# -- RBAC -----------------------------------------------------------------------------
+
+
+def require(actor: User, *roles: Role) -> None:
+    """PermissionDenied (exit 5) unless the actor holds one of ``roles``."""
+    if actor.role not in roles:
+        allowed = " or ".join(r.value for r in roles)
+        raise PermissionDenied(f"this needs the {allowed} role (you are a {actor.role.value})")
+
+
+def get_user(session: Session, email: str) -> User:
+    address = normalize_email(email)
+    user = session.exec(select(User).where(User.email == address)).first()
+    if user is None:
+        raise NotFound(f"no account with e-mail {address}")
+    return user
+
+
+# -- accounts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    name: str
+    role: Role
+    employee_id: str | None = None
+    student_id: str | None = None
+
+
+def _validated(data: NewUser) -> NewUser:
+    email = normalize_email(data.email)
+    name = _clean(data.name, "name", max_length=200)
+    if name is None:
+        raise ValidationError("name must not be empty")
+    employee_id = _clean(data.employee_id, "employee id", max_length=50)
+    student_id = _clean(data.student_id, "student id", max_length=50)
+    if student_id and data.role is not Role.student:
+        raise ValidationError("only students have a student id")
+    if employee_id and data.role is Role.student:
+        raise ValidationError("students have no employee id")
+    return NewUser(email, name, data.role, employee_id, student_id)
+
+
+def _new_user(data: NewUser, password: str | None, rounds: int) -> User:
+    now = clock.now()
+    if password is not None:
+        check_password(password, data.email)
+    return User(
+        email=data.email,
+        name=data.name,
+        role=data.role,
+        employee_id=data.employee_id,
+        student_id=data.student_id,
+        password_hash=hash_password(password, rounds) if password is not None else None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _duplicate_of(session: Session, data: NewUser) -> str | None:
+    """What an existing account already uses of ``data`` (for a clear conflict message)."""
+    checks = (
+        ("e-mail", User.email, data.email),
+        ("employee id", User.employee_id, data.employee_id),
+        ("student id", User.student_id, data.student_id),
+    )
+    for label, column, value in checks:
+        if value is not None and session.exec(select(User.id).where(column == value)).first():
+            return f"an account with {label} {value} already exists"
+    return None
+
+
+def _insert(session: Session, user: User, data: NewUser) -> User:
+    """Insert relying on the unique constraints; a violation becomes Conflict (exit 6)."""
+    try:
+        session.add(user)
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        session.rollback()  # the command fails as a whole; nothing of it is kept
+        raise Conflict(_duplicate_of(session, data) or "that account already exists") from exc
+    return user
+
+
+def bootstrap(session: Session, data: NewUser, password: str, *, rounds: int = 12) -> User:
+    """Create the very first account, a manager. Conflict once any account exists."""
+    if data.role is not Role.manager:
+        raise ValidationError("the first account is a manager")
+    if session.exec(select(func.count()).select_from(User)).one() > 0:
+        raise Conflict(
+            "accounts exist already: bootstrap only creates the first one",
+            hint="log in as a manager and use cms user add",
+        )
+    valid = _validated(data)
+    user = _insert(session, _new_user(valid, password, rounds), valid)
+    audit.record(session, None, "bootstrap", "user", user.email, after=public(user))
+    return user
+
+
+def add_user(
+    session: Session, actor: User, data: NewUser, password: str | None, *, rounds: int = 12
+) -> User:
+    require(actor, Role.manager)
+    valid = _validated(data)
+    user = _insert(session, _new_user(valid, password, rounds), valid)
+    audit.record(session, actor, "create", "user", user.email, after=public(user))
+    return user
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    dry_run: bool
+
+
+def import_users(
+    session: Session,
+    actor: User,
+    rows: Sequence[tuple[int, dict[str, str]]],
+    *,
+    dry_run: bool = False,
+    rounds: int = 12,
+) -> ImportReport:
+    """All rows or none. ``rows`` are (physical line, columns); problems name their line."""
+    from cms_cli.core.errors import FileProblems
+
+    require(actor, Role.manager)
+    problems: list[str] = []
+    valid: list[tuple[int, NewUser]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, row in rows:
+        try:
+            role_text = (row.get("role") or "").strip().lower()
+            try:
+                role = Role(role_text)
+            except ValueError:
+                raise ValidationError(
+                    f"role must be manager, facilitator or student, not {role_text!r}"
+                ) from None
+            data = _validated(
+                NewUser(
+                    email=row.get("email") or "",
+                    name=row.get("name") or "",
+                    role=role,
+                    employee_id=row.get("employee_id"),
+                    student_id=row.get("student_id"),
+                )
+            )
+        except ValidationError as exc:
+            problems.append(f"line {line}: {exc.message}")
+            continue
+        duplicate = False
+        for label, value in (
+            ("e-mail", data.email),
+            ("employee id", data.employee_id),
+            ("student id", data.student_id),
+        ):
+            if value is None:
+                continue
+            first = seen.setdefault((label, value), line)
+            if first != line:
+                problems.append(f"line {line}: {label} {value} also on line {first}")
+                duplicate = True
+        if not duplicate:
+            valid.append((line, data))
+    existing = _existing_identities(session, [d for _, d in valid])
+    for line, data in valid:
+        for label, value in (
+            ("e-mail", data.email),
+            ("employee id", data.employee_id),
+            ("student id", data.student_id),
+        ):
+            if value is not None and (label, value) in existing:
+                problems.append(f"line {line}: an account with {label} {value} already exists")
+    if problems:
+        problems.sort(key=lambda p: int(p.split(":", 1)[0].removeprefix("line ")))
+        raise FileProblems(f"{len(problems)} problem(s) found; nothing was imported", problems)
+    if not dry_run:
+        users = [_new_user(d, None, rounds) for _, d in valid]
+        session.add_all(users)
+        session.flush()
+        audit.record(session, actor, "import", "user", None, after={"created": len(users)})
+    return ImportReport(created=len(valid), dry_run=dry_run)
+
+
+def _existing_identities(session: Session, data: Iterable[NewUser]) -> set[tuple[str, str]]:
+    items = list(data)
+    found: set[tuple[str, str]] = set()
+    for label, column, values in (
+        ("e-mail", User.email, {d.email for d in items}),
+        ("employee id", User.employee_id, {d.employee_id for d in items if d.employee_id}),
+        ("student id", User.student_id, {d.student_id for d in items if d.student_id}),
+    ):
+        chunk = sorted(v for v in values if v)
+        for start in range(0, len(chunk), 500):
+            part = chunk[start : start + 500]
+            for value in session.exec(select(column).where(col(column).in_(part))).all():
+                found.add((label, str(value)))
+    return found
+
+
+def list_users(
+    session: Session, actor: User, *, role: Role | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    require(actor, Role.manager)
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.is_active == active)
+    return [public(u) for u in session.exec(query.order_by(col(User.email))).all()]
+
+
+def set_password(
+    session: Session, actor: User, email: str, password: str, *, rounds: int = 12
+) -> User:
+    """A manager sets another account's password; the account's sessions end."""
+    require(actor, Role.manager)
+    user = get_user(session, email)
+    check_password(password, user.email)
+    user.password_hash = hash_password(password, rounds)
+    user.locked_until = None
+    user.updated_at = clock.now()
+    _clear_failures(session, user)
+    _revoke_all(session, user)
+    audit.record(session, actor, "set-password", "user", user.email)
+    return user
+
+
+def set_active(session: Session, actor: User, email: str, active: bool) -> tuple[User, bool]:
+    """Activate or deactivate; deactivation revokes every session. Returns (user, changed)."""
+    require(actor, Role.manager)
+    user = get_user(session, email)
+    if not active and user.id == actor.id:
+        raise ValidationError("you cannot deactivate your own account")
+    if user.is_active == active:
+        return user, False
+    before = public(user)
+    user.is_active = active
+    user.updated_at = clock.now()
+    if not active:
+        _revoke_all(session, user)
+    audit.record(
+        session,
+        actor,
+        "activate" if active else "deactivate",
+        "user",
+        user.email,
+        before=before,
+        after=public(user),
+    )
+    return user, True
+
+
+# -- sessions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    user: User
+    auth_session: AuthSession
+
+
+def _clear_failures(session: Session, user: User) -> None:
+    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.user_id) == user.id))
+
+
+def _revoke_all(session: Session, user: User) -> None:
+    session.execute(
+        sa.update(AuthSession)
+        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def _locked_message(until: datetime) -> str:
+    stamp = until.isoformat(timespec="seconds")
+    return f"account locked after {LOCK_FAILURES} failed logins until {stamp}"
+
+
+def check_password_of(session: Session, email: str, password: str) -> User:
+    """The account if the password is right; records failures and locks after five.
+
+    A failure is recorded in the caller's transaction and the NotAuthenticated raised
+    carries ``keep_changes``, so the session scope commits the record (and the lock)
+    even though the command fails.
+    """
+    try:
+        address = normalize_email(email)
+    except ValidationError:
+        verify_password(password, None)
+        raise NotAuthenticated(BAD_CREDENTIALS) from None
+    user = session.exec(select(User).where(User.email == address)).first()
+    now = clock.now()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise NotAuthenticated(
+            _locked_message(user.locked_until), hint="wait, or ask a manager to set a new password"
+        )
+    if user is None or not verify_password(password, user.password_hash):
+        if user is not None:
+            _record_failure(session, user, now)
+        raise NotAuthenticated(BAD_CREDENTIALS, keep_changes=user is not None)
+    if not user.is_active:
+        raise NotAuthenticated("this account is deactivated", hint="ask a manager")
+    return user
+
+
+def _record_failure(session: Session, user: User, now: datetime) -> None:
+    assert user.id is not None
+    session.add(LoginFailure(user_id=user.id, at=now))
+    session.flush()
+    recent = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.user_id == user.id, col(LoginFailure.at) > now - LOCK_WINDOW)
+    ).one()
+    if recent >= LOCK_FAILURES:
+        user.locked_until = now + LOCK_DURATION
+        _clear_failures(session, user)
+        audit.record(
+            session, None, "lock", "user", user.email, after={"locked_until": user.locked_until}
+        )
+
+
+def login(session: Session, email: str, password: str, *, hours: int) -> Login:
+    user = check_password_of(session, email, password)
+    now = clock.now()
+    _clear_failures(session, user)
+    user.locked_until = None
+    token = secrets.token_urlsafe(32)  # 256 bits
+    row = AuthSession(
+        user_id=user.id,  # type: ignore[arg-type]
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, user, "login", "session", row.id, after={"expires_at": row.expires_at})
+    return Login(token=token, user=user, auth_session=row)
+
+
+def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
+    """The user and session behind ``token``; NotAuthenticated (exit 4) otherwise."""
+    now = clock.now()
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        raise NotAuthenticated("the session is not valid", hint="run cms auth login")
+    if row.revoked_at is not None:
+        raise NotAuthenticated("the session was revoked", hint="run cms auth login")
+    if row.expires_at <= now:
+        raise NotAuthenticated(
+            f"the session expired at {row.expires_at.isoformat(timespec='seconds')}",
+            hint="run cms auth login",
+        )
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("this account is deactivated", hint="ask a manager")
+    return user, row
+
+
+def logout(session: Session, user: User, row: AuthSession) -> None:
+    row.revoked_at = clock.now()
+    audit.record(session, user, "logout", "session", row.id)
+
+
+def refresh(session: Session, user: User, row: AuthSession, *, hours: int) -> AuthSession:
+    before = {"expires_at": row.expires_at}
+    row.expires_at = clock.now() + timedelta(hours=hours)
+    audit.record(
+        session,
+        user,
+        "refresh",
+        "session",
+        row.id,
+        before=before,
+        after={"expires_at": row.expires_at},
+    )
+    return row
+
+
+def change_password(
+    session: Session,
+    user: User,
+    old: str | None,
+    new: str,
+    *,
+    keep: AuthSession,
+    rounds: int = 12,
+) -> None:
+    """Change one's own password; every other session of the account ends.
+
+    ``old`` is checked when given (the interactive form asks it); the caller's valid
+    session is what vouches for a script.
+    """
+    if old is not None and not verify_password(old, user.password_hash):
+        _record_failure(session, user, clock.now())
+        raise NotAuthenticated("the current password is wrong", keep_changes=True)
+    check_password(new, user.email)
+    if verify_password(new, user.password_hash):
+        raise ValidationError("the new password is the same as the current one")
+    user.password_hash = hash_password(new, rounds)
+    user.updated_at = clock.now()
+    session.execute(
+        sa.update(AuthSession)
+        .where(
+            col(AuthSession.user_id) == user.id,
+            col(AuthSession.id) != keep.id,
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=clock.now())
+    )
+    audit.record(session, user, "passwd", "user", user.email)

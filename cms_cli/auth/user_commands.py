@@ -1,0 +1,181 @@
+"""cms user: accounts (managers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import CsvOpt, JsonOpt, listing, message, result
+from cms_cli.core.prompts import confirm, interactive, read_password
+
+if TYPE_CHECKING:
+    from cms_cli.auth.models import Role
+
+app = typer.Typer(help="Manage accounts (managers).", no_args_is_help=True, rich_markup_mode=None)
+
+FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
+RoleChoice = typer.Option("--role", help="manager, facilitator or student.", case_sensitive=False)
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password as one line from stdin.")
+]
+EmailArg = Annotated[str, typer.Argument(help="The account's e-mail.", metavar="EMAIL")]
+
+
+def _rounds() -> int:
+    return current().config().settings.bcrypt_rounds
+
+
+@app.command()
+def add(
+    email: Annotated[str, typer.Option("--email", help="E-mail, unique.")],
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[str, RoleChoice],
+    employee_id: Annotated[str | None, typer.Option("--employee-id", help="Staff number.")] = None,
+    student_id: Annotated[str | None, typer.Option("--student-id", help="Student number.")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an account (exit 6 when the e-mail or an id is taken).
+
+    On a terminal it asks for the password; off one, give --password-stdin or set it
+    later with cms user set-password.
+
+    Example: cms user add --email ana@uni.edu --name "Ana Lopez" --role facilitator
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+
+    parsed = _role(role)
+    password = None
+    if password_stdin or interactive():
+        password = read_password(password_stdin, confirm=True)
+    with signed_in() as (session, me):
+        user = service.add_user(
+            session,
+            me,
+            service.NewUser(email, name, parsed, employee_id, student_id),
+            password,
+            rounds=_rounds(),
+        )
+    result(f"Created {user.role.value} {user.email}.")
+    if password is None:
+        message(f"hint: no password yet; set one with cms user set-password {user.email}")
+
+
+def _role(text: str) -> Role:
+    from cms_cli.auth.models import Role
+    from cms_cli.core.errors import UsageError
+
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise UsageError(
+            f"invalid --role {text!r}", hint="choose manager, facilitator or student"
+        ) from None
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV: email,name,role[,employee_id,student_id].")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Create accounts from a CSV file: all rows or none.
+
+    Every row is checked first; each problem is reported as `line N: ...` and nothing is
+    written. Imported accounts have no password until cms user set-password.
+
+    Example: cms user import staff.csv --dry-run
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+    from cms_cli.core.csvfile import read_rows
+    from cms_cli.core.output import write_json
+
+    with signed_in() as (session, me):
+        service.require(me, Role.manager)
+        rows = read_rows(file, ("email", "name", "role"), ("employee_id", "student_id"))
+        report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
+    if json_:
+        write_json({"created": report.created, "dry_run": report.dry_run})
+    elif dry_run:
+        result(f"{report.created} account(s) would be created (dry run, nothing written).")
+    else:
+        result(f"Created {report.created} account(s).")
+
+
+@app.command("list")
+def list_(
+    role: Annotated[str | None, typer.Option("--role", help="Only this role.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Only active or inactive ones.")
+    ] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List accounts.
+
+    Example: cms user list --role facilitator --csv > facilitators.csv
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+
+    parsed = _role(role) if role is not None else None
+    with signed_in() as (session, me):
+        rows = service.list_users(session, me, role=parsed, active=active)
+    listing(rows, FIELDS, json_=json_, csv_=csv_, title="Accounts", empty="no accounts match")
+
+
+@app.command("set-password")
+def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None:
+    """Set another account's password; its sessions end and any lock is lifted.
+
+    Example: printf '%s\\n' "$PW" | cms user set-password ana@uni.edu --password-stdin
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+
+    with signed_in() as (session, me):
+        service.require(me, Role.manager)
+        password = read_password(password_stdin, prompt="New password", confirm=True)
+        user = service.set_password(session, me, email, password, rounds=_rounds())
+    result(f"Password of {user.email} set.")
+
+
+@app.command()
+def deactivate(
+    email: EmailArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Deactivate an account: it cannot log in and its sessions stop working.
+
+    Example: cms user deactivate ana@uni.edu --yes
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+
+    with signed_in() as (session, me):
+        service.require(me, Role.manager)
+        service.get_user(session, email)
+        confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
+        user, changed = service.set_active(session, me, email, False)
+    result(f"Deactivated {user.email}." if changed else f"{user.email} was already inactive.")
+
+
+@app.command()
+def activate(email: EmailArg) -> None:
+    """Activate a deactivated account again.
+
+    Example: cms user activate ana@uni.edu
+    """
+    from cms_cli.auth import service
+    from cms_cli.auth.current import signed_in
+
+    with signed_in() as (session, me):
+        user, changed = service.set_active(session, me, email, True)
+    result(f"Activated {user.email}." if changed else f"{user.email} was already active.")

@@ -1,0 +1,33 @@
+"""Every "now" of cms comes from here, so tests and ``CMS_NOW`` can move it."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from cms_cli.core.errors import ValidationError
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or date-time; naive values are taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValidationError(f"not an ISO 8601 date-time: {text!r}") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def now() -> datetime:
+    """The current instant, timezone-aware in UTC (``CMS_NOW`` freezes it)."""
+    frozen = os.environ.get("CMS_NOW")
+    if frozen:
+        try:
+            return parse_instant(frozen)
+        except ValidationError as exc:
+            raise ValidationError(
+                f"CMS_NOW is not an ISO 8601 date-time: {frozen!r}",
+                hint="e.g. CMS_NOW=2026-03-02T09:00:00+00:00",
+            ) from exc
+    return datetime.now(UTC)

@@ -1,0 +1,204 @@
+"""Settings: ``CMS_*`` environment > TOML profile in ``config.toml`` > defaults.
+
+Paths come from ``CMS_HOME`` (one folder for everything, for tests and containers)
+or from platformdirs' user config and data directories.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from cms_cli.core.errors import ValidationError
+
+APP_NAME = "cms"
+DEFAULT_PROFILE = "default"
+#: Keys a profile of config.toml may set, in the order `config show` prints them.
+CONFIG_KEYS = (
+    "database_url",
+    "redis_url",
+    "smtp_url",
+    "mail_from",
+    "timezone",
+    "grace_hours",
+    "escalation_hours",
+    "max_load",
+    "session_hours",
+    "sweep_minutes",
+)
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+
+def paths() -> Paths:
+    home = os.environ.get("CMS_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return Paths(config_dir=root, data_dir=root)
+    import platformdirs
+
+    return Paths(
+        config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+    )
+
+
+class Settings(BaseSettings):
+    """The effective settings of one invocation."""
+
+    model_config = SettingsConfigDict(env_prefix="CMS_", extra="ignore", frozen=True)
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "cms@localhost"
+    timezone: str = "UTC"
+    grace_hours: int = Field(default=48, ge=0, le=24 * 60)
+    escalation_hours: int = Field(default=72, ge=0, le=24 * 60)
+    max_load: int = Field(default=4, ge=1, le=100)
+    session_hours: int = Field(default=24, ge=1, le=24 * 90)
+    sweep_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Work factor of password hashes. 12 in production; the test suite lowers it
+    # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The profile's values arrive as init kwargs; the environment outranks them.
+        return (env_settings, init_settings)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings plus where they came from."""
+
+    settings: Settings
+    profile: str
+    paths: Paths
+    file_found: bool
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    @property
+    def embedded(self) -> bool:
+        """True on the embedded default (no configured database)."""
+        return not self.settings.database_url
+
+    @property
+    def database_url(self) -> str:
+        if self.settings.database_url:
+            return self.settings.database_url
+        return f"sqlite:///{self.paths.data_dir / 'cms.db'}"
+
+    @property
+    def queue_file(self) -> Path:
+        return self.paths.data_dir / "queue.db"
+
+    def public(self) -> dict[str, Any]:
+        """The effective settings with every password masked (``cms config show``)."""
+        values: dict[str, Any] = {key: getattr(self.settings, key) for key in CONFIG_KEYS}
+        values["database_url"] = self.database_url
+        for key in ("database_url", "redis_url", "smtp_url"):
+            if values[key]:
+                values[key] = mask_url(values[key])
+        values["profile"] = self.profile
+        values["config_file"] = str(self.paths.config_file)
+        return values
+
+
+def _read_profile(file: Path, profile: str, explicit: bool) -> tuple[dict[str, Any], bool]:
+    if not file.exists():
+        if explicit and profile != DEFAULT_PROFILE:
+            raise ValidationError(
+                f"profile {profile!r} not found: there is no config file at {file}",
+                hint="create it with a [" + profile + "] table (see docs/configuration.md)",
+            )
+        return {}, False
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{file} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ValidationError(f"cannot read {file}: {exc.strerror}") from exc
+    table = data.get(profile)
+    if table is None:
+        if explicit and profile != DEFAULT_PROFILE:
+            known = ", ".join(sorted(k for k, v in data.items() if isinstance(v, dict))) or "none"
+            raise ValidationError(f"profile {profile!r} not found in {file} (profiles: {known})")
+        return {}, True
+    if not isinstance(table, dict):
+        raise ValidationError(f"{file}: [{profile}] must be a table")
+    unknown = sorted(set(table) - set(CONFIG_KEYS))
+    if unknown:
+        raise ValidationError(
+            f"{file} [{profile}]: unknown key {unknown[0]!r}",
+            hint="known keys: " + ", ".join(CONFIG_KEYS),
+        )
+    return dict(table), True
+
+
+def load_config(profile: str | None = None) -> Config:
+    """Read the environment and the config file; raise ValidationError when they are wrong."""
+    explicit = bool(profile or os.environ.get("CMS_PROFILE"))
+    name = profile or os.environ.get("CMS_PROFILE") or DEFAULT_PROFILE
+    where = paths()
+    values, found = _read_profile(where.config_file, name, explicit)
+    try:
+        settings = Settings(**values)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else "setting"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ValidationError(
+            f"setting {key} (CMS_{key.upper()}): {message}",
+            hint="check the environment and " + str(where.config_file),
+        ) from exc
+    return Config(settings=settings, profile=name, paths=where, file_found=found)
+
+
+def mask_url(url: str) -> str:
+    """``scheme://user:***@host/db``: the password never reaches output or logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

@@ -1,0 +1,207 @@
+"""Engine, session scope, schema check and the column types every model shares."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from cms_cli.core.config import Config, mask_url
+from cms_cli.core.errors import CmsError, SchemaBehind, Unavailable
+
+#: The Alembic revision this code expects. tests/core/test_migrations.py checks that it
+#: is the head of migrations/versions, so bumping a migration without it fails CI.
+SCHEMA_HEAD = "0001"
+
+# A naming convention for constraints, so that Alembic batch mode on SQLite and
+# ALTERs on MySQL can name what they drop. Set before any model is declared.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stored as naive UTC (microseconds kept on MySQL), returned timezone-aware."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(sa.DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    """A column for an instant (use as ``sa_column=utc_column()``)."""
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """A new engine for ``url`` with the house settings for SQLite or MySQL."""
+    sa_url = sa.make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        if sa_url.database and sa_url.database != ":memory:":
+            from pathlib import Path
+
+            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(sa_url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if sa_url.get_backend_name() == "mysql":
+        connect_args: dict[str, Any] = {
+            "charset": "utf8mb4",
+            "connect_timeout": 5,
+            "init_command": "SET SESSION sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,"
+            "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION',"
+            " time_zone='+00:00'",
+        }
+        return sa.create_engine(
+            sa_url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args
+        )
+    return sa.create_engine(sa_url, pool_pre_ping=True)
+
+
+def engine_for(url: str) -> Engine:
+    """One engine per URL and process."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision stamped in the database, or None for an empty one."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
+_checked: set[str] = set()
+
+
+def ensure_schema(config: Config) -> Engine:
+    """The engine of the configured database, its schema checked once per process.
+
+    The embedded default is created and migrated on first use; a configured
+    database whose schema is behind is refused with a hint.
+    """
+    url = config.database_url
+    engine = engine_for(url)
+    if url in _checked:
+        return engine
+    try:
+        current = schema_revision(engine)
+    except sa.exc.DBAPIError as exc:
+        raise unavailable(url, exc) from exc
+    if current != SCHEMA_HEAD:
+        if config.embedded:
+            from cms_cli.ops.migrate import upgrade
+
+            upgrade(config, "head")
+        else:
+            raise SchemaBehind(current, SCHEMA_HEAD)
+    _checked.add(url)
+    return engine
+
+
+def forget_schema_checks() -> None:
+    _checked.clear()
+
+
+def unavailable(url: str, exc: BaseException) -> Unavailable:
+    """The error for a database that cannot be reached; the password never shown."""
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    sa_url = sa.make_url(url)
+    if sa_url.password:
+        reason = reason.replace(str(sa_url.password), "***")
+    return Unavailable(
+        f"database unavailable ({mask_url(url)}): {reason}",
+        hint="check CMS_DATABASE_URL and that the server is running (cms doctor)",
+    )
+
+
+@contextmanager
+def session_scope(config: Config) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    engine = ensure_schema(config)
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except CmsError as exc:
+            if exc.keep_changes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def str_enum(enum_cls: type[Any], length: int = 16) -> sa.Enum:
+    """An enum stored as its values in a VARCHAR (no native ENUM: portable migrations)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """The session scope of this invocation's configured database."""
+    from cms_cli.core.context import current
+
+    with session_scope(current().config()) as session:
+        yield session

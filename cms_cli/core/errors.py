@@ -1,0 +1,83 @@
+"""The exception tree. Each class carries the exit code of CLI.md.
+
+Services raise these; the one error boundary in ``cms_cli.main`` turns them into
+``error: ...`` (and ``hint: ...``) on stderr and the exit code. Nothing else exits.
+"""
+
+from __future__ import annotations
+
+
+class CmsError(Exception):
+    """Base of every error a user may see. Exit 1 unless a subclass says otherwise."""
+
+    exit_code = 1
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, keep_changes: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        #: Commit what the transaction did before the error (a failed login's record).
+        self.keep_changes = keep_changes
+
+
+class ValidationError(CmsError):
+    """Invalid input, or a rule of the domain refused it (exit 1)."""
+
+    exit_code = 1
+
+
+class FileProblems(ValidationError):
+    """A file with one or more bad lines; each problem is reported as ``line N: ...``."""
+
+    def __init__(self, message: str, problems: list[str], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+
+class UsageError(CmsError):
+    """The call itself is incomplete: a missing option, a prompt needed off a TTY (exit 2)."""
+
+    exit_code = 2
+
+
+class NotFound(CmsError):
+    """Unknown e-mail, code, id or week (exit 3)."""
+
+    exit_code = 3
+
+
+class NotAuthenticated(CmsError):
+    """No session, expired or revoked, bad credentials, locked or deactivated (exit 4)."""
+
+    exit_code = 4
+
+
+class PermissionDenied(CmsError):
+    """Logged in, but the role or ownership does not allow it (exit 5)."""
+
+    exit_code = 5
+
+
+class Conflict(CmsError):
+    """Duplicate, already exists, capacity or load limit reached (exit 6)."""
+
+    exit_code = 6
+
+
+class Unavailable(CmsError):
+    """A backend (database, queue, SMTP) cannot be reached (exit 7)."""
+
+    exit_code = 7
+
+
+class SchemaBehind(ValidationError):
+    """The configured database's schema is older than this version of cms."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        shown = current or "empty"
+        super().__init__(
+            f"the database schema is behind (at {shown}, this cms needs {head})",
+            hint="run cms db upgrade",
+        )

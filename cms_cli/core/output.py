@@ -1,0 +1,161 @@
+"""All output goes through here: tables for people, ``--json``/``--csv`` for scripts.
+
+stdout carries data (tables, JSON, CSV, result sentences); stderr carries messages,
+warnings and progress. Colour follows the TTY and ``NO_COLOR`` (rich decides).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cms_cli.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV (header row first) on stdout.")]
+
+Row = Mapping[str, Any]
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(soft_wrap=False, highlight=False)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready value: dates as ISO 8601, enums as their value."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
+    value = plain(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def write_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(plain(data), indent=2, ensure_ascii=False) + "\n")
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    value = plain(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def write_csv(rows: Iterable[Row], columns: Sequence[str]) -> None:
+    """RFC 4180: a header row, CRLF line ends, quoting where needed."""
+    writer = csv.writer(sys.stdout, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
+
+
+def choose(json_: bool, csv_: bool = False) -> str:
+    """The output format of a command from its ``--json``/``--csv`` flags."""
+    if json_ and csv_:
+        raise UsageError("--json and --csv cannot be used together")
+    return "json" if json_ else "csv" if csv_ else "table"
+
+
+def listing(
+    rows: Sequence[Row],
+    columns: Sequence[str],
+    *,
+    json_: bool = False,
+    csv_: bool = False,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Print a listing as a table, a JSON array or CSV."""
+    fmt = choose(json_, csv_)
+    if fmt == "json":
+        write_json([{c: row.get(c) for c in columns} for row in rows])
+        return
+    if fmt == "csv":
+        write_csv(rows, columns)
+        return
+    if not rows:
+        stderr_console().print(empty)
+        return
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns), style=None)
+    stdout_console().print(table)
+
+
+def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:
+    """Print one object as a two-column table or a JSON object."""
+    if json_:
+        write_json(data)
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in data.items():
+        table.add_row(key.replace("_", " "), _cell(value))
+    stdout_console().print(table)
+
+
+def result(text: str) -> None:
+    """A one-sentence result on stdout (no markup interpreted)."""
+    sys.stdout.write(text + "\n")
+
+
+def message(text: str) -> None:
+    """A message for the person at the terminal, on stderr."""
+    sys.stderr.write(text + "\n")
+
+
+def warning(text: str) -> None:
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def when(value: datetime | None, tz: Any) -> str:
+    """An instant for people: minutes, in the institution's time zone."""
+    if value is None:
+        return "never"
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")

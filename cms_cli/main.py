@@ -1,0 +1,157 @@
+"""The root command: global options, a lazy command registry, the one error boundary.
+
+Start-up is a feature: ``cms --help`` and completion import no SQLAlchemy, Huey,
+Redis, keyring or bcrypt. Each group's module is imported only when it is run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer import _click as click  # Typer's vendored Click, the base of TyperGroup
+from typer.core import TyperGroup
+
+from cms_cli import __version__
+from cms_cli.core import context
+from cms_cli.core.errors import CmsError, Unavailable
+
+#: name -> ("module:attribute" of a Typer app, one-line summary shown by `cms --help`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "auth": ("cms_cli.auth.commands:app", "Log in and out, sessions and your own password."),
+    "user": ("cms_cli.auth.user_commands:app", "Manage accounts (managers)."),
+    "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
+    "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
+    "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
+    "config": ("cms_cli.ops.config_commands:app", "Show the effective settings and their file."),
+}
+
+#: Entries that are one command rather than a group of subcommands.
+SINGLE_COMMANDS = frozenset({"doctor"})
+EXIT_INTERRUPTED = 130
+
+
+def load_command(name: str) -> click.Command:
+    """Import and build the command registered as ``name``."""
+    target, summary = COMMANDS[name]
+    module_name, attribute = target.split(":")
+    typer_app = getattr(importlib.import_module(module_name), attribute)
+    if name in SINGLE_COMMANDS:
+        command = typer.main.get_command(typer_app)
+    else:
+        command = typer.main.get_group(typer_app)
+    command.name = name
+    command.short_help = summary
+    return command
+
+
+class _Summary(click.Command):
+    """A stand-in carrying only the one-line summary, for `cms --help`."""
+
+
+class LazyGroup(TyperGroup):
+    """Commands resolved on use; help lists the static summaries without importing them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        return load_command(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Click's own: usage errors (exit 2), --help, explicit exits
+        except KeyboardInterrupt:
+            sys.stderr.write("error: interrupted\n")
+            ctx.exit(EXIT_INTERRUPTED)
+        except BaseException as exc:
+            if isinstance(exc, SystemExit) or context.current().debug:
+                raise
+            error = as_cms_error(exc)
+            report(error)
+            ctx.exit(error.exit_code)
+
+
+def as_cms_error(exc: BaseException) -> CmsError:
+    """Map any exception to the CmsError the user sees (connection failures: exit 7)."""
+    if isinstance(exc, CmsError):
+        return exc
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
+        from cms_cli.core.db import unavailable
+
+        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            try:
+                url = context.current().config().database_url
+            except CmsError:
+                url = "the database"
+            return unavailable(url, exc)
+        if isinstance(exc, sa_exc.IntegrityError):
+            from cms_cli.core.errors import Conflict
+
+            return Conflict("that conflicts with an existing record")
+    redis_exc = sys.modules.get("redis.exceptions")
+    if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
+        return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")
+    return CmsError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        hint="run again with --debug for the traceback, and report it",
+    )
+
+
+def report(error: CmsError) -> None:
+    from cms_cli.core.errors import FileProblems
+
+    if isinstance(error, FileProblems):
+        for problem in error.problems:
+            sys.stderr.write(problem + "\n")
+    sys.stderr.write(f"error: {error.message}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {error.hint}\n")
+
+
+app = typer.Typer(
+    name="cms",
+    cls=LazyGroup,
+    help="Course platform administration: allocation, weekly tracking, reminders.\n\n"
+    "Example: cms auth login --email you@uni.edu",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"cms {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", envvar="CMS_PROFILE", metavar="NAME", help="Profile of config.toml to use."
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Course platform administration: allocation, weekly tracking, reminders."""
+    context.begin(profile, debug)

@@ -1,0 +1,65 @@
+"""cms db: schema migrations (operator: holds the database credentials)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.context import current as invocation
+from cms_cli.core.output import JsonOpt, item, result
+
+app = typer.Typer(
+    help="Migrate the database schema (Alembic; SQLite and MySQL).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@app.command()
+def upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Upgrade the schema to REVISION (default: the newest).
+
+    Example: CMS_DATABASE_URL=mysql+pymysql://cms:pw@db/cms cms db upgrade
+    """
+    from cms_cli.ops import migrate
+
+    now = migrate.upgrade(invocation().config(), revision)
+    result(f"Database at revision {now}.")
+
+
+@app.command()
+def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or base.")]) -> None:
+    """Downgrade the schema to REVISION ('base' empties it).
+
+    Example: cms db downgrade 0001
+    """
+    from cms_cli.ops import migrate
+
+    now = migrate.downgrade(invocation().config(), revision)
+    result(f"Database at revision {now or 'base (empty)'}.")
+
+
+@app.command()
+def current(json_: JsonOpt = False) -> None:
+    """Show the schema revision of the database and the one this cms needs.
+
+    Example: cms db current --json
+    """
+    from cms_cli.core.config import mask_url
+    from cms_cli.ops import migrate
+
+    config = invocation().config()
+    rev = migrate.current(config)
+    head = migrate.head()
+    item(
+        {
+            "database_url": mask_url(config.database_url),
+            "current": rev,
+            "head": head,
+            "up_to_date": rev == head,
+        },
+        json_=json_,
+    )

@@ -1,0 +1,186 @@
+"""Health checks for ``cms doctor``: each returns a Check; nothing raises past here."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cms_cli.core.config import Config, mask_url
+from cms_cli.core.errors import CmsError
+
+Status = Literal["ok", "warn", "fail", "down"]
+TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status in ("ok", "warn") for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        """7 when a backend is down, 1 when something else is wrong, 0 otherwise."""
+        if any(c.status == "down" for c in self.checks):
+            return 7
+        return 0 if self.ok else 1
+
+
+def _database(config: Config) -> list[Check]:
+    import sqlalchemy as sa
+
+    from cms_cli.core.db import SCHEMA_HEAD, engine_for, schema_revision
+
+    url = config.database_url
+    where = mask_url(url)
+    if config.embedded:
+        file = Path(sa.make_url(url).database or "")
+        if not file.exists():
+            return [
+                Check("database", "ok", f"embedded SQLite {file} (created on first use)"),
+                Check("schema", "ok", f"will be created at {SCHEMA_HEAD} on first use"),
+            ]
+    try:
+        engine = engine_for(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+            version = ""
+            if engine.dialect.name == "mysql":
+                version = " " + str(conn.execute(sa.text("SELECT VERSION()")).scalar())
+        revision = schema_revision(engine)
+    except sa.exc.DBAPIError as exc:
+        from cms_cli.core.db import unavailable
+
+        return [Check("database", "down", unavailable(url, exc).message)]
+    checks = [Check("database", "ok", f"{engine.dialect.name}{version} at {where}")]
+    if revision == SCHEMA_HEAD:
+        checks.append(Check("schema", "ok", f"at {revision}"))
+    elif config.embedded:
+        checks.append(
+            Check("schema", "ok", f"at {revision}; upgraded to {SCHEMA_HEAD} on next use")
+        )
+    else:
+        checks.append(
+            Check(
+                "schema",
+                "fail",
+                f"at {revision or 'empty'}, needs {SCHEMA_HEAD}: run cms db upgrade",
+            )
+        )
+    return checks
+
+
+def _queue(config: Config) -> Check:
+    url = config.settings.redis_url
+    if url:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(
+                url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+            )
+            client.ping()
+            version = client.info("server").get("redis_version", "?")
+            client.close()
+        except (redis.RedisError, OSError, ValueError) as exc:
+            return Check("queue", "down", f"Redis at {mask_url(url)}: {exc}")
+        return Check("queue", "ok", f"Redis {version} at {mask_url(url)}")
+    folder = config.queue_file.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".cms-doctor-probe"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check(
+            "queue", "fail", f"SQLite queue folder {folder} is not writable: {exc.strerror}"
+        )
+    return Check("queue", "ok", f"embedded SQLite queue {config.queue_file}")
+
+
+def smtp_connect(url: str, timeout: float = TIMEOUT) -> smtplib.SMTP:
+    """An SMTP connection for ``smtp://``, ``smtps://`` or ``?starttls=1``, logged in."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"CMS_SMTP_URL must start with smtp:// or smtps://, not {parts.scheme}://")
+    host = parts.hostname or "localhost"
+    starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    client: smtplib.SMTP
+    if parts.scheme == "smtps":
+        client = smtplib.SMTP_SSL(
+            host, parts.port or 465, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
+        if starttls:
+            client.starttls(context=ssl.create_default_context())
+    client.ehlo_or_helo_if_needed()
+    if parts.username:
+        client.login(unquote(parts.username), unquote(parts.password or ""))
+    return client
+
+
+def _smtp(config: Config) -> Check:
+    url = config.settings.smtp_url
+    if not url:
+        return Check("smtp", "ok", "off: no CMS_SMTP_URL, in-app inbox only")
+    try:
+        client = smtp_connect(url)
+        client.noop()
+        client.quit()
+    except ValueError as exc:
+        return Check("smtp", "fail", str(exc))
+    except (OSError, smtplib.SMTPException) as exc:
+        return Check("smtp", "down", f"{mask_url(url)}: {exc}")
+    return Check("smtp", "ok", f"{mask_url(url)} accepts connections")
+
+
+def _keyring(config: Config) -> Check:
+    from cms_cli.auth.credentials import keyring_backend, keyring_name, token_file
+
+    if keyring_backend() is None:
+        return Check(
+            "keyring", "warn", f"no usable OS keyring; tokens go to {token_file(config)} (0600)"
+        )
+    return Check("keyring", "ok", keyring_name())
+
+
+def _timezone(config: Config) -> Check:
+    from cms_cli.core import clock
+
+    local = clock.now().astimezone(config.tz)
+    return Check(
+        "timezone", "ok", f"{config.settings.timezone}, now {local.isoformat(timespec='minutes')}"
+    )
+
+
+def run(load: Callable[[], Config]) -> Report:
+    """Every check, in order. A broken configuration stops the rest."""
+    try:
+        config = load()
+    except CmsError as exc:
+        return Report([Check("config", "fail", exc.message)])
+    where = config.paths.config_file
+    source = f"{where}" if config.file_found else f"no file at {where}, defaults and environment"
+    checks = [Check("config", "ok", f"profile {config.profile}; {source}")]
+    checks += _database(config)
+    for probe in (_queue, _smtp, _keyring, _timezone):
+        try:
+            checks.append(probe(config))
+        except Exception as exc:  # a check must report, never crash the doctor
+            checks.append(Check(probe.__name__.strip("_"), "fail", f"{type(exc).__name__}: {exc}"))
+    return Report(checks)

@@ -1,0 +1,86 @@
+"""Alembic, run in-process on the configured database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+
+import cms_cli
+from cms_cli.core.config import Config
+from cms_cli.core.db import engine_for, forget_schema_checks, schema_revision, unavailable
+from cms_cli.core.errors import NotFound
+
+
+def migrations_dir() -> Path:
+    """Packaged in the wheel as cms_cli/_migrations; the source tree's migrations/ otherwise."""
+    package = Path(cms_cli.__file__).parent
+    for candidate in (package / "_migrations", package.parent / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise FileNotFoundError("the migrations folder is missing from this installation")
+
+
+def _alembic(connection: object | None = None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head() -> str:
+    heads = ScriptDirectory.from_config(_alembic()).get_heads()
+    return heads[0]
+
+
+def _known(revision: str) -> None:
+    if revision in ("head", "base") or revision.startswith(("+", "-")):
+        return
+    script = ScriptDirectory.from_config(_alembic())
+    try:
+        found = script.get_revision(revision)
+    except Exception:
+        found = None
+    if found is None:
+        raise NotFound(f"unknown revision {revision!r}", hint="cms db current shows where you are")
+
+
+def _run(config: Config, action: str, revision: str) -> str | None:
+    import sqlalchemy as sa
+
+    engine = engine_for(config.database_url)
+    try:
+        with engine.begin() as conn:
+            cfg = _alembic(conn)
+            if action == "upgrade":
+                command.upgrade(cfg, revision)
+            else:
+                command.downgrade(cfg, revision)
+    except sa.exc.OperationalError as exc:
+        if "connect" in str(exc).lower() or "unable to open" in str(exc).lower():
+            raise unavailable(config.database_url, exc) from exc
+        raise
+    forget_schema_checks()
+    return schema_revision(engine)
+
+
+def upgrade(config: Config, revision: str = "head") -> str | None:
+    _known(revision)
+    return _run(config, "upgrade", revision)
+
+
+def downgrade(config: Config, revision: str) -> str | None:
+    _known(revision)
+    return _run(config, "downgrade", revision)
+
+
+def current(config: Config) -> str | None:
+    import sqlalchemy as sa
+
+    try:
+        return schema_revision(engine_for(config.database_url))
+    except sa.exc.DBAPIError as exc:
+        raise unavailable(config.database_url, exc) from exc

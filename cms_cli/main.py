@@ -15,7 +15,7 @@ from typer import _click as click  # Typer's vendored Click, the base of TyperGr
 from typer.core import TyperGroup
 
 from cms_cli import __version__
-from cms_cli.core import context
+from cms_cli.core import clock, context
 from cms_cli.core.errors import CmsError, Unavailable
 
 #: name -> ("module:attribute" of a Typer app, one-line summary shown by `cms --help`).
@@ -89,18 +89,17 @@ def as_cms_error(exc: BaseException) -> CmsError:
         return exc
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
-        from cms_cli.core.db import unavailable
+        from cms_cli.core.db import database_error
 
-        if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
-            try:
-                url = context.current().config().database_url
-            except CmsError:
-                url = "the database"
-            return unavailable(url, exc)
         if isinstance(exc, sa_exc.IntegrityError):
             from cms_cli.core.errors import Conflict
 
             return Conflict("that conflicts with an existing record")
+        try:
+            url = context.current().config().database_url
+        except CmsError:
+            url = "the database"
+        return database_error(url, exc)
     redis_exc = sys.modules.get("redis.exceptions")
     if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
         return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")
@@ -155,3 +154,4 @@ def root(
 ) -> None:
     """Course platform administration: allocation, weekly tracking, reminders."""
     context.begin(profile, debug)
+    clock.now()  # a malformed CMS_NOW fails every command up front, with exit 1

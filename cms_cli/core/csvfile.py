@@ -14,7 +14,10 @@ Rows = list[tuple[int, dict[str, str]]]
 def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:
     """(physical line, row) pairs; the header is line 1. One clear error for a bad file."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
+        if b"\x00" in data:
+            raise ValidationError(f"{path}: not a CSV file (binary content)")
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise ValidationError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -25,8 +28,6 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
         raise ValidationError(
             f"{path}: not UTF-8 text (byte {exc.start})", hint="save the file as CSV UTF-8"
         ) from exc
-    if "\x00" in text:
-        raise ValidationError(f"{path}: not a CSV file (binary content)")
     if not text.strip():
         raise ValidationError(f"{path}: the file is empty", hint="the first line names the columns")
     reader = csv.reader(text.splitlines(keepends=True), strict=True)

@@ -139,7 +139,7 @@ def ensure_schema(config: Config) -> Engine:
     try:
         current = schema_revision(engine)
     except sa.exc.DBAPIError as exc:
-        raise unavailable(url, exc) from exc
+        raise database_error(url, exc) from exc
     if current != SCHEMA_HEAD:
         if config.embedded:
             from cms_cli.ops.migrate import upgrade
@@ -153,6 +153,34 @@ def ensure_schema(config: Config) -> Engine:
 
 def forget_schema_checks() -> None:
     _checked.clear()
+
+
+# MySQL client/server errors that mean "cannot reach or use the server": too many
+# connections, access denied, unknown database, no socket, cannot connect, gone away,
+# lost connection, SSL/handshake failures.
+_MYSQL_UNREACHABLE = {1040, 1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013, 2026, 2055}
+_SQLITE_UNREACHABLE = ("unable to open database", "database is locked", "disk i/o error")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when a DBAPI error means the database cannot be reached (exit 7)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    if isinstance(code, int) and code in _MYSQL_UNREACHABLE:
+        return True
+    text = str(orig).lower()
+    return any(marker in text for marker in _SQLITE_UNREACHABLE)
+
+
+def database_error(url: str, exc: BaseException) -> CmsError:
+    """Exit 7 for an unreachable database; any other database failure is exit 1."""
+    if is_unreachable(exc):
+        return unavailable(url, exc)
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return CmsError(f"database error: {reason}", hint="run again with --debug for the details")
 
 
 def unavailable(url: str, exc: BaseException) -> Unavailable:

@@ -63,9 +63,10 @@ def _database(config: Config) -> list[Check]:
                 version = " " + str(conn.execute(sa.text("SELECT VERSION()")).scalar())
         revision = schema_revision(engine)
     except sa.exc.DBAPIError as exc:
-        from cms_cli.core.db import unavailable
+        from cms_cli.core.db import database_error
 
-        return [Check("database", "down", unavailable(url, exc).message)]
+        error = database_error(url, exc)
+        return [Check("database", "down" if error.exit_code == 7 else "fail", error.message)]
     checks = [Check("database", "ok", f"{engine.dialect.name}{version} at {where}")]
     if revision == SCHEMA_HEAD:
         checks.append(Check("schema", "ok", f"at {revision}"))

@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 
 import cms_cli
 from cms_cli.core.config import Config
-from cms_cli.core.db import engine_for, forget_schema_checks, schema_revision, unavailable
+from cms_cli.core.db import database_error, engine_for, forget_schema_checks, schema_revision
 from cms_cli.core.errors import NotFound
 
 
@@ -59,10 +59,8 @@ def _run(config: Config, action: str, revision: str) -> str | None:
                 command.upgrade(cfg, revision)
             else:
                 command.downgrade(cfg, revision)
-    except sa.exc.OperationalError as exc:
-        if "connect" in str(exc).lower() or "unable to open" in str(exc).lower():
-            raise unavailable(config.database_url, exc) from exc
-        raise
+    except sa.exc.DBAPIError as exc:
+        raise database_error(config.database_url, exc) from exc
     forget_schema_checks()
     return schema_revision(engine)
 
@@ -83,4 +81,4 @@ def current(config: Config) -> str | None:
     try:
         return schema_revision(engine_for(config.database_url))
     except sa.exc.DBAPIError as exc:
-        raise unavailable(config.database_url, exc) from exc
+        raise database_error(config.database_url, exc) from exc

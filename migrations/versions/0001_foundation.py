@@ -98,19 +98,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
-    with op.batch_alter_table("login_failure", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_login_failure_user_id"))
-
+    # Dropping a table drops its indexes (MySQL refuses to drop an index a foreign key needs).
     op.drop_table("login_failure")
-    with op.batch_alter_table("auth_session", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_auth_session_user_id"))
-
     op.drop_table("auth_session")
-    with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_event_entity"))
-        batch_op.drop_index(batch_op.f("ix_audit_event_at"))
-        batch_op.drop_index(batch_op.f("ix_audit_event_actor"))
-
     op.drop_table("audit_event")
     op.drop_table("app_user")

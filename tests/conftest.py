@@ -1,0 +1,260 @@
+"""Fixtures: databases (SQLite and a private MariaDB), a CLI runner, accounts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from servers import mariadb
+
+from cms_cli.core import db as core_db
+
+PASSWORD = "correct-horse-9"
+MYSQL_DB = "cms_test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing from the developer's environment leaks into a test.
+    for key in [k for k in os.environ if k.startswith("CMS_") and not k.startswith("CMS_TEST_")]:
+        del os.environ[key]
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    os.environ["CMS_BCRYPT_ROUNDS"] = "4"  # cost 12 is tested once, in test_auth_service
+    os.environ.pop("NO_COLOR", None)
+
+
+# -- databases ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mysql_root_url() -> Iterator[str]:
+    """A MariaDB server URL without database: CMS_TEST_MYSQL_URL, or a private one."""
+    given = os.environ.get("CMS_TEST_MYSQL_URL")
+    if given:
+        yield given.rstrip("/") + "/"
+        return
+    with mariadb() as url:
+        yield url
+
+
+def _migrate(url: str) -> None:
+    from cms_cli.core.config import load_config
+    from cms_cli.ops import migrate
+
+    saved = os.environ.get("CMS_DATABASE_URL")
+    os.environ["CMS_DATABASE_URL"] = url
+    try:
+        migrate.upgrade(load_config(), "head")
+    finally:
+        if saved is None:
+            os.environ.pop("CMS_DATABASE_URL", None)
+        else:
+            os.environ["CMS_DATABASE_URL"] = saved
+
+
+def create_mysql_database(root_url: str, name: str) -> str:
+    engine = sa.create_engine(root_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    engine.dispose()
+    return root_url + name
+
+
+@pytest.fixture(scope="session")
+def mysql_template(mysql_root_url: str) -> str:
+    url = create_mysql_database(mysql_root_url, MYSQL_DB)
+    _migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    file = tmp_path_factory.mktemp("template") / "cms.db"
+    _migrate(f"sqlite:///{file}")
+    core_db.dispose_all()
+    return file
+
+
+def _truncate_all(url: str) -> None:
+    engine = core_db.engine_for(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in sa.inspect(conn).get_table_names():
+            if table != "alembic_version":
+                conn.execute(sa.text(f"TRUNCATE TABLE `{table}`"))
+        conn.execute(sa.text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, or the MariaDB test database."""
+    if request.param == "sqlite":
+        file = tmp_path / "cms.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), file)
+        url = f"sqlite:///{file}"
+        yield url
+        core_db.engine_for(url).dispose()
+        core_db._engines.pop(url, None)
+    else:
+        url = request.getfixturevalue("mysql_template")
+        _truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def backend(db_url: str) -> str:
+    return "mysql" if db_url.startswith("mysql") else "sqlite"
+
+
+# -- running the CLI ------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What a user sees: the exit code, stdout and stderr apart."""
+
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None = None
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.stdout)
+
+    def __str__(self) -> str:
+        return (
+            f"cms {' '.join(self.args)} -> {self.exit_code}\n"
+            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+        )
+
+
+class Cli:
+    """Runs ``cms`` in-process (Typer's runner) with this test's home and database."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+
+    def __call__(
+        self,
+        *args: str,
+        input: str | None = None,
+        env: Mapping[str, str | None] | None = None,
+        strict: bool = False,
+    ) -> RunResult:
+        from typer.testing import CliRunner
+
+        from cms_cli.main import app
+
+        merged: dict[str, str | None] = {**self.env, **(env or {})}
+        result = CliRunner().invoke(app, list(args), input=input, env=merged)
+        run = RunResult(args, result.exit_code, result.stdout, result.stderr, result.exception)
+        if strict:
+            assert run.exit_code == 0, str(run)
+        if run.exception is not None and not isinstance(run.exception, SystemExit):
+            # Anything but a clean exit is a crash the error boundary missed.
+            raise AssertionError(str(run)) from run.exception
+        return run
+
+    def ok(
+        self, *args: str, input: str | None = None, env: Mapping[str, str | None] | None = None
+    ) -> RunResult:
+        return self(*args, input=input, env=env, strict=True)
+
+    def subprocess(
+        self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
+    ) -> RunResult:
+        """A real process, for what in-process runs cannot show (start-up, exit codes)."""
+        full = {**os.environ, **self.env, **(env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "cms_cli", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=full,
+            timeout=120,
+        )
+        return RunResult(args, proc.returncode, proc.stdout, proc.stderr)
+
+    # accounts -------------------------------------------------------------------------
+
+    def login(self, email: str, password: str = PASSWORD) -> RunResult:
+        return self.ok("auth", "login", "--email", email, "--password-stdin", input=password + "\n")
+
+    def add_user(self, email: str, role: str, name: str | None = None, **ids: str) -> RunResult:
+        args = [
+            "user",
+            "add",
+            "--email",
+            email,
+            "--name",
+            name or email.split("@")[0].title(),
+            "--role",
+            role,
+        ]
+        for key, value in ids.items():
+            args += [f"--{key.replace('_', '-')}", value]
+        return self.ok(*args, "--password-stdin", input=PASSWORD + "\n")
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Cli:
+    home = tmp_path / "home"
+    home.mkdir()
+    return Cli(home, {"CMS_HOME": str(home), "CMS_DATABASE_URL": db_url})
+
+
+@pytest.fixture
+def manager(cli: Cli) -> str:
+    """A bootstrapped manager, logged in."""
+    email = "dean@uni.edu"
+    cli.ok(
+        "auth",
+        "bootstrap",
+        "--email",
+        email,
+        "--name",
+        "Ada Dean",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    cli.login(email)
+    return email
+
+
+@pytest.fixture
+def people(cli: Cli, manager: str) -> dict[str, str]:
+    """A manager (logged in), a second manager, two facilitators and two students."""
+    cli.add_user("boss@uni.edu", "manager", "Bo Boss")
+    cli.add_user("ana@uni.edu", "facilitator", "Ana Lopez", employee_id="E1")
+    cli.add_user("ben@uni.edu", "facilitator", "Ben Ode", employee_id="E2")
+    cli.add_user("sam@uni.edu", "student", "Sam Stu", student_id="S1")
+    cli.add_user("sue@uni.edu", "student", "Sue Stu", student_id="S2")
+    return {
+        "manager": manager,
+        "manager2": "boss@uni.edu",
+        "facilitator": "ana@uni.edu",
+        "facilitator2": "ben@uni.edu",
+        "student": "sam@uni.edu",
+        "student2": "sue@uni.edu",
+    }
+
+
+@pytest.fixture
+def session(cli: Cli, db_url: str) -> Iterator[Any]:
+    """A SQLModel session on the test database, for service-level tests."""
+    from sqlmodel import Session
+
+    with Session(core_db.engine_for(db_url), expire_on_commit=False) as s:
+        yield s

@@ -1,0 +1,70 @@
+"""The lazy command registry and the start-up path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cms_cli.main import COMMANDS, load_command
+
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "huey",
+    "redis",
+    "keyring",
+    "bcrypt",
+    "pymysql",
+    "alembic",
+    "rich",
+)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_registry_entry_imports_and_has_help(name: str) -> None:
+    command = load_command(name)
+    assert command.name == name
+    assert command.get_short_help_str() == COMMANDS[name][1]
+    assert command.help, f"{name} has no help text"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_an_example(name: str) -> None:
+    command = load_command(name)
+    subcommands = getattr(command, "commands", {name: command})
+    for sub_name, sub in subcommands.items():
+        assert "Example:" in (sub.help or ""), f"cms {name} {sub_name} has no example in --help"
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys\n"
+        "from cms_cli.main import app\n"
+        "try:\n"
+        "    app(['--help'], prog_name='cms')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "HEAVY="
+
+
+def test_completion_of_group_names_imports_nothing_heavy() -> None:
+    code = (
+        "import os, sys\n"
+        "os.environ.update({'_CMS_COMPLETE': 'complete_bash',\n"
+        "    'COMP_WORDS': 'cms a', 'COMP_CWORD': '1'})\n"
+        "from cms_cli.main import app\n"
+        "try:\n"
+        "    app(prog_name='cms')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY=\n" in out.stdout + "\n"
+    assert "audit" in out.stdout
+    assert "auth" in out.stdout

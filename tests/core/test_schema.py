@@ -1,0 +1,117 @@
+"""Migrations on SQLite and MariaDB, the embedded default, a schema that is behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD, Cli, create_mysql_database
+
+from cms_cli.core import db as core_db
+from cms_cli.core.config import load_config
+from cms_cli.ops import migrate
+
+
+def test_schema_head_matches_the_migrations() -> None:
+    assert migrate.head() == core_db.SCHEMA_HEAD
+
+
+def test_embedded_default_is_created_and_migrated_on_first_use(cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "fresh"
+    env = {"CMS_HOME": str(home), "CMS_DATABASE_URL": None}
+    result = cli(
+        "auth",
+        "bootstrap",
+        "--email",
+        "d@uni.edu",
+        "--name",
+        "D",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+        env=env,
+    )  # type: ignore[arg-type]
+    assert result.exit_code == 0, result
+    assert (home / "cms.db").exists()
+    current = cli.ok("db", "current", "--json", env=env).json()  # type: ignore[arg-type]
+    assert current["current"] == current["head"] == core_db.SCHEMA_HEAD
+    assert current["up_to_date"] is True
+
+
+@pytest.fixture
+def empty_url(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A configured database with no schema at all."""
+    if db_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    root = request.getfixturevalue("mysql_root_url")
+    return create_mysql_database(root, "cms_empty")
+
+
+def test_configured_database_behind_is_refused_with_a_hint(cli: Cli, empty_url: str) -> None:
+    env = {"CMS_DATABASE_URL": empty_url}
+    result = cli("auth", "status", env=env)
+    assert result.exit_code == 1
+    assert "schema is behind" in result.stderr
+    assert "hint: run cms db upgrade" in result.stderr
+    assert cli.ok("db", "current", "--json", env=env).json()["current"] is None
+    up = cli.ok("db", "upgrade", env=env)
+    assert core_db.SCHEMA_HEAD in up.stdout
+    assert cli("auth", "status", env=env).exit_code == 4  # schema fine, nobody logged in
+
+
+def test_downgrade_and_upgrade_again(cli: Cli, empty_url: str) -> None:
+    env = {"CMS_DATABASE_URL": empty_url}
+    cli.ok("db", "upgrade", env=env)
+    down = cli.ok("db", "downgrade", "base", env=env)
+    assert "base" in down.stdout
+    engine = core_db.engine_for(empty_url)
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+    cli.ok("db", "upgrade", env=env)
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert {"app_user", "auth_session", "login_failure", "audit_event"} <= tables
+
+
+def test_unknown_revision_is_not_found(cli: Cli) -> None:
+    result = cli("db", "upgrade", "9999")
+    assert result.exit_code == 3
+    assert "unknown revision" in result.stderr
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    """Autogenerate finds nothing to do: the migrations build exactly the models' schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from cms_cli.core.models import import_all_models
+
+    import_all_models()
+    with core_db.engine_for(db_url).connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    assert diff == []
+
+
+def test_mysql_connection_settings(db_url: str, backend: str) -> None:
+    engine = core_db.ensure_schema(load_config_for(db_url))
+    with engine.connect() as conn:
+        if backend == "mysql":
+            mode = conn.execute(sa.text("SELECT @@SESSION.sql_mode")).scalar()
+            assert "STRICT_TRANS_TABLES" in str(mode)
+            charset = conn.execute(sa.text("SELECT @@character_set_client")).scalar()
+            assert charset == "utf8mb4"
+        else:
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def load_config_for(url: str):  # type: ignore[no-untyped-def]
+    import os
+
+    os.environ["CMS_DATABASE_URL"] = url
+    try:
+        return load_config()
+    finally:
+        del os.environ["CMS_DATABASE_URL"]

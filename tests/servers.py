@@ -1,0 +1,132 @@
+"""Private servers for the tests: started from the installed binaries on a free port of
+127.0.0.1 with a temporary data directory, and stopped afterwards.
+
+On a developer machine without the binary the tests that need it skip with the reason;
+under ``CI=true`` a missing server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> None:
+    """Skip, or fail under CI=true."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: a missing server is a failure)", pytrace=False)
+    pytest.skip(what)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _which(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (
+            f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None
+        )
+        if found:
+            return found
+    return None
+
+
+def _wait(check: object, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    deadline = time.monotonic() + 60
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            check()  # type: ignore[operator]
+            return
+        except Exception as exc:
+            last = exc
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"{what} did not start in 60 s: {last}")
+
+
+@contextlib.contextmanager
+def mariadb() -> Iterator[str]:
+    """A private MariaDB (or MySQL); yields a root URL without a database."""
+    server = _which("mariadbd", "mysqld")
+    install = _which("mariadb-install-db", "mysql_install_db")
+    if server is None or install is None:
+        missing("MariaDB is not installed (apt-get install mariadb-server)")
+    assert server is not None
+    assert install is not None
+    import pymysql
+
+    user = getpass.getuser()
+    with tempfile.TemporaryDirectory(prefix="cms-mariadb-") as tmp:
+        data = Path(tmp) / "data"
+        log = Path(tmp) / "error.log"
+        sock = Path(tmp) / "mysqld.sock"
+        subprocess.run(
+            [
+                install,
+                "--no-defaults",
+                f"--datadir={data}",
+                f"--user={user}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                server,
+                "--no-defaults",
+                f"--datadir={data}",
+                f"--user={user}",
+                f"--port={port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={sock}",
+                f"--pid-file={Path(tmp) / 'mysqld.pid'}",
+                f"--log-error={log}",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=2",
+                "--max-connections=200",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def ready() -> None:
+                pymysql.connect(unix_socket=str(sock), user="root").close()
+
+            _wait(ready, proc, log, "MariaDB")
+            conn = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
+            with conn.cursor() as cur:
+                cur.execute("CREATE USER 'cms'@'%' IDENTIFIED BY 'cms-test-pw'")
+                cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'cms'@'%'")
+            conn.close()
+            yield f"mysql+pymysql://cms:cms-test-pw@127.0.0.1:{port}/"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

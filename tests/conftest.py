@@ -189,6 +189,20 @@ class Cli:
 
     # accounts -------------------------------------------------------------------------
 
+    def bootstrap(
+        self,
+        email: str = "dean@uni.edu",
+        password: str = PASSWORD,
+        env: Mapping[str, str | None] | None = None,
+        strict: bool = False,
+    ) -> RunResult:
+        return self(
+            *("auth", "bootstrap", "--email", email, "--name", "Ada Dean", "--password-stdin"),
+            input=password + "\n",
+            env=env,
+            strict=strict,
+        )
+
     def login(self, email: str, password: str = PASSWORD) -> RunResult:
         return self.ok("auth", "login", "--email", email, "--password-stdin", input=password + "\n")
 
@@ -219,16 +233,7 @@ def cli(tmp_path: Path, db_url: str) -> Cli:
 def manager(cli: Cli) -> str:
     """A bootstrapped manager, logged in."""
     email = "dean@uni.edu"
-    cli.ok(
-        "auth",
-        "bootstrap",
-        "--email",
-        email,
-        "--name",
-        "Ada Dean",
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    cli.bootstrap(email, strict=True)
     cli.login(email)
     return email
 

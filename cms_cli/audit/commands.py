@@ -48,4 +48,12 @@ def list_(
             since=since.date() if since else None,
             tz=config.tz,
         )
-    listing(rows, service.FIELDS, json_=json_, csv_=csv_, title="Audit", empty="no events match")
+    listing(
+        rows,
+        service.FIELDS,
+        json_=json_,
+        csv_=csv_,
+        title="Audit",
+        empty="no events match",
+        table=(("at", "actor", "action", "entity", "entity_id", "change"), service.with_change),
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -103,8 +103,13 @@ def listing(
     csv_: bool = False,
     title: str | None = None,
     empty: str = "nothing to show",
+    table: tuple[Sequence[str], Callable[[Row], Row]] | None = None,
 ) -> None:
-    """Print a listing as a table, a JSON array or CSV."""
+    """Print a listing as a table, a JSON array or CSV.
+
+    ``table`` optionally gives people other columns than scripts get: (columns, a
+    function from a row to the table's row).
+    """
     fmt = choose(json_, csv_)
     if fmt == "json":
         write_json([{c: row.get(c) for c in columns} for row in rows])
@@ -117,12 +122,15 @@ def listing(
         return
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold", show_lines=False)
+    if table is not None:
+        columns, shape = table[0], table[1]
+        rows = [shape(row) for row in rows]
+    grid = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
-        table.add_column(column.replace("_", " "), overflow="fold")
+        grid.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns), style=None)
-    stdout_console().print(table)
+        grid.add_row(*(_cell(row.get(c)) for c in columns))
+    stdout_console().print(grid)
 
 
 def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:

@@ -54,3 +54,18 @@ def test_lockout_and_failed_logins_are_audited(cli: Cli, people: dict[str, str])
 def test_only_managers_read_the_audit(cli: Cli, people: dict[str, str]) -> None:
     cli.login("ana@uni.edu")
     assert cli("audit", "list").exit_code == 5
+
+
+def test_the_table_shows_what_changed(cli: Cli, people: dict[str, str]) -> None:
+    cli.ok("user", "deactivate", "ben@uni.edu", "--yes")
+    table = cli.ok("audit", "list", "--entity", "user", env={"COLUMNS": "250"}).stdout
+    assert "is_active: true → false" in table
+
+
+def test_with_change_summarises_updates_and_creations() -> None:
+    from cms_cli.audit.service import with_change
+
+    update = with_change({"before": {"a": 1, "b": True}, "after": {"a": 2, "b": True}})
+    assert update["change"] == "a: 1 → 2"
+    create = with_change({"before": None, "after": {"name": "X", "id": None, "created_at": "t"}})
+    assert create["change"] == "name=X"

@@ -7,7 +7,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from conftest import PASSWORD, Cli
+from conftest import PASSWORD, Cli, RunResult
 
 from cms_cli.core import db as core_db
 
@@ -18,21 +18,18 @@ def at(delta: timedelta = timedelta()) -> dict[str, str]:
     return {"CMS_NOW": (T0 + delta).isoformat()}
 
 
-def bootstrap(cli: Cli, email: str = "dean@uni.edu", password: str = PASSWORD, **kw: object):
-    return cli(
-        "auth",
-        "bootstrap",
-        "--email",
-        email,
-        "--name",
-        "Ada Dean",
-        "--password-stdin",
-        input=password + "\n",
-        **kw,  # type: ignore[arg-type]
-    )
+def bootstrap(
+    cli: Cli,
+    email: str = "dean@uni.edu",
+    password: str = PASSWORD,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    return cli.bootstrap(email, password, env=env)
 
 
-def login(cli: Cli, email: str, password: str = PASSWORD, env: dict[str, str] | None = None):
+def login(
+    cli: Cli, email: str, password: str = PASSWORD, env: dict[str, str] | None = None
+) -> RunResult:
     return cli(
         "auth", "login", "--email", email, "--password-stdin", input=password + "\n", env=env
     )

@@ -52,33 +52,13 @@ def test_emails_are_case_insensitive_and_unique(cli: Cli, manager: str) -> None:
 
 
 def test_duplicate_ids_conflict(cli: Cli, people: dict[str, str]) -> None:
-    dup = cli(
-        "user",
-        "add",
-        "--email",
-        "new@uni.edu",
-        "--name",
-        "N",
-        "--role",
-        "facilitator",
-        "--employee-id",
-        "E1",
-    )
+    base = ["user", "add", "--email", "new@uni.edu", "--name", "N"]
+    dup = cli(*base, "--role", "facilitator", "--employee-id", "E1")
     assert dup.exit_code == 6
     assert "employee id E1" in dup.stderr
-    dup = cli(
-        "user",
-        "add",
-        "--email",
-        "new@uni.edu",
-        "--name",
-        "N",
-        "--role",
-        "student",
-        "--student-id",
-        "S2",
-    )
+    dup = cli(*base, "--role", "student", "--student-id", "S2")
     assert dup.exit_code == 6
+    assert "student id S2" in dup.stderr
 
 
 @pytest.mark.parametrize(

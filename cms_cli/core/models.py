@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import cms_cli.audit.models
-    import cms_cli.auth.models  # noqa: F401
+    import cms_cli.auth.models
+    import cms_cli.catalog.models
+    import cms_cli.offerings.models  # noqa: F401

@@ -22,6 +22,10 @@ from cms_cli.core.errors import CmsError, Unavailable
 COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("cms_cli.auth.commands:app", "Log in and out, sessions and your own password."),
     "user": ("cms_cli.auth.user_commands:app", "Manage accounts (managers)."),
+    "module": ("cms_cli.catalog.commands:module_app", "Modules of the catalog."),
+    "cohort": ("cms_cli.catalog.commands:cohort_app", "Cohorts of students."),
+    "class": ("cms_cli.catalog.commands:class_app", "Classes: year, trimester, intake."),
+    "offering": ("cms_cli.offerings.commands:app", "Allocate courses: offerings and enrolments."),
     "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
     "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),

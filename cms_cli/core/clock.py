@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from cms_cli.core.errors import ValidationError
 
@@ -31,3 +31,8 @@ def now() -> datetime:
                 hint="e.g. CMS_NOW=2026-03-02T09:00:00+00:00",
             ) from exc
     return datetime.now(UTC)
+
+
+def today(tz: tzinfo) -> date:
+    """Today's date in the institution's time zone."""
+    return now().astimezone(tz).date()

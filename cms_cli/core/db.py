@@ -66,12 +66,25 @@ _lock = threading.Lock()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (below).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    """Take the write lock when a transaction begins (waiting up to busy_timeout).
+
+    With a deferred BEGIN, a transaction that read and then writes fails at once with
+    "database is locked" when another process committed in between; with IMMEDIATE,
+    concurrent commands on the embedded database queue up instead, and a check made
+    inside a transaction (capacity, load) still holds when its insert runs.
+    """
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -84,6 +97,7 @@ def make_engine(url: str) -> Engine:
             Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(sa_url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if sa_url.get_backend_name() == "mysql":
         connect_args: dict[str, Any] = {

@@ -1,0 +1,204 @@
+"""cms module / cohort / class: the catalog (managers write, everyone reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.output import CsvOpt, JsonOpt, listing, result
+
+ActiveOpt = Annotated[
+    bool | None, typer.Option("--active/--inactive", help="Only active or inactive entries.")
+]
+
+
+def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool) -> None:
+    from cms_cli.auth.current import signed_in
+    from cms_cli.catalog import service
+
+    kind = getattr(service, kind_name)
+    with signed_in() as (session, me):
+        rows = service.listing(session, me, kind, active)
+    listing(rows, kind.fields, json_=json_, csv_=csv_, empty=f"no {kind.entity} yet")
+
+
+def _set_active(kind_name: str, value: str, active: bool) -> None:
+    from cms_cli.auth.current import signed_in
+    from cms_cli.catalog import service
+
+    kind = getattr(service, kind_name)
+    with signed_in() as (session, me):
+        item, changed = service.set_active(session, me, kind, value, active)
+    name = f"{kind.entity} {getattr(item, kind.shown)}"
+    verb = "Activated" if active else "Deactivated"
+    result(
+        f"{verb} {name}."
+        if changed
+        else f"{name} was already {'active' if active else 'inactive'}."
+    )
+
+
+# -- modules --------------------------------------------------------------------------
+
+module_app = typer.Typer(
+    help="Modules (course units).", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@module_app.command("add")
+def module_add(
+    code: Annotated[str, typer.Argument(help="Unique code, 3-20 characters, e.g. CS101.")],
+    name: Annotated[str, typer.Option("--name", help="Title of the module.")],
+    credits: Annotated[int, typer.Option("--credits", help="Credits, 1 to 10.")],
+    description: Annotated[str | None, typer.Option("--description", help="Free text.")] = None,
+) -> None:
+    """Add a module (managers).
+
+    Example: cms module add CS101 --name "Intro to Programming" --credits 5
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.catalog import service
+
+    with signed_in() as (session, me):
+        module = service.add_module(session, me, code, name, credits, description)
+    result(f"Added module {module.code}.")
+
+
+@module_app.command("list")
+def module_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+    """List modules.
+
+    Example: cms module list --active --csv
+    """
+    _list("MODULE", active, json_, csv_)
+
+
+@module_app.command("deactivate")
+def module_deactivate(code: Annotated[str, typer.Argument(help="Module code.")]) -> None:
+    """Deactivate a module: no new offerings of it.
+
+    Example: cms module deactivate CS101
+    """
+    _set_active("MODULE", code, False)
+
+
+@module_app.command("activate")
+def module_activate(code: Annotated[str, typer.Argument(help="Module code.")]) -> None:
+    """Activate a deactivated module again.
+
+    Example: cms module activate CS101
+    """
+    _set_active("MODULE", code, True)
+
+
+# -- cohorts --------------------------------------------------------------------------
+
+cohort_app = typer.Typer(help="Cohorts of students.", no_args_is_help=True, rich_markup_mode=None)
+
+
+@cohort_app.command("add")
+def cohort_add(
+    name: Annotated[str, typer.Argument(help="Unique name, 3-50 characters.")],
+    start: Annotated[
+        datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")
+    ] = None,
+) -> None:
+    """Add a cohort (managers).
+
+    Example: cms cohort add "Cohort 2026 A" --start 2026-01-12 --end 2027-12-17
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.catalog import service
+
+    with signed_in() as (session, me):
+        cohort = service.add_cohort(
+            session, me, name, start.date() if start else None, end.date() if end else None
+        )
+    result(f"Added cohort {cohort.name}.")
+
+
+@cohort_app.command("list")
+def cohort_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+    """List cohorts.
+
+    Example: cms cohort list --json
+    """
+    _list("COHORT", active, json_, csv_)
+
+
+@cohort_app.command("deactivate")
+def cohort_deactivate(name: Annotated[str, typer.Argument(help="Cohort name.")]) -> None:
+    """Deactivate a cohort: no new offerings for it.
+
+    Example: cms cohort deactivate "Cohort 2024 A"
+    """
+    _set_active("COHORT", name, False)
+
+
+@cohort_app.command("activate")
+def cohort_activate(name: Annotated[str, typer.Argument(help="Cohort name.")]) -> None:
+    """Activate a deactivated cohort again.
+
+    Example: cms cohort activate "Cohort 2024 A"
+    """
+    _set_active("COHORT", name, True)
+
+
+# -- classes --------------------------------------------------------------------------
+
+class_app = typer.Typer(
+    help="Classes: year, trimester and intake (e.g. 2026J).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@class_app.command("add")
+def class_add(
+    code: Annotated[str, typer.Argument(help="Unique code, e.g. 2026J.")],
+    year: Annotated[int, typer.Option("--year", help="Academic year, YYYY.")],
+    trimester: Annotated[int, typer.Option("--trimester", help="1, 2 or 3.")],
+    intake: Annotated[str, typer.Option("--intake", help="HT1, HT2 or FT.")],
+) -> None:
+    """Add a class (managers).
+
+    Example: cms class add 2026J --year 2026 --trimester 1 --intake FT
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.catalog import service
+
+    with signed_in() as (session, me):
+        group = service.add_class(session, me, code, year, trimester, intake)
+    result(f"Added class {group.code}.")
+
+
+@class_app.command("list")
+def class_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+    """List classes.
+
+    Example: cms class list --csv
+    """
+    _list("CLASS", active, json_, csv_)
+
+
+@class_app.command("deactivate")
+def class_deactivate(code: Annotated[str, typer.Argument(help="Class code.")]) -> None:
+    """Deactivate a class: no new offerings for it.
+
+    Example: cms class deactivate 2025J
+    """
+    _set_active("CLASS", code, False)
+
+
+@class_app.command("activate")
+def class_activate(code: Annotated[str, typer.Argument(help="Class code.")]) -> None:
+    """Activate a deactivated class again.
+
+    Example: cms class activate 2025J
+    """
+    _set_active("CLASS", code, True)

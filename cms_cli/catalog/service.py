@@ -1,0 +1,205 @@
+"""Modules, cohorts and classes: add, list, deactivate. Managers write, everyone reads.
+
+The three kinds share one implementation, described by a ``Kind``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, col, select
+
+from cms_cli.audit import service as audit
+from cms_cli.auth.models import Role, User
+from cms_cli.auth.service import require
+from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
+from cms_cli.core import clock
+from cms_cli.core.errors import Conflict, NotFound, ValidationError
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]*$")
+
+
+def module_code(text: str) -> str:
+    return text.strip().upper()
+
+
+def cohort_key(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@dataclass(frozen=True)
+class Kind:
+    entity: str  # audit entity and the word users see
+    model: type[SQLModel]
+    key: str  # the unique column looked up
+    shown: str  # the column users name it by
+    fields: tuple[str, ...]
+    normalize: Callable[[str], str]
+
+
+MODULE = Kind(
+    "module",
+    Module,
+    "code",
+    "code",
+    ("code", "name", "credits", "description", "is_active"),
+    module_code,
+)
+COHORT = Kind(
+    "cohort",
+    Cohort,
+    "name_key",
+    "name",
+    ("name", "start_date", "end_date", "is_active"),
+    cohort_key,
+)
+CLASS = Kind(
+    "class",
+    ClassGroup,
+    "code",
+    "code",
+    ("code", "year", "trimester", "intake", "is_active"),
+    module_code,
+)
+
+
+def row(kind: Kind, item: Any) -> dict[str, Any]:
+    return {f: getattr(item, f) for f in kind.fields}
+
+
+def find(session: Session, kind: Kind, value: str) -> Any:
+    """The catalog entry named ``value`` (NotFound, exit 3, when there is none)."""
+    key = kind.normalize(value)
+    found = session.exec(select(kind.model).where(getattr(kind.model, kind.key) == key)).first()
+    if found is None:
+        raise NotFound(
+            f"unknown {kind.entity} {value.strip()!r}", hint=f"see cms {kind.entity} list"
+        )
+    return found
+
+
+def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
+    """Several entries by their normalised key, in one query (for imports)."""
+    keys = sorted({kind.normalize(v) for v in values if v.strip()})
+    column = getattr(kind.model, kind.key)
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for item in session.exec(select(kind.model).where(col(column).in_(chunk))).all():
+            found[getattr(item, kind.key)] = item
+    return found
+
+
+def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[dict[str, Any]]:
+    query = select(kind.model)
+    if active is not None:
+        query = query.where(kind.model.is_active == active)  # type: ignore[attr-defined]
+    order = getattr(kind.model, kind.key)
+    return [row(kind, item) for item in session.exec(query.order_by(order)).all()]
+
+
+def _insert(session: Session, actor: User, kind: Kind, item: Any) -> Any:
+    try:
+        session.add(item)
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"{kind.entity} {getattr(item, kind.shown)} already exists") from exc
+    audit.record(
+        session, actor, "create", kind.entity, getattr(item, kind.shown), after=row(kind, item)
+    )
+    return item
+
+
+def set_active(
+    session: Session, actor: User, kind: Kind, value: str, active: bool
+) -> tuple[Any, bool]:
+    require(actor, Role.manager)
+    item = find(session, kind, value)
+    if item.is_active == active:
+        return item, False
+    before = row(kind, item)
+    item.is_active = active
+    audit.record(
+        session,
+        actor,
+        "activate" if active else "deactivate",
+        kind.entity,
+        getattr(item, kind.shown),
+        before=before,
+        after=row(kind, item),
+    )
+    return item, True
+
+
+def _text(value: str | None, field: str, low: int, high: int) -> str:
+    text = " ".join((value or "").split())
+    if not low <= len(text) <= high:
+        raise ValidationError(f"{field} must have {low} to {high} characters (got {len(text)})")
+    return text
+
+
+def _code(value: str, field: str) -> str:
+    code = _text(value, field, 3, 20).upper()
+    if not CODE_RE.match(code):
+        raise ValidationError(f"{field} {value!r} may hold only letters, digits, '-', '_' and '.'")
+    return code
+
+
+def add_module(
+    session: Session, actor: User, code: str, name: str, credits: int, description: str | None
+) -> Module:
+    require(actor, Role.manager)
+    if not 1 <= credits <= 10:
+        raise ValidationError(f"credits must be 1 to 10 (got {credits})")
+    module = Module(
+        code=_code(code, "module code"),
+        name=_text(name, "module name", 1, 200),
+        credits=credits,
+        description=(description or "").strip() or None,
+        created_at=clock.now(),
+    )
+    return _insert(session, actor, MODULE, module)  # type: ignore[no-any-return]
+
+
+def add_cohort(
+    session: Session, actor: User, name: str, start: date | None, end: date | None
+) -> Cohort:
+    require(actor, Role.manager)
+    text = _text(name, "cohort name", 3, 50)
+    if start and end and end < start:
+        raise ValidationError(f"the cohort ends ({end}) before it starts ({start})")
+    cohort = Cohort(
+        name=text, name_key=cohort_key(text), start_date=start, end_date=end, created_at=clock.now()
+    )
+    return _insert(session, actor, COHORT, cohort)  # type: ignore[no-any-return]
+
+
+def parse_intake(text: str) -> Intake:
+    try:
+        return Intake(text.strip().upper())
+    except ValueError:
+        raise ValidationError(f"intake must be HT1, HT2 or FT (got {text!r})") from None
+
+
+def add_class(
+    session: Session, actor: User, code: str, year: int, trimester: int, intake: str
+) -> ClassGroup:
+    require(actor, Role.manager)
+    if not 2000 <= year <= 2100:
+        raise ValidationError(f"year must be between 2000 and 2100 (got {year})")
+    if not 1 <= trimester <= 3:
+        raise ValidationError(f"trimester must be 1, 2 or 3 (got {trimester})")
+    group = ClassGroup(
+        code=_code(code, "class code"),
+        year=year,
+        trimester=trimester,
+        intake=parse_intake(intake),
+        created_at=clock.now(),
+    )
+    return _insert(session, actor, CLASS, group)  # type: ignore[no-any-return]

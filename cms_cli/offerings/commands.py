@@ -1,0 +1,416 @@
+"""cms offering: course allocation and enrolments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import CsvOpt, JsonOpt, item, listing, result, write_json
+from cms_cli.core.prompts import confirm
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cms_cli.offerings.service import Filters
+
+app = typer.Typer(
+    help="Allocate courses: offerings and enrolments.", no_args_is_help=True, rich_markup_mode=None
+)
+
+IdArg = Annotated[int, typer.Argument(help="Offering id.", metavar="ID")]
+Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")]
+OptDay = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")]
+
+TABLE_COLUMNS = (
+    "id",
+    "module",
+    "class",
+    "cohort",
+    "mode",
+    "facilitator",
+    "start_date",
+    "end_date",
+    "weeks",
+    "enrolled",
+    "status",
+)
+
+# The offering filters, shared with `cms tracker report`.
+TrimesterOpt = Annotated[int | None, typer.Option("--trimester", help="1, 2 or 3.")]
+CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Cohort name.")]
+IntakeOpt = Annotated[str | None, typer.Option("--intake", help="HT1, HT2 or FT.")]
+FacilitatorOpt = Annotated[str | None, typer.Option("--facilitator", help="Facilitator e-mail.")]
+ModeOpt = Annotated[str | None, typer.Option("--mode", help="online, in-person or hybrid.")]
+ModuleOpt = Annotated[str | None, typer.Option("--module", help="Module code.")]
+ClassOpt = Annotated[str | None, typer.Option("--class", help="Class code.")]
+YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the class, YYYY.")]
+StatusOpt = Annotated[
+    str | None, typer.Option("--status", help="planned, active, completed or cancelled.")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Include cancelled offerings.")]
+
+
+def filters(
+    trimester: int | None = None,
+    cohort: str | None = None,
+    intake: str | None = None,
+    facilitator: str | None = None,
+    mode: str | None = None,
+    module: str | None = None,
+    class_code: str | None = None,
+    year: int | None = None,
+    status: str | None = None,
+    include_cancelled: bool = False,
+) -> Filters:
+    from cms_cli.offerings.service import Filters
+
+    return Filters(
+        trimester=trimester,
+        cohort=cohort,
+        intake=intake,
+        facilitator=facilitator,
+        mode=mode,
+        module=module,
+        class_code=class_code,
+        year=year,
+        status=status,
+        include_cancelled=include_cancelled,
+    )
+
+
+def _today() -> date:
+    from cms_cli.core import clock
+
+    return clock.today(current().config().tz)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+@app.command()
+def create(
+    module: Annotated[str, typer.Option("--module", help="Module code.")],
+    class_code: Annotated[str, typer.Option("--class", help="Class code, e.g. 2026J.")],
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort name.")],
+    mode: Annotated[str, typer.Option("--mode", help="online, in-person or hybrid.")],
+    start: Annotated[datetime, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")],
+    facilitator: FacilitatorOpt = None,
+    max_students: Annotated[int | None, typer.Option("--max-students", help="Capacity.")] = None,
+    manager: Annotated[
+        str | None, typer.Option("--manager", help="Manager e-mail (default: you).")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create an offering: a module taught to a class and cohort in a mode (managers).
+
+    Example: cms offering create --module CS101 --class 2026J --cohort "Cohort A"
+    --mode online --start 2026-01-12 --end 2026-04-03 --facilitator ana@uni.edu
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    data = service.NewOffering(
+        module,
+        class_code,
+        cohort,
+        mode,
+        start.date(),
+        end.date(),
+        facilitator,
+        max_students,
+        manager,
+    )
+    with signed_in() as (session, me):
+        shown = service.create(
+            session, me, data, max_load=current().config().settings.max_load, today=_today()
+        )
+    if json_:
+        write_json(shown)
+    else:
+        what = f"{shown['module']} {shown['class']} {shown['cohort']} ({shown['mode'].value})"
+        result(f"Created offering {shown['id']}: {what}.")
+
+
+@app.command("list")
+def list_(
+    trimester: TrimesterOpt = None,
+    cohort: CohortOpt = None,
+    intake: IntakeOpt = None,
+    facilitator: FacilitatorOpt = None,
+    mode: ModeOpt = None,
+    module: ModuleOpt = None,
+    class_code: ClassOpt = None,
+    year: YearOpt = None,
+    status: StatusOpt = None,
+    all_: AllOpt = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List offerings you may see (managers: all; facilitators: theirs; students: their enrolments).
+
+    Cancelled offerings are hidden unless --all or --status cancelled.
+
+    Example: cms offering list --trimester 1 --intake FT --mode online --csv
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    chosen = filters(
+        trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
+    )
+    with signed_in() as (session, me):
+        rows = service.list_offerings(session, me, chosen, today=_today())
+    listing(
+        rows,
+        service.FIELDS,
+        json_=json_,
+        csv_=csv_,
+        title="Offerings",
+        empty="no offerings match",
+        table=(
+            (
+                "id",
+                "module",
+                "class",
+                "cohort",
+                "mode",
+                "facilitator",
+                "start_date",
+                "end_date",
+                "weeks",
+                "enrolled",
+                "status",
+            ),
+            lambda row: row,
+        ),
+    )
+
+
+@app.command()
+def show(offering_id: IdArg, json_: JsonOpt = False) -> None:
+    """Show one offering.
+
+    Example: cms offering show 12 --json
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    with signed_in() as (session, me):
+        shown = service.show(session, me, offering_id, today=_today())
+    item(shown, json_=json_, title=f"Offering {offering_id}")
+
+
+@app.command()
+def update(
+    offering_id: IdArg,
+    facilitator: FacilitatorOpt = None,
+    no_facilitator: Annotated[
+        bool, typer.Option("--no-facilitator", help="Leave it without a facilitator.")
+    ] = False,
+    max_students: Annotated[int | None, typer.Option("--max-students", help="Capacity.")] = None,
+    start: Annotated[
+        datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")
+    ] = None,
+    mode: ModeOpt = None,
+    manager: Annotated[str | None, typer.Option("--manager", help="Manager e-mail.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="cancelled to cancel; another status reinstates it."),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Change an offering; only the options given change (managers).
+
+    Example: cms offering update 12 --facilitator ben@uni.edu --max-students 40
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    changes = service.Changes(
+        facilitator, no_facilitator, max_students, _day(start), _day(end), mode, manager, status
+    )
+    with signed_in() as (session, me):
+        shown = service.update(
+            session,
+            me,
+            offering_id,
+            changes,
+            max_load=current().config().settings.max_load,
+            today=_today(),
+        )
+    if json_:
+        write_json(shown)
+    else:
+        result(f"Updated offering {offering_id}.")
+
+
+@app.command()
+def cancel(
+    offering_id: IdArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Cancel an offering: kept for the record, hidden from lists, never swept.
+
+    Example: cms offering cancel 12 --yes
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+    from cms_cli.auth.service import require
+    from cms_cli.offerings import service
+
+    with signed_in() as (session, me):
+        require(me, Role.manager)
+        service.get_offering_row(session, offering_id)
+        confirm(f"Cancel offering {offering_id}?", yes=yes)
+        _, changed = service.cancel(session, me, offering_id, today=_today())
+    result(
+        f"Cancelled offering {offering_id}."
+        if changed
+        else f"Offering {offering_id} was already cancelled."
+    )
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: module,class,cohort,mode,facilitator,start_date,end_date,max_students."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row; write nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Create many offerings from a CSV file: all rows or none (managers).
+
+    Every row is checked first (codes, dates, modes, duplicates in the file and in the
+    database, facilitator load across the file); each problem is printed as
+    `line N: ...` and nothing is written. See docs/examples/offerings.csv.
+
+    Example: cms offering import term1.csv --dry-run
+    """
+    import sys
+
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+    from cms_cli.auth.service import require
+    from cms_cli.core.csvfile import read_rows
+    from cms_cli.offerings.importer import OPTIONAL, REQUIRED, import_offerings
+
+    max_load = current().config().settings.max_load
+    with signed_in() as (session, me):
+        require(me, Role.manager)
+        rows = read_rows(file, REQUIRED, OPTIONAL)
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(console=_stderr(), transient=True) as bar:
+                task = bar.add_task("checking rows", total=len(rows))
+                report = import_offerings(
+                    session,
+                    me,
+                    rows,
+                    max_load=max_load,
+                    dry_run=dry_run,
+                    progress=lambda n: bar.advance(task, n),
+                )
+        else:
+            report = import_offerings(session, me, rows, max_load=max_load, dry_run=dry_run)
+    if json_:
+        write_json(
+            {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}
+        )
+    elif dry_run:
+        result(
+            f"{report.checked} row(s) checked, all valid: {report.checked} offering(s) "
+            "would be created (dry run, nothing written)."
+        )
+    else:
+        result(f"Created {report.created} offering(s).")
+
+
+def _stderr() -> Console:
+    from cms_cli.core.output import stderr_console
+
+    return stderr_console()
+
+
+@app.command()
+def enrol(
+    offering_id: IdArg,
+    student: Annotated[
+        list[str] | None, typer.Option("--student", help="Student e-mail; repeat for several.")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="CSV with an email column.")] = None,
+) -> None:
+    """Enrol students: all of them or none (capacity, unknown e-mails) (managers).
+
+    Students already enrolled are left as they are.
+
+    Example: cms offering enrol 12 --student sam@uni.edu --student sue@uni.edu
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+    from cms_cli.auth.service import require
+    from cms_cli.core.errors import UsageError
+    from cms_cli.offerings import service
+
+    if bool(student) == bool(file):
+        raise UsageError("give --student EMAIL (one or more) or --file FILE.csv, not both")
+    with signed_in() as (session, me):
+        require(me, Role.manager)
+        emails = list(student or [])
+        if file is not None:
+            from cms_cli.core.csvfile import read_rows
+
+            emails = [r["email"] for _, r in read_rows(file, ("email",), ("name", "student_id"))]
+        report = service.enrol(session, me, offering_id, emails)
+    places = (
+        f"{report.enrolled}/{report.max_students}" if report.max_students else f"{report.enrolled}"
+    )
+    text = f"Enrolled {len(report.added)} student(s) in offering {offering_id} ({places})."
+    if report.already:
+        text += f" {len(report.already)} already enrolled."
+    result(text)
+
+
+@app.command()
+def unenrol(
+    offering_id: IdArg,
+    student: Annotated[str, typer.Option("--student", help="Student e-mail.")],
+) -> None:
+    """Remove a student from an offering (managers).
+
+    Example: cms offering unenrol 12 --student sam@uni.edu
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    with signed_in() as (session, me):
+        user = service.unenrol(session, me, offering_id, student)
+    result(f"Unenrolled {user.email} from offering {offering_id}.")
+
+
+@app.command()
+def students(offering_id: IdArg, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+    """List the students of an offering (managers and its facilitator).
+
+    Example: cms offering students 12 --csv
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings import service
+
+    with signed_in() as (session, me):
+        rows = service.students(session, me, offering_id)
+    listing(rows, service.STUDENT_FIELDS, json_=json_, csv_=csv_, empty="nobody is enrolled")

@@ -1,0 +1,594 @@
+"""Offerings: create, list, show, update, cancel; enrolments; the facilitator load rule.
+
+Listings are one SQL statement whatever the number of rows. Checks that protect a
+limit (capacity, load) run in the transaction that inserts, on a locked row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Unpack
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
+
+from cms_cli.audit import service as audit
+from cms_cli.auth.models import Role, User
+from cms_cli.auth.service import normalize_email, require
+from cms_cli.catalog import service as catalog
+from cms_cli.catalog.models import ClassGroup, Cohort, Mode, Module
+from cms_cli.core import clock
+from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from cms_cli.offerings.models import Enrolment, Offering
+
+FIELDS = (
+    "id",
+    "module",
+    "module_name",
+    "class",
+    "year",
+    "trimester",
+    "intake",
+    "cohort",
+    "mode",
+    "facilitator",
+    "manager",
+    "start_date",
+    "end_date",
+    "weeks",
+    "max_students",
+    "enrolled",
+    "status",
+    "created_at",
+)
+STATUSES = ("planned", "active", "completed", "cancelled")
+STUDENT_FIELDS = ("email", "name", "student_id", "enrolled_at")
+
+
+# -- derived values -------------------------------------------------------------------
+
+
+def weeks_between(start: date, end: date) -> int:
+    """7-day weeks from start to end (both included), rounded up."""
+    return ((end - start).days + 7) // 7
+
+
+def status_of(start: date, end: date, cancelled: bool, today: date) -> str:
+    if cancelled:
+        return "cancelled"
+    if today < start:
+        return "planned"
+    return "active" if today <= end else "completed"
+
+
+def parse_mode(text: str) -> Mode:
+    try:
+        return Mode(text.strip().lower().replace("_", "-").replace(" ", "-"))
+    except ValueError:
+        raise ValidationError(f"mode must be online, in-person or hybrid (got {text!r})") from None
+
+
+def parse_status(text: str) -> str:
+    value = text.strip().lower()
+    if value not in STATUSES:
+        raise ValidationError(f"status must be one of {', '.join(STATUSES)} (got {text!r})")
+    return value
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    trimester: int | None = None
+    cohort: str | None = None
+    intake: str | None = None
+    facilitator: str | None = None
+    mode: str | None = None
+    module: str | None = None
+    class_code: str | None = None
+    year: int | None = None
+    status: str | None = None
+    include_cancelled: bool = False
+    ids: Sequence[int] | None = field(default=None)
+
+
+def _base_query() -> tuple[sa.Select[Any], Any]:
+    facilitator = aliased(User, name="facilitator_user")
+    manager = aliased(User, name="manager_user")
+    enrolled = (
+        select(col(Enrolment.offering_id).label("offering_id"), func.count().label("n"))
+        .group_by(col(Enrolment.offering_id))
+        .subquery("enrolled")
+    )
+    query: sa.Select[Unpack[tuple[Any, ...]]] = (
+        sa.select(
+            col(Offering.id).label("id"),
+            col(Module.code).label("module"),
+            col(Module.name).label("module_name"),
+            col(ClassGroup.code).label("class"),
+            col(ClassGroup.year).label("year"),
+            col(ClassGroup.trimester).label("trimester"),
+            col(ClassGroup.intake).label("intake"),
+            col(Cohort.name).label("cohort"),
+            col(Offering.mode).label("mode"),
+            col(facilitator.email).label("facilitator"),
+            col(manager.email).label("manager"),
+            col(Offering.start_date).label("start_date"),
+            col(Offering.end_date).label("end_date"),
+            col(Offering.max_students).label("max_students"),
+            func.coalesce(enrolled.c.n, 0).label("enrolled"),
+            col(Offering.cancelled_at).label("cancelled_at"),
+            col(Offering.created_at).label("created_at"),
+        )
+        .join(Module, col(Module.id) == Offering.module_id)
+        .join(ClassGroup, col(ClassGroup.id) == Offering.class_id)
+        .join(Cohort, col(Cohort.id) == Offering.cohort_id)
+        .outerjoin(facilitator, col(facilitator.id) == Offering.facilitator_id)
+        .join(manager, col(manager.id) == Offering.manager_id)
+        .outerjoin(enrolled, enrolled.c.offering_id == Offering.id)
+    )
+    return query, facilitator
+
+
+def _visible_to(query: sa.Select[Any], actor: User) -> sa.Select[Any]:
+    if actor.role is Role.facilitator:
+        return query.where(col(Offering.facilitator_id) == actor.id)
+    if actor.role is Role.student:
+        mine = select(Enrolment.id).where(
+            Enrolment.offering_id == Offering.id, Enrolment.student_id == actor.id
+        )
+        return query.where(mine.exists())
+    return query
+
+
+def _status_clause(status: str, today: date) -> sa.ColumnElement[bool]:
+    live = col(Offering.cancelled_at).is_(None)
+    clauses = {
+        "cancelled": col(Offering.cancelled_at).is_not(None),
+        "planned": sa.and_(live, col(Offering.start_date) > today),
+        "active": sa.and_(live, col(Offering.start_date) <= today, col(Offering.end_date) >= today),
+        "completed": sa.and_(live, col(Offering.end_date) < today),
+    }
+    return clauses[status]
+
+
+def _shape(row: sa.Row[Any], today: date) -> dict[str, Any]:
+    data = row._asdict()
+    cancelled = data.pop("cancelled_at") is not None
+    data["weeks"] = weeks_between(data["start_date"], data["end_date"])
+    data["status"] = status_of(data["start_date"], data["end_date"], cancelled, today)
+    return {name: data[name] for name in FIELDS}
+
+
+def list_offerings(
+    session: Session, actor: User, filters: Filters, *, today: date
+) -> list[dict[str, Any]]:
+    """Offerings the actor may see, filtered, in one statement."""
+    query, facilitator = _base_query()
+    query = _visible_to(query, actor)
+    f = filters
+    if f.trimester is not None:
+        if not 1 <= f.trimester <= 3:
+            raise ValidationError(f"trimester must be 1, 2 or 3 (got {f.trimester})")
+        query = query.where(col(ClassGroup.trimester) == f.trimester)
+    if f.year is not None:
+        query = query.where(col(ClassGroup.year) == f.year)
+    if f.intake is not None:
+        query = query.where(col(ClassGroup.intake) == catalog.parse_intake(f.intake))
+    if f.cohort is not None:
+        query = query.where(col(Cohort.name_key) == catalog.cohort_key(f.cohort))
+    if f.module is not None:
+        query = query.where(col(Module.code) == catalog.module_code(f.module))
+    if f.class_code is not None:
+        query = query.where(col(ClassGroup.code) == catalog.module_code(f.class_code))
+    if f.mode is not None:
+        query = query.where(col(Offering.mode) == parse_mode(f.mode))
+    if f.facilitator is not None:
+        query = query.where(col(facilitator.email) == normalize_email(f.facilitator))
+    if f.ids is not None:
+        query = query.where(col(Offering.id).in_(list(f.ids)))
+    if f.status is not None:
+        query = query.where(_status_clause(parse_status(f.status), today))
+    elif not f.include_cancelled:
+        query = query.where(col(Offering.cancelled_at).is_(None))
+    rows = session.execute(query.order_by(col(Offering.id))).all()
+    return [_shape(r, today) for r in rows]
+
+
+def get_offering_row(session: Session, offering_id: int, *, lock: bool = False) -> Offering:
+    query = select(Offering).where(Offering.id == offering_id)
+    if lock:
+        query = query.with_for_update()
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound(f"no offering with id {offering_id}", hint="see cms offering list")
+    return found
+
+
+def check_can_see(session: Session, actor: User, offering: Offering) -> None:
+    """PermissionDenied unless a manager, its facilitator, or a student enrolled in it."""
+    if actor.role is Role.manager or offering.facilitator_id == actor.id:
+        return
+    if actor.role is Role.student:
+        enrolled = session.exec(
+            select(Enrolment.id).where(
+                Enrolment.offering_id == offering.id, Enrolment.student_id == actor.id
+            )
+        ).first()
+        if enrolled is not None:
+            return
+        raise PermissionDenied(f"you are not enrolled in offering {offering.id}")
+    raise PermissionDenied(f"offering {offering.id} is not yours")
+
+
+def show(session: Session, actor: User, offering_id: int, *, today: date) -> dict[str, Any]:
+    offering = get_offering_row(session, offering_id)
+    check_can_see(session, actor, offering)
+    return _one(session, offering_id, today)
+
+
+def _one(session: Session, offering_id: int, today: date) -> dict[str, Any]:
+    query, _ = _base_query()
+    row = session.execute(query.where(col(Offering.id) == offering_id)).one()
+    return _shape(row, today)
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewOffering:
+    module: str
+    class_code: str
+    cohort: str
+    mode: str
+    start: date
+    end: date
+    facilitator: str | None = None
+    max_students: int | None = None
+    manager: str | None = None
+
+
+def _active(kind: catalog.Kind, item: Any) -> Any:
+    if not item.is_active:
+        raise ValidationError(f"{kind.entity} {getattr(item, kind.shown)} is deactivated")
+    return item
+
+
+def _dates(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationError(f"end_date {end} is before start_date {start}")
+
+
+def _capacity(value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ValidationError(f"max_students must be at least 1 (got {value})")
+
+
+def resolve_person(session: Session, email: str, role: Role, what: str) -> User:
+    """An active account of ``role`` (exit 3 unknown, exit 1 wrong role or inactive)."""
+    address = normalize_email(email)
+    user = session.exec(select(User).where(User.email == address)).first()
+    if user is None:
+        raise NotFound(f"no account with e-mail {address}")
+    if user.role is not role:
+        raise ValidationError(
+            f"{address} is a {user.role.value}, not a {role.value}: cannot be the {what}"
+        )
+    if not user.is_active:
+        raise ValidationError(f"{address} is deactivated: cannot be the {what}")
+    return user
+
+
+def check_load(
+    session: Session,
+    facilitator: User,
+    start: date,
+    end: date,
+    max_load: int,
+    *,
+    exclude: int | None = None,
+) -> None:
+    """Conflict (exit 6) when the facilitator already holds max_load overlapping offerings.
+
+    The facilitator's row is locked first (MySQL), so that two allocations at once
+    cannot both see room for one more.
+    """
+    session.exec(select(User.id).where(User.id == facilitator.id).with_for_update()).first()
+    query = (
+        select(func.count())
+        .select_from(Offering)
+        .where(
+            Offering.facilitator_id == facilitator.id,
+            col(Offering.cancelled_at).is_(None),
+            col(Offering.start_date) <= end,
+            col(Offering.end_date) >= start,
+        )
+    )
+    if exclude is not None:
+        query = query.where(Offering.id != exclude)
+    load = session.exec(query).one()
+    if load >= max_load:
+        raise Conflict(
+            f"{facilitator.email} already holds {load} offering(s) overlapping "
+            f"{start}..{end} (max_load {max_load})",
+            hint="choose another facilitator or raise max_load",
+        )
+
+
+def _duplicate(offering: Offering, names: tuple[str, str, str]) -> Conflict:
+    module, group, cohort = names
+    return Conflict(
+        f"an offering of {module} for class {group}, cohort {cohort}, mode "
+        f"{offering.mode.value} already exists"
+    )
+
+
+def create(
+    session: Session, actor: User, data: NewOffering, *, max_load: int, today: date
+) -> dict[str, Any]:
+    require(actor, Role.manager)
+    module = _active(catalog.MODULE, catalog.find(session, catalog.MODULE, data.module))
+    group = _active(catalog.CLASS, catalog.find(session, catalog.CLASS, data.class_code))
+    cohort = _active(catalog.COHORT, catalog.find(session, catalog.COHORT, data.cohort))
+    mode = parse_mode(data.mode)
+    _dates(data.start, data.end)
+    _capacity(data.max_students)
+    facilitator = (
+        resolve_person(session, data.facilitator, Role.facilitator, "facilitator")
+        if data.facilitator
+        else None
+    )
+    manager = (
+        resolve_person(session, data.manager, Role.manager, "manager") if data.manager else actor
+    )
+    if facilitator is not None:
+        check_load(session, facilitator, data.start, data.end, max_load)
+    now = clock.now()
+    offering = Offering(
+        module_id=module.id,
+        class_id=group.id,
+        cohort_id=cohort.id,
+        mode=mode,
+        facilitator_id=facilitator.id if facilitator else None,
+        manager_id=manager.id or 0,
+        start_date=data.start,
+        end_date=data.end,
+        max_students=data.max_students,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        session.add(offering)
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        session.rollback()
+        raise _duplicate(offering, (module.code, group.code, cohort.name)) from exc
+    shown = _one(session, offering.id, today)  # type: ignore[arg-type]
+    audit.record(session, actor, "create", "offering", offering.id, after=shown)
+    return shown
+
+
+@dataclass(frozen=True)
+class Changes:
+    facilitator: str | None = None
+    no_facilitator: bool = False
+    max_students: int | None = None
+    start: date | None = None
+    end: date | None = None
+    mode: str | None = None
+    manager: str | None = None
+    status: str | None = None
+
+    def empty(self) -> bool:
+        return not self.no_facilitator and all(
+            getattr(self, name) is None
+            for name in ("facilitator", "max_students", "start", "end", "mode", "manager", "status")
+        )
+
+
+def update(
+    session: Session,
+    actor: User,
+    offering_id: int,
+    changes: Changes,
+    *,
+    max_load: int,
+    today: date,
+) -> dict[str, Any]:
+    require(actor, Role.manager)
+    if changes.facilitator and changes.no_facilitator:
+        raise ValidationError("--facilitator and --no-facilitator cannot be used together")
+    if changes.empty():
+        raise ValidationError("nothing to change", hint="give at least one option; see --help")
+    offering = get_offering_row(session, offering_id, lock=True)
+    before = _one(session, offering_id, today)
+    if changes.status is not None:
+        wanted = parse_status(changes.status)
+        if wanted == "cancelled":
+            offering.cancelled_at = offering.cancelled_at or clock.now()
+        else:
+            offering.cancelled_at = None
+    start = changes.start or offering.start_date
+    end = changes.end or offering.end_date
+    _dates(start, end)
+    if changes.max_students is not None:
+        _capacity(changes.max_students)
+        if changes.max_students < before["enrolled"]:
+            raise ValidationError(
+                f"{before['enrolled']} students are enrolled: max_students cannot be "
+                f"{changes.max_students}"
+            )
+        offering.max_students = changes.max_students
+    if changes.mode is not None:
+        offering.mode = parse_mode(changes.mode)
+    if changes.manager is not None:
+        offering.manager_id = resolve_person(session, changes.manager, Role.manager, "manager").id  # type: ignore[assignment]
+    facilitator_changed = False
+    if changes.no_facilitator:
+        offering.facilitator_id = None
+    elif changes.facilitator is not None:
+        person = resolve_person(session, changes.facilitator, Role.facilitator, "facilitator")
+        facilitator_changed = person.id != offering.facilitator_id
+        offering.facilitator_id = person.id
+    dates_changed = (start, end) != (offering.start_date, offering.end_date)
+    offering.start_date, offering.end_date = start, end
+    if (
+        offering.facilitator_id is not None
+        and offering.cancelled_at is None
+        and (facilitator_changed or dates_changed or changes.status is not None)
+    ):
+        holder = session.get(User, offering.facilitator_id)
+        assert holder is not None
+        check_load(session, holder, start, end, max_load, exclude=offering.id)
+    if changes.status not in (None, "cancelled"):
+        derived = status_of(start, end, False, today)
+        if derived != parse_status(changes.status or ""):
+            raise ValidationError(
+                f"status is derived from the dates: offering {offering_id} would be {derived}",
+                hint="use --status cancelled to cancel; other statuses follow the dates",
+            )
+    offering.updated_at = clock.now()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        session.rollback()
+        raise _duplicate(offering, (before["module"], before["class"], before["cohort"])) from exc
+    after = _one(session, offering_id, today)
+    audit.record(session, actor, "update", "offering", offering_id, before=before, after=after)
+    return after
+
+
+def cancel(
+    session: Session, actor: User, offering_id: int, *, today: date
+) -> tuple[dict[str, Any], bool]:
+    """Cancel an offering (kept, hidden from lists, never swept). Returns (row, changed)."""
+    require(actor, Role.manager)
+    offering = get_offering_row(session, offering_id, lock=True)
+    if offering.cancelled_at is not None:
+        return _one(session, offering_id, today), False
+    before = _one(session, offering_id, today)
+    offering.cancelled_at = clock.now()
+    offering.updated_at = offering.cancelled_at
+    session.flush()
+    after = _one(session, offering_id, today)
+    audit.record(session, actor, "cancel", "offering", offering_id, before=before, after=after)
+    return after, True
+
+
+# -- enrolments -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolReport:
+    offering_id: int
+    added: list[str]
+    already: list[str]
+    enrolled: int
+    max_students: int | None
+
+
+def _students(session: Session, emails: Iterable[str]) -> dict[str, User]:
+    addresses = sorted({normalize_email(e) for e in emails})
+    if not addresses:
+        raise ValidationError("no students given", hint="use --student EMAIL or --file FILE.csv")
+    found = {
+        u.email: u for u in session.exec(select(User).where(col(User.email).in_(addresses))).all()
+    }
+    unknown = [a for a in addresses if a not in found]
+    if unknown:
+        raise NotFound(f"no account with e-mail {', '.join(unknown)}")
+    wrong = [f"{u.email} ({u.role.value})" for u in found.values() if u.role is not Role.student]
+    if wrong:
+        raise ValidationError(f"only students can be enrolled: {', '.join(wrong)}")
+    inactive = [u.email for u in found.values() if not u.is_active]
+    if inactive:
+        raise ValidationError(f"deactivated account(s) cannot be enrolled: {', '.join(inactive)}")
+    return found
+
+
+def enrol(session: Session, actor: User, offering_id: int, emails: Iterable[str]) -> EnrolReport:
+    """Enrol students, all or none; those already enrolled are left as they are."""
+    require(actor, Role.manager)
+    offering = get_offering_row(session, offering_id, lock=True)
+    if offering.cancelled_at is not None:
+        raise ValidationError(f"offering {offering_id} is cancelled")
+    students = _students(session, emails)
+    ids = [u.id for u in students.values()]
+    present = set(
+        session.exec(
+            select(Enrolment.student_id).where(
+                Enrolment.offering_id == offering_id, col(Enrolment.student_id).in_(ids)
+            )
+        ).all()
+    )
+    new = [u for u in students.values() if u.id not in present]
+    count = session.exec(
+        select(func.count()).select_from(Enrolment).where(Enrolment.offering_id == offering_id)
+    ).one()
+    if offering.max_students is not None and count + len(new) > offering.max_students:
+        left = max(offering.max_students - count, 0)
+        raise Conflict(
+            f"offering {offering_id} has {left} of {offering.max_students} places left; "
+            f"this would enrol {len(new)}: nobody was enrolled"
+        )
+    now = clock.now()
+    session.add_all(
+        [Enrolment(offering_id=offering_id, student_id=u.id or 0, created_at=now) for u in new]
+    )
+    session.flush()
+    added = sorted(u.email for u in new)
+    if added:
+        audit.record(session, actor, "enrol", "enrolment", offering_id, after={"students": added})
+    return EnrolReport(
+        offering_id,
+        added,
+        sorted(u.email for u in students.values() if u.id in present),
+        count + len(new),
+        offering.max_students,
+    )
+
+
+def unenrol(session: Session, actor: User, offering_id: int, email: str) -> User:
+    require(actor, Role.manager)
+    get_offering_row(session, offering_id, lock=True)
+    address = normalize_email(email)
+    student = session.exec(select(User).where(User.email == address)).first()
+    if student is None:
+        raise NotFound(f"no account with e-mail {address}")
+    enrolment = session.exec(
+        select(Enrolment).where(
+            Enrolment.offering_id == offering_id, Enrolment.student_id == student.id
+        )
+    ).first()
+    if enrolment is None:
+        raise NotFound(f"{address} is not enrolled in offering {offering_id}")
+    session.delete(enrolment)
+    audit.record(
+        session, actor, "unenrol", "enrolment", offering_id, before={"students": [address]}
+    )
+    return student
+
+
+def students(session: Session, actor: User, offering_id: int) -> list[dict[str, Any]]:
+    """The offering's students: for managers and the offering's facilitator."""
+    offering = get_offering_row(session, offering_id)
+    if actor.role is Role.student:
+        raise PermissionDenied("students cannot list an offering's students")
+    check_can_see(session, actor, offering)
+    rows = session.execute(
+        select(
+            col(User.email).label("email"),
+            col(User.name).label("name"),
+            col(User.student_id).label("student_id"),
+            col(Enrolment.created_at).label("enrolled_at"),
+        )
+        .join(Enrolment, col(Enrolment.student_id) == User.id)
+        .where(Enrolment.offering_id == offering_id)
+        .order_by(col(User.email))
+    ).all()
+    return [r._asdict() for r in rows]

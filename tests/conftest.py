@@ -263,3 +263,52 @@ def session(cli: Cli, db_url: str) -> Iterator[Any]:
 
     with Session(core_db.engine_for(db_url), expire_on_commit=False) as s:
         yield s
+
+
+# -- a small term (offerings, tracker) ---------------------------------------------
+
+TERM_NOW = "2026-02-01T12:00:00+00:00"
+
+
+@pytest.fixture
+def term(cli: Cli, people: dict[str, str]) -> dict[str, str]:
+    cli.env["CMS_NOW"] = TERM_NOW
+    cli.ok("module", "add", "CS101", "--name", "Intro to Programming", "--credits", "5")
+    cli.ok("module", "add", "MA201", "--name", "Algebra", "--credits", "10")
+    cli.ok("class", "add", "2026J", "--year", "2026", "--trimester", "1", "--intake", "FT")
+    cli.ok("class", "add", "2026K", "--year", "2026", "--trimester", "2", "--intake", "HT1")
+    cli.ok("cohort", "add", "Cohort A")
+    cli.ok("cohort", "add", "Cohort B")
+    return people
+
+
+def create(
+    cli: Cli,
+    *extra: str,
+    module: str = "CS101",
+    klass: str = "2026J",
+    cohort: str = "Cohort A",
+    mode: str = "online",
+    start: str = "2026-01-12",
+    end: str = "2026-04-03",
+) -> int:
+    result = cli.ok(
+        "offering",
+        "create",
+        "--module",
+        module,
+        "--class",
+        klass,
+        "--cohort",
+        cohort,
+        "--mode",
+        mode,
+        "--start",
+        start,
+        "--end",
+        end,
+        "--json",
+        *extra,
+    )
+    offering_id: int = result.json()["id"]
+    return offering_id

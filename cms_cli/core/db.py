@@ -107,8 +107,15 @@ def make_engine(url: str) -> Engine:
             "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION',"
             " time_zone='+00:00'",
         }
+        # READ COMMITTED: a check made after locking a row (capacity, load) must read
+        # what others committed meanwhile, not the snapshot of the transaction's first
+        # read as REPEATABLE READ would (tests/offerings: concurrent enrolments).
         return sa.create_engine(
-            sa_url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args
+            sa_url,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            isolation_level="READ COMMITTED",
+            connect_args=connect_args,
         )
     return sa.create_engine(sa_url, pool_pre_ping=True)
 

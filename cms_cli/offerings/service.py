@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Unpack
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -104,7 +104,7 @@ def _base_query() -> tuple[sa.Select[Any], Any]:
         .group_by(col(Enrolment.offering_id))
         .subquery("enrolled")
     )
-    query: sa.Select[Unpack[tuple[Any, ...]]] = (
+    query: sa.Select[*tuple[Any, ...]] = (
         sa.select(
             col(Offering.id).label("id"),
             col(Module.code).label("module"),

@@ -145,7 +145,10 @@ def test_junk_files(
 
 
 def test_optional_columns_may_be_absent(cli: Cli, term: dict[str, str], tmp_path: Path) -> None:
-    text = "module,class,cohort,mode,start_date,end_date\nCS101,2026J,Cohort A,online,2026-01-12,2026-04-03\n"
+    text = (
+        "module,class,cohort,mode,start_date,end_date\n"
+        "CS101,2026J,Cohort A,online,2026-01-12,2026-04-03\n"
+    )
     assert cli.ok("offering", "import", write(tmp_path, text), "--json").json()["created"] == 1
 
 

@@ -375,7 +375,7 @@ def test_update(cli: Cli, term: dict[str, str]) -> None:
     )
     assert both.exit_code == 1
     events = cli.ok("audit", "list", "--entity", "offering", "--json").json()
-    update = [e for e in events if e["action"] == "update"][0]
+    update = next(e for e in events if e["action"] == "update")
     assert update["before"]["facilitator"] == "ana@uni.edu"
     assert update["after"]["facilitator"] == "ben@uni.edu"
 

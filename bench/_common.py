@@ -1,0 +1,87 @@
+"""Helpers shared by the benchmark scripts (not a test, not part of the package)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # servers.py: the private MariaDB of the tests
+
+
+def cms() -> str:
+    found = shutil.which("cms", path=str(Path(sys.executable).parent)) or shutil.which("cms")
+    if found is None:
+        sys.exit("cms is not installed in this environment (pip install -e .)")
+    return found
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    proc = subprocess.run([cms(), *args], env={**os.environ, **env}, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"cms {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return elapsed, proc
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextlib.contextmanager
+def count_statements(engine: Any) -> Iterator[list[str]]:
+    """Collect every SQL statement the engine executes inside the block."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def listener(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+@contextlib.contextmanager
+def mysql_root() -> Iterator[str | None]:
+    """A MariaDB root URL: CMS_BENCH_MYSQL_URL, a private server, or None without one."""
+    given = os.environ.get("CMS_BENCH_MYSQL_URL")
+    if given:
+        yield given.rstrip("/") + "/"
+        return
+    import servers
+
+    try:
+        with servers.mariadb() as url:
+            yield url
+    except BaseException as exc:  # pytest.skip raises an exception of its own
+        if type(exc).__name__ in ("Skipped", "Failed"):
+            print(f"MariaDB: not run ({exc})")
+            yield None
+        else:
+            raise
+
+
+def in_process(env: dict[str, str], call: Callable[[], Any]) -> Any:
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return call()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

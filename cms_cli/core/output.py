@@ -65,8 +65,30 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def write_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(plain(data), indent=2, ensure_ascii=False) + "\n")
+    """One JSON document on stdout (dates ISO 8601, enums as their values).
+
+    An object is indented; an array has one compact item per line, which reads and
+    greps well and keeps Python's fast C encoder (indenting forces the slow one).
+    """
+    if isinstance(data, list):
+        if not data:
+            sys.stdout.write("[]\n")
+            return
+        encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
+        sys.stdout.write("[\n  " + ",\n  ".join(encode(item) for item in data) + "\n]\n")
+        return
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
 
 
 def _csv_value(value: Any) -> Any:
@@ -112,7 +134,8 @@ def listing(
     """
     fmt = choose(json_, csv_)
     if fmt == "json":
-        write_json([{c: row.get(c) for c in columns} for row in rows])
+        same = not rows or list(rows[0]) == list(columns)
+        write_json(rows if same else [{c: row.get(c) for c in columns} for row in rows])
         return
     if fmt == "csv":
         write_csv(rows, columns)

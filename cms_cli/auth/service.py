@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 import sqlalchemy as sa
@@ -28,6 +28,9 @@ from cms_cli.core.errors import (
     PermissionDenied,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from cms_cli.core.csvfile import ImportReport
 
 LOCK_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
@@ -210,12 +213,6 @@ def add_user(
     return user
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    created: int
-    dry_run: bool
-
-
 def import_users(
     session: Session,
     actor: User,
@@ -225,6 +222,7 @@ def import_users(
     rounds: int = 12,
 ) -> ImportReport:
     """All rows or none. ``rows`` are (physical line, columns); problems name their line."""
+    from cms_cli.core.csvfile import ImportReport
     from cms_cli.core.errors import FileProblems
 
     require(actor, Role.manager)
@@ -283,7 +281,7 @@ def import_users(
         session.add_all(users)
         session.flush()
         audit.record(session, actor, "import", "user", None, after={"created": len(users)})
-    return ImportReport(created=len(valid), dry_run=dry_run)
+    return ImportReport(created=0 if dry_run else len(valid), checked=len(rows), dry_run=dry_run)
 
 
 def _existing_identities(session: Session, data: Iterable[NewUser]) -> set[tuple[str, str]]:

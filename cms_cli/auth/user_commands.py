@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cms_cli.core.context import current
-from cms_cli.core.output import CsvOpt, JsonOpt, listing, message, result
+from cms_cli.core.output import CsvOpt, JsonOpt, import_result, listing, message, result
 from cms_cli.core.prompts import confirm, interactive, read_password
 
 if TYPE_CHECKING:
@@ -93,18 +93,12 @@ def import_(
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role
     from cms_cli.core.csvfile import read_rows
-    from cms_cli.core.output import write_json
 
     with signed_in() as (session, me):
         service.require(me, Role.manager)
         rows = read_rows(file, ("email", "name", "role"), ("employee_id", "student_id"))
         report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
-    if json_:
-        write_json({"created": report.created, "dry_run": report.dry_run})
-    elif dry_run:
-        result(f"{report.created} account(s) would be created (dry run, nothing written).")
-    else:
-        result(f"Created {report.created} account(s).")
+    import_result(report, "account", json_=json_)
 
 
 @app.command("list")

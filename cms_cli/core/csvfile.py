@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cms_cli.core.errors import ValidationError
 
 Rows = list[tuple[int, dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an all-or-nothing import did: rows checked, records created (0 on a dry run)."""
+
+    created: int
+    checked: int
+    dry_run: bool
 
 
 def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:

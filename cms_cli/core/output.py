@@ -190,3 +190,18 @@ def when(value: datetime | None, tz: Any) -> str:
     if value is None:
         return "never"
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def import_result(report: Any, noun: str, *, json_: bool) -> None:
+    """The outcome of an import (a core.csvfile.ImportReport), for people or scripts."""
+    if json_:
+        write_json(
+            {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}
+        )
+    elif report.dry_run:
+        result(
+            f"{report.checked} row(s) checked, all valid: {report.checked} {noun}(s) would be "
+            "created (dry run, nothing written)."
+        )
+    else:
+        result(f"Created {report.created} {noun}(s).")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cms_cli.core.context import current
-from cms_cli.core.output import CsvOpt, JsonOpt, item, listing, result, write_json
+from cms_cli.core.output import CsvOpt, JsonOpt, import_result, item, listing, result, write_json
 from cms_cli.core.prompts import confirm
 
 if TYPE_CHECKING:
@@ -327,17 +327,7 @@ def import_(
                 )
         else:
             report = import_offerings(session, me, rows, max_load=max_load, dry_run=dry_run)
-    if json_:
-        write_json(
-            {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}
-        )
-    elif dry_run:
-        result(
-            f"{report.checked} row(s) checked, all valid: {report.checked} offering(s) "
-            "would be created (dry run, nothing written)."
-        )
-    else:
-        result(f"Created {report.created} offering(s).")
+    import_result(report, "offering", json_=json_)
 
 
 def _stderr() -> Console:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,7 +16,7 @@ from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import normalize_email, require
 from cms_cli.catalog import service as catalog
 from cms_cli.core import clock
-from cms_cli.core.csvfile import Rows
+from cms_cli.core.csvfile import ImportReport, Rows
 from cms_cli.core.errors import FileProblems, ValidationError
 from cms_cli.offerings.models import Offering
 from cms_cli.offerings.service import parse_mode
@@ -25,13 +24,6 @@ from cms_cli.offerings.service import parse_mode
 REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 OPTIONAL = ("facilitator", "max_students")
 CHUNK = 500
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    created: int
-    checked: int
-    dry_run: bool
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:

@@ -188,7 +188,7 @@ GOOD = (
 
 def test_import_creates_all_rows(cli: Cli, manager: str, tmp_path: Path) -> None:
     result = cli.ok("user", "import", write(tmp_path, GOOD), "--json")
-    assert result.json() == {"created": 3, "dry_run": False}
+    assert result.json() == {"created": 3, "checked": 3, "dry_run": False}
     emails = {r["email"] for r in cli.ok("user", "list", "--json").json()}
     assert {"f1@uni.edu", "s1@uni.edu", "s2@uni.edu"} <= emails
 
@@ -196,6 +196,11 @@ def test_import_creates_all_rows(cli: Cli, manager: str, tmp_path: Path) -> None
 def test_import_dry_run_writes_nothing(cli: Cli, manager: str, tmp_path: Path) -> None:
     result = cli.ok("user", "import", write(tmp_path, GOOD), "--dry-run")
     assert "3 account(s) would be created" in result.stdout
+    assert cli.ok("user", "import", write(tmp_path, GOOD), "--dry-run", "--json").json() == {
+        "created": 0,
+        "checked": 3,
+        "dry_run": True,
+    }
     assert len(cli.ok("user", "list", "--json").json()) == 1
 
 

@@ -187,6 +187,17 @@ class Cli:
         )
         return RunResult(args, proc.returncode, proc.stdout, proc.stderr)
 
+    def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start ``cms`` as a process of its own, logged in as the current user (races)."""
+        token = self.ok("auth", "token").stdout.strip()
+        return subprocess.Popen(
+            [sys.executable, "-m", "cms_cli", *args],
+            env={**os.environ, **self.env, "CMS_TOKEN": token, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     # accounts -------------------------------------------------------------------------
 
     def bootstrap(

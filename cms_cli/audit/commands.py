@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cms_cli.core.context import current
+from cms_cli.core.options import day
 from cms_cli.core.output import CsvOpt, JsonOpt, listing
 
 app = typer.Typer(
@@ -24,10 +25,7 @@ def list_(
     actor: Annotated[
         str | None, typer.Option("--actor", help="Who did it: an e-mail, or 'system'.")
     ] = None,
-    since: Annotated[
-        datetime | None,
-        typer.Option("--since", formats=["%Y-%m-%d"], help="From this day (YYYY-MM-DD) on."),
-    ] = None,
+    since: Annotated[datetime | None, day("--since", "From this day on.")] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
 ) -> None:

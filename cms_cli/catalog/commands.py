@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cms_cli.core.options import day
 from cms_cli.core.output import CsvOpt, JsonOpt, listing, result
 
 ActiveOpt = Annotated[
@@ -101,12 +102,8 @@ cohort_app = typer.Typer(help="Cohorts of students.", no_args_is_help=True, rich
 @cohort_app.command("add")
 def cohort_add(
     name: Annotated[str, typer.Argument(help="Unique name, 3-50 characters.")],
-    start: Annotated[
-        datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")
-    ] = None,
-    end: Annotated[
-        datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")
-    ] = None,
+    start: Annotated[datetime | None, day("--start", "First day.")] = None,
+    end: Annotated[datetime | None, day("--end", "Last day.")] = None,
 ) -> None:
     """Add a cohort (managers).
 

@@ -83,6 +83,13 @@ def find(session: Session, kind: Kind, value: str) -> Any:
     return found
 
 
+def require_active(kind: Kind, item: Any) -> Any:
+    """The entry, unless it is deactivated (ValidationError: it takes no new offerings)."""
+    if not item.is_active:
+        raise ValidationError(f"{kind.entity} {getattr(item, kind.shown)} is deactivated")
+    return item
+
+
 def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
     """Several entries by their normalised key, in one query (for imports)."""
     keys = sorted({kind.normalize(v) for v in values if v.strip()})

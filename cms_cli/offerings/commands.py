@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cms_cli.core.context import current
+from cms_cli.core.options import day
 from cms_cli.core.output import CsvOpt, JsonOpt, import_result, item, listing, result, write_json
 from cms_cli.core.prompts import confirm
 
@@ -22,8 +23,6 @@ app = typer.Typer(
 )
 
 IdArg = Annotated[int, typer.Argument(help="Offering id.", metavar="ID")]
-Day = Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")]
-OptDay = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")]
 
 TABLE_COLUMNS = (
     "id",
@@ -98,8 +97,8 @@ def create(
     class_code: Annotated[str, typer.Option("--class", help="Class code, e.g. 2026J.")],
     cohort: Annotated[str, typer.Option("--cohort", help="Cohort name.")],
     mode: Annotated[str, typer.Option("--mode", help="online, in-person or hybrid.")],
-    start: Annotated[datetime, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")],
-    end: Annotated[datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")],
+    start: Annotated[datetime, day("--start", "First day.")],
+    end: Annotated[datetime, day("--end", "Last day.")],
     facilitator: FacilitatorOpt = None,
     max_students: Annotated[int | None, typer.Option("--max-students", help="Capacity.")] = None,
     manager: Annotated[
@@ -173,22 +172,7 @@ def list_(
         csv_=csv_,
         title="Offerings",
         empty="no offerings match",
-        table=(
-            (
-                "id",
-                "module",
-                "class",
-                "cohort",
-                "mode",
-                "facilitator",
-                "start_date",
-                "end_date",
-                "weeks",
-                "enrolled",
-                "status",
-            ),
-            lambda row: row,
-        ),
+        table=(TABLE_COLUMNS, dict),
     )
 
 
@@ -214,12 +198,8 @@ def update(
         bool, typer.Option("--no-facilitator", help="Leave it without a facilitator.")
     ] = False,
     max_students: Annotated[int | None, typer.Option("--max-students", help="Capacity.")] = None,
-    start: Annotated[
-        datetime | None, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")
-    ] = None,
-    end: Annotated[
-        datetime | None, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")
-    ] = None,
+    start: Annotated[datetime | None, day("--start", "New first day.")] = None,
+    end: Annotated[datetime | None, day("--end", "New last day.")] = None,
     mode: ModeOpt = None,
     manager: Annotated[str | None, typer.Option("--manager", help="Manager e-mail.")] = None,
     status: Annotated[

@@ -19,7 +19,7 @@ from cms_cli.core import clock
 from cms_cli.core.csvfile import ImportReport, Rows
 from cms_cli.core.errors import FileProblems, ValidationError
 from cms_cli.offerings.models import Offering
-from cms_cli.offerings.service import parse_mode
+from cms_cli.offerings.service import check_person, parse_mode
 
 REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 OPTIONAL = ("facilitator", "max_students")
@@ -97,9 +97,7 @@ def _known(found: dict[str, Any], kind: catalog.Kind, text: str) -> Any:
     item = found.get(kind.normalize(value))
     if item is None:
         raise ValidationError(f"unknown {kind.entity} {value!r}")
-    if not item.is_active:
-        raise ValidationError(f"{kind.entity} {getattr(item, kind.shown)} is deactivated")
-    return item
+    return catalog.require_active(kind, item)
 
 
 def import_offerings(
@@ -188,8 +186,4 @@ def _facilitator(ctx: _Context, text: str) -> User | None:
     user = ctx.people.get(email)
     if user is None:
         raise ValidationError(f"unknown facilitator {email}")
-    if user.role is not Role.facilitator:
-        raise ValidationError(f"{email} is a {user.role.value}, not a facilitator")
-    if not user.is_active:
-        raise ValidationError(f"facilitator {email} is deactivated")
-    return user
+    return check_person(user, Role.facilitator, "facilitator")

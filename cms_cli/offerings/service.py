@@ -253,12 +253,6 @@ class NewOffering:
     manager: str | None = None
 
 
-def _active(kind: catalog.Kind, item: Any) -> Any:
-    if not item.is_active:
-        raise ValidationError(f"{kind.entity} {getattr(item, kind.shown)} is deactivated")
-    return item
-
-
 def _dates(start: date, end: date) -> None:
     if end < start:
         raise ValidationError(f"end_date {end} is before start_date {start}")
@@ -275,12 +269,17 @@ def resolve_person(session: Session, email: str, role: Role, what: str) -> User:
     user = session.exec(select(User).where(User.email == address)).first()
     if user is None:
         raise NotFound(f"no account with e-mail {address}")
+    return check_person(user, role, what)
+
+
+def check_person(user: User, role: Role, what: str) -> User:
+    """The account, if it is an active ``role`` (ValidationError, exit 1, otherwise)."""
     if user.role is not role:
         raise ValidationError(
-            f"{address} is a {user.role.value}, not a {role.value}: cannot be the {what}"
+            f"{user.email} is a {user.role.value}, not a {role.value}: cannot be the {what}"
         )
     if not user.is_active:
-        raise ValidationError(f"{address} is deactivated: cannot be the {what}")
+        raise ValidationError(f"{user.email} is deactivated: cannot be the {what}")
     return user
 
 
@@ -332,9 +331,15 @@ def create(
     session: Session, actor: User, data: NewOffering, *, max_load: int, today: date
 ) -> dict[str, Any]:
     require(actor, Role.manager)
-    module = _active(catalog.MODULE, catalog.find(session, catalog.MODULE, data.module))
-    group = _active(catalog.CLASS, catalog.find(session, catalog.CLASS, data.class_code))
-    cohort = _active(catalog.COHORT, catalog.find(session, catalog.COHORT, data.cohort))
+    module = catalog.require_active(
+        catalog.MODULE, catalog.find(session, catalog.MODULE, data.module)
+    )
+    group = catalog.require_active(
+        catalog.CLASS, catalog.find(session, catalog.CLASS, data.class_code)
+    )
+    cohort = catalog.require_active(
+        catalog.COHORT, catalog.find(session, catalog.COHORT, data.cohort)
+    )
     mode = parse_mode(data.mode)
     _dates(data.start, data.end)
     _capacity(data.max_students)

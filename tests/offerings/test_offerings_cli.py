@@ -432,40 +432,29 @@ def test_cancel_and_reinstate(cli: Cli, term: dict[str, str]) -> None:
 
 def test_concurrent_allocations_respect_the_load(cli: Cli, term: dict[str, str]) -> None:
     """Four processes give Ana an overlapping offering at once; max_load 2 lets two through."""
-    import os
-    import subprocess
-    import sys
-
-    token = cli.ok("auth", "token").stdout.strip()
-    env = {**os.environ, **cli.env, "CMS_TOKEN": token, "CMS_MAX_LOAD": "2"}
     combos = [("CS101", "online"), ("CS101", "hybrid"), ("MA201", "online"), ("MA201", "hybrid")]
+    base = [
+        "--class",
+        "2026J",
+        "--cohort",
+        "Cohort A",
+        "--start",
+        "2026-01-12",
+        "--end",
+        "2026-04-03",
+    ]
     procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cms_cli",
-                "offering",
-                "create",
-                "--module",
-                module,
-                "--class",
-                "2026J",
-                "--cohort",
-                "Cohort A",
-                "--mode",
-                mode,
-                "--start",
-                "2026-01-12",
-                "--end",
-                "2026-04-03",
-                "--facilitator",
-                "ana@uni.edu",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        cli.spawn(
+            "offering",
+            "create",
+            "--module",
+            module,
+            "--mode",
+            mode,
+            *base,
+            "--facilitator",
+            "ana@uni.edu",
+            env={"CMS_MAX_LOAD": "2"},
         )
         for module, mode in combos
     ]

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cohort": ("cms_cli.catalog.commands:cohort_app", "Cohorts of students."),
     "class": ("cms_cli.catalog.commands:class_app", "Classes: year, trimester, intake."),
     "offering": ("cms_cli.offerings.commands:app", "Allocate courses: offerings and enrolments."),
+    "tracker": ("cms_cli.tracker.commands:app", "Weekly activity logs and the compliance report."),
     "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
     "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),

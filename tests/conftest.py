@@ -284,6 +284,8 @@ TERM_NOW = "2026-02-01T12:00:00+00:00"
 @pytest.fixture
 def term(cli: Cli, people: dict[str, str]) -> dict[str, str]:
     cli.env["CMS_NOW"] = TERM_NOW
+    cli.env["CMS_SESSION_HOURS"] = "2160"  # 90 days: tests may move "now" forward
+    cli.login("dean@uni.edu")
     cli.ok("module", "add", "CS101", "--name", "Intro to Programming", "--credits", "5")
     cli.ok("module", "add", "MA201", "--name", "Algebra", "--credits", "10")
     cli.ok("class", "add", "2026J", "--year", "2026", "--trimester", "1", "--intake", "FT")

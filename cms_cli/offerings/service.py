@@ -156,7 +156,7 @@ def _status_clause(status: str, today: date) -> sa.ColumnElement[bool]:
     return clauses[status]
 
 
-def _shape(row: sa.Row[Any], today: date) -> dict[str, Any]:
+def shape_row(row: sa.Row[Any], today: date) -> dict[str, Any]:
     data = row._asdict()
     cancelled = data.pop("cancelled_at") is not None
     data["weeks"] = weeks_between(data["start_date"], data["end_date"])
@@ -164,10 +164,9 @@ def _shape(row: sa.Row[Any], today: date) -> dict[str, Any]:
     return {name: data[name] for name in FIELDS}
 
 
-def list_offerings(
-    session: Session, actor: User, filters: Filters, *, today: date
-) -> list[dict[str, Any]]:
-    """Offerings the actor may see, filtered, in one statement."""
+def filtered_query(actor: User, filters: Filters, *, today: date) -> sa.Select[*tuple[Any, ...]]:
+    """The SELECT of the offerings the actor may see, filtered (labels as FIELDS, less the
+    derived ones, plus cancelled_at). Other capabilities join it as a subquery."""
     query, facilitator = _base_query()
     query = _visible_to(query, actor)
     f = filters
@@ -195,8 +194,16 @@ def list_offerings(
         query = query.where(_status_clause(parse_status(f.status), today))
     elif not f.include_cancelled:
         query = query.where(col(Offering.cancelled_at).is_(None))
+    return query
+
+
+def list_offerings(
+    session: Session, actor: User, filters: Filters, *, today: date
+) -> list[dict[str, Any]]:
+    """Offerings the actor may see, filtered, in one statement."""
+    query = filtered_query(actor, filters, today=today)
     rows = session.execute(query.order_by(col(Offering.id))).all()
-    return [_shape(r, today) for r in rows]
+    return [shape_row(r, today) for r in rows]
 
 
 def get_offering_row(session: Session, offering_id: int, *, lock: bool = False) -> Offering:
@@ -234,7 +241,7 @@ def show(session: Session, actor: User, offering_id: int, *, today: date) -> dic
 def _one(session: Session, offering_id: int, today: date) -> dict[str, Any]:
     query, _ = _base_query()
     row = session.execute(query.where(col(Offering.id) == offering_id)).one()
-    return _shape(row, today)
+    return shape_row(row, today)
 
 
 # -- writing --------------------------------------------------------------------------

@@ -8,11 +8,9 @@ Create Date: 2026-11-25 19:22:38.305568
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import cms_cli.core.db
-
 
 revision: str = "0003"
 down_revision: str | None = "0002"

@@ -1,0 +1,51 @@
+"""Weeks and deadlines. Week N of an offering covers start + 7(N-1) ... start + 7N - 1;
+its log is due at the end of its last day, midnight in the institution's time zone,
+plus ``grace_hours`` (absolute hours, so a daylight-saving change in between does not
+stretch or shrink the grace period)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def week_start(start: date, week: int) -> date:
+    return start + timedelta(days=7 * (week - 1))
+
+
+def week_end(start: date, week: int) -> date:
+    """The last day of week N (for the last week too, even past the end date)."""
+    return start + timedelta(days=7 * week - 1)
+
+
+def due_at(start: date, week: int, tz: ZoneInfo, grace_hours: int) -> datetime:
+    """When week N's log is due, as a UTC instant."""
+    return due_at_day(week_end(start, week), tz, grace_hours)
+
+
+def current_week(start: date, today: date) -> int:
+    """The week that contains ``today`` (0 or less before the start)."""
+    return (today - start).days // 7 + 1
+
+
+def last_due_day(now: datetime, tz: ZoneInfo, grace_hours: int) -> date:
+    """The latest week-end day whose log is due at ``now``.
+
+    A week ending on day D is due at midnight after D (local) + grace; this returns the
+    largest D with that instant <= now, so "due" becomes a date comparison a set-based
+    query can make (week_end <= last_due_day).
+    """
+    shifted = (now - timedelta(hours=grace_hours)).astimezone(tz)
+    candidate = shifted.date() - timedelta(days=1)
+    # Local midnights are not always 24 h apart; settle the boundary exactly.
+    while due_at_day(candidate + timedelta(days=1), tz, grace_hours) <= now:
+        candidate += timedelta(days=1)
+    while due_at_day(candidate, tz, grace_hours) > now:
+        candidate -= timedelta(days=1)
+    return candidate
+
+
+def due_at_day(day: date, tz: ZoneInfo, grace_hours: int) -> datetime:
+    """When a week whose last day is ``day`` is due."""
+    midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return midnight.astimezone(UTC) + timedelta(hours=grace_hours)

@@ -1,0 +1,312 @@
+"""cms tracker: facilitators' weekly activity logs and the compliance report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import CsvOpt, JsonOpt, item, listing, result, write_json
+from cms_cli.core.prompts import confirm, interactive
+from cms_cli.offerings.commands import (
+    AllOpt,
+    ClassOpt,
+    CohortOpt,
+    FacilitatorOpt,
+    IntakeOpt,
+    ModeOpt,
+    ModuleOpt,
+    StatusOpt,
+    TrimesterOpt,
+    YearOpt,
+    filters,
+)
+
+if TYPE_CHECKING:
+    from cms_cli.tracker.service import Deadlines, LogChanges
+
+app = typer.Typer(
+    help="Weekly activity logs and the compliance report.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+OfferingOpt = Annotated[int | None, typer.Option("--offering", help="Offering id.")]
+WeekOpt = Annotated[int | None, typer.Option("--week", help="Week number, 1..weeks.")]
+S = Annotated[str | None, typer.Option(help="done, pending or not-started.", metavar="S")]
+
+
+def _deadlines() -> Deadlines:
+    from cms_cli.tracker.service import Deadlines
+
+    config = current().config()
+    return Deadlines(config.tz, config.settings.grace_hours)
+
+
+def _today() -> Any:
+    from cms_cli.core import clock
+
+    return clock.today(current().config().tz)
+
+
+@app.command()
+def log(
+    offering: OfferingOpt = None,
+    week: WeekOpt = None,
+    all_present: Annotated[
+        bool, typer.Option("--all-present", help="Every enrolled student was present.")
+    ] = False,
+    present: Annotated[
+        list[str] | None, typer.Option("--present", help="Present (the others absent); repeat.")
+    ] = None,
+    absent: Annotated[
+        list[str] | None, typer.Option("--absent", help="Absent (the others present); repeat.")
+    ] = None,
+    formative_one: Annotated[
+        str | None, typer.Option("--formative-one", metavar="S", help="Formative one grading.")
+    ] = None,
+    formative_two: Annotated[
+        str | None, typer.Option("--formative-two", metavar="S", help="Formative two grading.")
+    ] = None,
+    summative: Annotated[
+        str | None, typer.Option("--summative", metavar="S", help="Summative grading.")
+    ] = None,
+    moderation: Annotated[
+        str | None, typer.Option("--moderation", metavar="S", help="Course moderation.")
+    ] = None,
+    intranet_sync: Annotated[
+        str | None, typer.Option("--intranet-sync", metavar="S", help="Intranet sync.")
+    ] = None,
+    grade_book: Annotated[
+        str | None, typer.Option("--grade-book", metavar="S", help="Grade-book status.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Free text ('' clears).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Log a week: creates the week's log or updates only the fields given.
+
+    S is done, pending or not-started. The offering defaults to your only active one,
+    the week to its current week. On a terminal with no field option, a form asks.
+
+    Example: cms tracker log --week 5 --all-present --formative-one done --grade-book pending
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.tracker import service
+
+    given = {
+        "formative_one_grading": formative_one,
+        "formative_two_grading": formative_two,
+        "summative_grading": summative,
+        "course_moderation": moderation,
+        "intranet_sync": intranet_sync,
+        "grade_book_status": grade_book,
+    }
+    changes = service.LogChanges(
+        statuses={k: v for k, v in given.items() if v is not None},
+        notes=notes,
+        all_present=all_present,
+        present=present or (),
+        absent=absent or (),
+    )
+    changes.check()
+    nothing = not changes.statuses and notes is None and not changes.attendance_given()
+    deadlines, today = _deadlines(), _today()
+    if nothing and interactive():
+        changes = _form(offering, week)
+    with signed_in() as (session, me):
+        shown = service.write_log(
+            session, me, offering, week, changes, deadlines=deadlines, today=today
+        )
+    if json_:
+        write_json(shown)
+    else:
+        result(
+            f"Week {shown['week']} of offering {shown['offering_id']} ({shown['module']}) saved: "
+            f"{shown['completion']}% complete."
+        )
+
+
+def _form(offering: int | None, week: int | None) -> LogChanges:
+    """Ask for each field on the terminal, showing the current values."""
+    from rich.prompt import Confirm, Prompt
+
+    from cms_cli.auth.current import signed_in
+    from cms_cli.core.errors import NotFound
+    from cms_cli.tracker import service
+    from cms_cli.tracker.models import ACTIVITIES
+
+    with signed_in() as (session, me):
+        chosen = service.choose_offering(session, me, offering, _today())
+        number = service.choose_week(chosen, week, _today())
+        try:
+            now = service.show_log(
+                session, me, chosen.id, number, deadlines=_deadlines(), today=_today()
+            )
+        except NotFound:
+            now = {}
+    console_title = f"Offering {chosen.id}, week {number}"
+    from cms_cli.core.output import stderr_console
+
+    stderr_console().print(f"[bold]{console_title}[/bold] (Enter keeps the value shown)")
+    choices = ["done", "pending", "not-started"]
+    statuses = {}
+    for name in ACTIVITIES:
+        shown = getattr(now.get(name), "value", None) or "not-started"
+        answer = Prompt.ask(name.replace("_", " "), choices=choices, default=shown)
+        statuses[name] = answer
+    changes = service.LogChanges(statuses=statuses)
+    if Confirm.ask("Record attendance now?", default=now.get("attendance") is None):
+        if Confirm.ask("Was everybody present?", default=True):
+            changes.all_present = True
+        else:
+            absent = Prompt.ask("E-mails of the absent students (comma-separated)")
+            changes.absent = [e.strip() for e in absent.split(",") if e.strip()]
+    notes = Prompt.ask("notes", default=now.get("notes") or "")
+    changes.notes = notes
+    return changes
+
+
+@app.command()
+def show(
+    week: Annotated[int, typer.Option("--week", help="Week number.")],
+    offering: OfferingOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show one week's log (exit 3 when the week has none).
+
+    Example: cms tracker show --offering 12 --week 5 --json
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.tracker import service
+
+    with signed_in() as (session, me):
+        shown = service.show_log(
+            session, me, offering, week, deadlines=_deadlines(), today=_today()
+        )
+    item(shown, json_=json_, title=f"Offering {shown['offering_id']}, week {shown['week']}")
+
+
+@app.command("list")
+def list_(
+    offering: OfferingOpt = None,
+    week: WeekOpt = None,
+    facilitator: FacilitatorOpt = None,
+    module: ModuleOpt = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="complete, incomplete, missing or overdue.")
+    ] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List weekly logs; --status missing/overdue adds the due weeks that have no log.
+
+    Example: cms tracker list --status overdue --csv
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.core import clock
+    from cms_cli.tracker import service
+
+    chosen = service.ListFilters(offering, week, facilitator, module, status)
+    with signed_in() as (session, me):
+        rows = service.list_logs(
+            session, me, chosen, deadlines=_deadlines(), now=clock.now(), today=_today()
+        )
+    listing(
+        rows,
+        service.FIELDS,
+        json_=json_,
+        csv_=csv_,
+        title="Weekly logs",
+        empty="no logs match",
+        table=(
+            ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
+            dict,
+        ),
+    )
+
+
+@app.command()
+def report(
+    trimester: TrimesterOpt = None,
+    cohort: CohortOpt = None,
+    intake: IntakeOpt = None,
+    facilitator: FacilitatorOpt = None,
+    mode: ModeOpt = None,
+    module: ModuleOpt = None,
+    class_code: ClassOpt = None,
+    year: YearOpt = None,
+    status: StatusOpt = None,
+    all_: AllOpt = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the matrix as a web page.")
+    ] = None,
+) -> None:
+    """The compliance matrix: offerings x weeks, with totals over the weeks due (managers).
+
+    Cells: complete, incomplete (not yet due), overdue (due, not complete), missing
+    (due, no log), upcoming. Filters as in cms offering list.
+
+    Example: cms tracker report --trimester 1 --html compliance.html
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.core import clock
+    from cms_cli.core.output import choose
+    from cms_cli.tracker import render, service
+
+    fmt = choose(json_, csv_)
+    chosen = filters(
+        trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
+    )
+    now = clock.now()
+    with signed_in() as (session, me):
+        data = service.report(session, me, chosen, deadlines=_deadlines(), now=now, today=_today())
+    if html is not None:
+        html.write_text(render.page(data, now.astimezone(current().config().tz)), encoding="utf-8")
+        from cms_cli.core.output import message
+
+        message(f"wrote {html}")
+    if fmt == "json":
+        write_json(data)
+    elif fmt == "csv":
+        from cms_cli.core.output import write_csv
+
+        cells = [
+            {
+                "id": o["id"],
+                "module": o["module"],
+                "facilitator": o["facilitator"],
+                "week": int(w),
+                "state": s,
+            }
+            for o in data["offerings"]
+            for w, s in o["weeks"].items()
+        ]
+        write_csv(cells, ("id", "module", "facilitator", "week", "state"))
+    elif html is None:
+        render.terminal(data)
+
+
+@app.command()
+def delete(
+    offering: Annotated[int, typer.Option("--offering", help="Offering id.")],
+    week: Annotated[int, typer.Option("--week", help="Week number.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a week's log (managers).
+
+    Example: cms tracker delete --offering 12 --week 5 --yes
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role
+    from cms_cli.auth.service import require
+    from cms_cli.tracker import service
+
+    with signed_in() as (session, me):
+        require(me, Role.manager)
+        confirm(f"Delete the log of week {week} of offering {offering}?", yes=yes)
+        service.delete_log(session, me, offering, week)
+    result(f"Deleted the log of week {week} of offering {offering}.")

@@ -1,0 +1,504 @@
+"""Weekly logs: write (create or update the fields given), show, list, delete, report.
+
+Reads are a constant number of statements whatever the number of offerings: the
+offerings come from ``offerings.service.filtered_query`` and the logs and attendance
+of all of them in one query each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from cms_cli.audit import service as audit
+from cms_cli.auth.models import Role, User
+from cms_cli.auth.service import normalize_email, require
+from cms_cli.core import clock
+from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
+from cms_cli.offerings import service as offerings
+from cms_cli.offerings.models import Enrolment, Offering
+from cms_cli.tracker import calendar
+from cms_cli.tracker.models import ACTIVITIES, Attendance, Status, WeeklyLog
+
+FIELDS = (
+    "offering_id",
+    "week",
+    "module",
+    "facilitator",
+    "attendance",
+    *ACTIVITIES,
+    "notes",
+    "completion",
+    "complete",
+    "due_at",
+    "submitted_at",
+    "updated_at",
+)
+LIST_STATES = ("complete", "incomplete", "missing", "overdue")
+CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    tz: ZoneInfo
+    grace_hours: int
+
+    def due(self, start: date, week: int) -> datetime:
+        return calendar.due_at(start, week, self.tz, self.grace_hours)
+
+
+def parse_status(text: str) -> Status:
+    """done, pending or not-started; case-insensitive, "Not Started" accepted."""
+    value = "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+    try:
+        return Status(value)
+    except ValueError:
+        raise ValidationError(
+            f"status must be done, pending or not-started (got {text!r})"
+        ) from None
+
+
+def completion_of(statuses: Iterable[Status], attendance_taken: bool) -> int:
+    done = sum(1 for s in statuses if s is Status.done) + (1 if attendance_taken else 0)
+    return round(100 * done / 7)
+
+
+# -- choosing the offering and the week ------------------------------------------------
+
+
+def _may_log(actor: User, offering: Offering) -> None:
+    if actor.role is Role.manager or offering.facilitator_id == actor.id:
+        return
+    raise PermissionDenied(f"offering {offering.id} is not yours to log")
+
+
+def choose_offering(
+    session: Session, actor: User, offering_id: int | None, today: date
+) -> Offering:
+    """The offering named, or the facilitator's only active one."""
+    require(actor, Role.manager, Role.facilitator)
+    if offering_id is not None:
+        offering = offerings.get_offering_row(session, offering_id)
+        _may_log(actor, offering)
+        return offering
+    if actor.role is not Role.facilitator:
+        raise UsageError("--offering ID is required", hint="cms offering list shows the ids")
+    active = session.exec(
+        select(Offering)
+        .where(
+            Offering.facilitator_id == actor.id,
+            col(Offering.cancelled_at).is_(None),
+            col(Offering.start_date) <= today,
+            col(Offering.end_date) >= today,
+        )
+        .order_by(col(Offering.id))
+    ).all()
+    if not active:
+        raise ValidationError(
+            "you have no active offering today", hint="give --offering ID (cms offering list)"
+        )
+    if len(active) > 1:
+        ids = ", ".join(str(o.id) for o in active)
+        raise UsageError(
+            f"you have several active offerings ({ids}): choose one with --offering ID"
+        )
+    return active[0]
+
+
+def choose_week(offering: Offering, week: int | None, today: date) -> int:
+    weeks = offerings.weeks_between(offering.start_date, offering.end_date)
+    chosen = week if week is not None else calendar.current_week(offering.start_date, today)
+    if not 1 <= chosen <= weeks:
+        if week is None:
+            raise ValidationError(
+                f"today is not within offering {offering.id} (weeks 1..{weeks})",
+                hint="give --week N",
+            )
+        raise ValidationError(f"week must be 1..{weeks} for offering {offering.id} (got {week})")
+    return chosen
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+@dataclass
+class LogChanges:
+    #: activity -> status as given (text or Status); parsed after the permission check.
+    statuses: dict[str, str] = field(default_factory=dict)
+    notes: str | None = None
+    all_present: bool = False
+    present: Sequence[str] = ()
+    absent: Sequence[str] = ()
+
+    def attendance_given(self) -> bool:
+        return self.all_present or bool(self.present) or bool(self.absent)
+
+    def check(self) -> None:
+        given = sum((self.all_present, bool(self.present), bool(self.absent)))
+        if given > 1:
+            raise UsageError("use one of --all-present, --present and --absent")
+
+
+def _attendance(session: Session, offering: Offering, changes: LogChanges) -> dict[int, bool]:
+    """Student id -> present, for every enrolled student."""
+    enrolled = dict(
+        session.execute(
+            sa.select(col(User.email), col(User.id))
+            .join(Enrolment, col(Enrolment.student_id) == User.id)
+            .where(col(Enrolment.offering_id) == offering.id)
+        ).all()
+    )
+    named = [normalize_email(e) for e in (*changes.present, *changes.absent)]
+    strangers = sorted(set(named) - set(enrolled))
+    if strangers:
+        raise ValidationError(
+            f"not enrolled in offering {offering.id}: {', '.join(strangers)}",
+            hint=f"cms offering students {offering.id} lists them",
+        )
+    if changes.present:
+        listed = {normalize_email(e) for e in changes.present}
+        return {sid: email in listed for email, sid in enrolled.items()}
+    absent = {normalize_email(e) for e in changes.absent}
+    return {sid: email not in absent for email, sid in enrolled.items()}
+
+
+def write_log(
+    session: Session,
+    actor: User,
+    offering_id: int | None,
+    week: int | None,
+    changes: LogChanges,
+    *,
+    deadlines: Deadlines,
+    today: date,
+) -> dict[str, Any]:
+    """Create the week's log or update only the fields given."""
+    changes.check()
+    offering = choose_offering(session, actor, offering_id, today)
+    if offering.cancelled_at is not None:
+        raise ValidationError(f"offering {offering.id} is cancelled")
+    number = choose_week(offering, week, today)
+    statuses = {name: parse_status(value) for name, value in changes.statuses.items()}
+    log = session.exec(
+        select(WeeklyLog)
+        .where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == number)
+        .with_for_update()
+    ).first()
+    before = _shape_one(session, log, deadlines) if log is not None else None
+    now = clock.now()
+    if log is None:
+        log = WeeklyLog(offering_id=offering.id or 0, week=number, created_at=now, updated_at=now)
+        session.add(log)
+    for name, value in statuses.items():
+        setattr(log, name, value)
+    if changes.notes is not None:
+        log.notes = changes.notes.strip() or None
+    marks = _attendance(session, offering, changes) if changes.attendance_given() else None
+    if marks is not None:
+        log.attendance_taken = True
+    log.completion = completion_of((getattr(log, a) for a in ACTIVITIES), log.attendance_taken)
+    log.complete = log.completion == 100
+    if log.complete and log.submitted_at is None:
+        log.submitted_at = now
+    log.updated_at = now
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            f"week {number} of offering {offering.id} was logged by someone else just now",
+            hint="run the command again",
+        ) from exc
+    if marks is not None:
+        session.execute(sa.delete(Attendance).where(col(Attendance.log_id) == log.id))
+        if marks:
+            session.execute(
+                sa.insert(Attendance),
+                [{"log_id": log.id, "student_id": s, "present": p} for s, p in marks.items()],
+            )
+    after = _shape_one(session, log, deadlines)
+    audit.record(
+        session,
+        actor,
+        "update" if before else "create",
+        "log",
+        f"{offering.id}/{number}",
+        before=before,
+        after=after,
+    )
+    return after
+
+
+def delete_log(session: Session, actor: User, offering_id: int, week: int) -> None:
+    require(actor, Role.manager)
+    offerings.get_offering_row(session, offering_id)
+    log = session.exec(
+        select(WeeklyLog).where(WeeklyLog.offering_id == offering_id, WeeklyLog.week == week)
+    ).first()
+    if log is None:
+        raise NotFound(f"no log for week {week} of offering {offering_id}")
+    before = _shape_one(session, log, None)
+    session.delete(log)
+    audit.record(session, actor, "delete", "log", f"{offering_id}/{week}", before=before)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _log_rows(session: Session, where: Any) -> list[tuple[WeeklyLog, date, str, str | None]]:
+    """Logs with their offering's start, module code and facilitator e-mail (one query)."""
+    from cms_cli.catalog.models import Module
+
+    rows = session.execute(
+        sa.select(WeeklyLog, col(Offering.start_date), col(Module.code), col(User.email))
+        .join(Offering, col(Offering.id) == WeeklyLog.offering_id)
+        .join(Module, col(Module.id) == Offering.module_id)
+        .outerjoin(User, col(User.id) == Offering.facilitator_id)
+        .where(where)
+        .order_by(col(WeeklyLog.offering_id), col(WeeklyLog.week))
+    ).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def _attendance_maps(
+    session: Session, log_ids: list[int], where: Any
+) -> dict[int, dict[str, bool]]:
+    """log id -> {e-mail: present} for the logs selected by ``where`` (one query)."""
+    maps: dict[int, dict[str, bool]] = defaultdict(dict)
+    if not log_ids:
+        return maps
+    rows = session.execute(
+        sa.select(col(Attendance.log_id), col(User.email), col(Attendance.present))
+        .join(User, col(User.id) == Attendance.student_id)
+        .join(WeeklyLog, col(WeeklyLog.id) == Attendance.log_id)
+        .join(Offering, col(Offering.id) == WeeklyLog.offering_id)
+        .where(where)
+        .order_by(col(User.email))
+    ).all()
+    for log_id, email, present in rows:
+        maps[log_id][email] = present
+    return maps
+
+
+def _shape(
+    log: WeeklyLog,
+    start: date,
+    module: str,
+    facilitator: str | None,
+    marks: dict[str, bool] | None,
+    deadlines: Deadlines | None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "offering_id": log.offering_id,
+        "week": log.week,
+        "module": module,
+        "facilitator": facilitator,
+        "attendance": (marks or {}) if log.attendance_taken else None,
+    }
+    for name in ACTIVITIES:
+        data[name] = getattr(log, name)
+    data.update(
+        notes=log.notes,
+        completion=log.completion,
+        complete=log.complete,
+        due_at=deadlines.due(start, log.week) if deadlines else None,
+        submitted_at=log.submitted_at,
+        updated_at=log.updated_at,
+    )
+    return data
+
+
+def _shape_one(session: Session, log: WeeklyLog, deadlines: Deadlines | None) -> dict[str, Any]:
+    session.flush()
+    where = col(WeeklyLog.id) == log.id
+    rows = _log_rows(session, where)
+    marks = _attendance_maps(session, [log.id or 0], where)
+    found, start, module, facilitator = rows[0]
+    return _shape(found, start, module, facilitator, marks.get(found.id or 0), deadlines)
+
+
+def _may_read(session: Session, actor: User, offering: Offering) -> None:
+    if actor.role is Role.student:
+        raise PermissionDenied("students cannot read activity logs")
+    offerings.check_can_see(session, actor, offering)
+
+
+def show_log(
+    session: Session,
+    actor: User,
+    offering_id: int | None,
+    week: int,
+    *,
+    deadlines: Deadlines,
+    today: date,
+) -> dict[str, Any]:
+    if actor.role is Role.student:
+        raise PermissionDenied("students cannot read activity logs")
+    offering = choose_offering(session, actor, offering_id, today)
+    _may_read(session, actor, offering)
+    choose_week(offering, week, today)
+    log = session.exec(
+        select(WeeklyLog).where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == week)
+    ).first()
+    if log is None:
+        raise NotFound(
+            f"no log for week {week} of offering {offering.id}",
+            hint=f"cms tracker log --offering {offering.id} --week {week}",
+        )
+    return _shape_one(session, log, deadlines)
+
+
+@dataclass
+class ListFilters:
+    offering_id: int | None = None
+    week: int | None = None
+    facilitator: str | None = None
+    module: str | None = None
+    status: str | None = None
+
+
+def _placeholder(offering: dict[str, Any], week: int, due: datetime) -> dict[str, Any]:
+    """A row for a week that has no log yet."""
+    data: dict[str, Any] = {
+        "offering_id": offering["id"],
+        "week": week,
+        "module": offering["module"],
+        "facilitator": offering["facilitator"],
+        "attendance": None,
+    }
+    data.update(dict.fromkeys(ACTIVITIES, Status.not_started))
+    data.update(
+        notes=None, completion=0, complete=False, due_at=due, submitted_at=None, updated_at=None
+    )
+    return data
+
+
+def list_logs(
+    session: Session,
+    actor: User,
+    filters: ListFilters,
+    *,
+    deadlines: Deadlines,
+    now: datetime,
+    today: date,
+) -> list[dict[str, Any]]:
+    """Logs (and, for missing/overdue, weeks without one) the actor may read."""
+    if actor.role is Role.student:
+        raise PermissionDenied("students cannot read activity logs")
+    require(actor, Role.manager, Role.facilitator)
+    status = filters.status.strip().lower() if filters.status else None
+    if status is not None and status not in LIST_STATES:
+        raise ValidationError(
+            f"--status must be one of {', '.join(LIST_STATES)} (got {filters.status!r})"
+        )
+    if filters.offering_id is not None:
+        offering = offerings.get_offering_row(session, filters.offering_id)
+        _may_read(session, actor, offering)
+    if filters.week is not None and filters.week < 1:
+        raise ValidationError(f"week must be 1 or more (got {filters.week})")
+    chosen = offerings.Filters(
+        facilitator=filters.facilitator,
+        module=filters.module,
+        ids=[filters.offering_id] if filters.offering_id is not None else None,
+    )
+    visible = offerings.filtered_query(actor, chosen, today=today).subquery("visible")
+    where: Any = col(WeeklyLog.offering_id).in_(sa.select(visible.c.id))
+    if filters.week is not None:
+        where = sa.and_(where, col(WeeklyLog.week) == filters.week)
+    rows = _log_rows(session, where)
+    marks = _attendance_maps(session, [r[0].id or 0 for r in rows], where)
+    logs = [
+        _shape(log, start, module, fac, marks.get(log.id or 0), deadlines)
+        for log, start, module, fac in rows
+    ]
+    if status == "complete":
+        return [r for r in logs if r["complete"]]
+    if status == "incomplete":
+        return [r for r in logs if not r["complete"]]
+    if status == "overdue":
+        logs = [r for r in logs if not r["complete"] and r["due_at"] <= now]
+    elif status == "missing":
+        logs = []
+    if status in ("missing", "overdue"):
+        have = {(log.offering_id, log.week) for log, *_ in rows}
+        for item in offerings.list_offerings(session, actor, chosen, today=today):
+            for week in range(1, item["weeks"] + 1):
+                if filters.week is not None and week != filters.week:
+                    continue
+                due = deadlines.due(item["start_date"], week)
+                if due <= now and (item["id"], week) not in have:
+                    logs.append(_placeholder(item, week, due))
+        logs.sort(key=lambda r: (r["offering_id"], r["week"]))
+    return logs
+
+
+# -- the compliance report ----------------------------------------------------------------
+
+
+def cell_state(due: bool, log_complete: bool | None) -> str:
+    """complete, overdue, missing (due), incomplete, upcoming (not yet due)."""
+    if log_complete:
+        return "complete"
+    if due:
+        return "overdue" if log_complete is False else "missing"
+    return "incomplete" if log_complete is False else "upcoming"
+
+
+def report(
+    session: Session,
+    actor: User,
+    filters: offerings.Filters,
+    *,
+    deadlines: Deadlines,
+    now: datetime,
+    today: date,
+) -> dict[str, Any]:
+    """The compliance matrix, offerings x weeks, with totals over the weeks already due."""
+    require(actor, Role.manager)
+    query = offerings.filtered_query(actor, filters, today=today)
+    offering_rows = [
+        offerings.shape_row(r, today)
+        for r in session.execute(query.order_by(col(Offering.id))).all()
+    ]
+    visible = query.subquery("visible")
+    logs = session.execute(
+        sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week), col(WeeklyLog.complete)).where(
+            col(WeeklyLog.offering_id).in_(sa.select(visible.c.id))
+        )
+    ).all()
+    state: dict[tuple[int, int], bool] = {(o, w): bool(c) for o, w, c in logs}
+    last_due = calendar.last_due_day(now, deadlines.tz, deadlines.grace_hours)
+    expected = submitted = complete = 0
+    matrix = []
+    for offering in offering_rows:
+        weeks: dict[str, str] = {}
+        for week in range(1, offering["weeks"] + 1):
+            due = calendar.week_end(offering["start_date"], week) <= last_due
+            logged = state.get((offering["id"], week))
+            weeks[str(week)] = cell_state(due, logged)
+            if due:
+                expected += 1
+                submitted += logged is not None
+                complete += bool(logged)
+        matrix.append(
+            {
+                "id": offering["id"],
+                "module": offering["module"],
+                "facilitator": offering["facilitator"],
+                "weeks": weeks,
+            }
+        )
+    return {
+        "expected": expected,
+        "submitted": submitted,
+        "complete": complete,
+        "overdue": expected - complete,
+        "offerings": matrix,
+    }

@@ -85,3 +85,101 @@ def in_process(env: dict[str, str], call: Callable[[], Any]) -> Any:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def seed_base(url: str, modules: int, classes: int, cohorts: int, facilitators: int) -> str:
+    """Migrate ``url``; add modules M000.., classes C000.., cohorts "Cohort 0"..,
+    facilitators f0000@uni.edu.. and a manager dean@uni.edu with a session: its token."""
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from cms_cli.auth.models import AuthSession, Role, User
+    from cms_cli.auth.service import token_hash
+    from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
+    from cms_cli.core.config import load_config
+    from cms_cli.core.db import engine_for
+    from cms_cli.ops import migrate
+
+    in_process({"CMS_DATABASE_URL": url}, lambda: migrate.upgrade(load_config(), "head"))
+    now = datetime.now(UTC)
+    engine = engine_for(url)
+    with Session(engine) as session:
+        session.execute(
+            sa.insert(Module),
+            [
+                {
+                    "code": f"M{i:03d}",
+                    "name": f"Module {i}",
+                    "credits": 5,
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for i in range(modules)
+            ],
+        )
+        session.execute(
+            sa.insert(ClassGroup),
+            [
+                {
+                    "code": f"C{i:03d}",
+                    "year": 2026,
+                    "trimester": i % 3 + 1,
+                    "intake": list(Intake)[i % 3],
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for i in range(classes)
+            ],
+        )
+        session.execute(
+            sa.insert(Cohort),
+            [
+                {
+                    "name": f"Cohort {i}",
+                    "name_key": f"cohort {i}",
+                    "is_active": True,
+                    "created_at": now,
+                }
+                for i in range(cohorts)
+            ],
+        )
+        people = [
+            {
+                "email": f"f{i:04d}@uni.edu",
+                "name": f"Fac {i}",
+                "role": Role.facilitator,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(facilitators)
+        ]
+        people.append(
+            {
+                "email": "dean@uni.edu",
+                "name": "Dean",
+                "role": Role.manager,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        session.execute(sa.insert(User), people)
+        manager_id = session.execute(
+            sa.select(User.id).where(User.email == "dean@uni.edu")
+        ).scalar_one()
+        token = secrets.token_urlsafe(32)
+        session.add(
+            AuthSession(
+                user_id=manager_id,
+                token_hash=token_hash(token),
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
+        session.commit()
+    engine.dispose()
+    return token

@@ -15,10 +15,10 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-from _common import count_statements, in_process, median, mysql_root, run
+from _common import count_statements, median, mysql_root, run, seed_base
 
 MODULES, CLASSES, COHORTS, MODES, FACILITATORS = 40, 20, 5, ("online", "in-person", "hybrid"), 4000
 ROWS = MODULES * CLASSES * COHORTS * len(MODES)
@@ -27,98 +27,7 @@ RUNS = 3
 
 def seed_catalog(url: str) -> str:
     """Migrate, then add the catalog, the people and a manager's session; return its token."""
-    import secrets
-
-    import sqlalchemy as sa
-    from sqlmodel import Session
-
-    from cms_cli.auth.models import AuthSession, Role, User
-    from cms_cli.auth.service import token_hash
-    from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
-    from cms_cli.core.config import load_config
-    from cms_cli.core.db import engine_for
-    from cms_cli.ops import migrate
-
-    in_process({"CMS_DATABASE_URL": url}, lambda: migrate.upgrade(load_config(), "head"))
-    now = datetime.now(UTC)
-    engine = engine_for(url)
-    with Session(engine) as session:
-        session.execute(
-            sa.insert(Module),
-            [
-                {
-                    "code": f"M{i:03d}",
-                    "name": f"Module {i}",
-                    "credits": 5,
-                    "is_active": True,
-                    "created_at": now,
-                }
-                for i in range(MODULES)
-            ],
-        )
-        session.execute(
-            sa.insert(ClassGroup),
-            [
-                {
-                    "code": f"C{i:03d}",
-                    "year": 2026,
-                    "trimester": i % 3 + 1,
-                    "intake": list(Intake)[i % 3],
-                    "is_active": True,
-                    "created_at": now,
-                }
-                for i in range(CLASSES)
-            ],
-        )
-        session.execute(
-            sa.insert(Cohort),
-            [
-                {
-                    "name": f"Cohort {i}",
-                    "name_key": f"cohort {i}",
-                    "is_active": True,
-                    "created_at": now,
-                }
-                for i in range(COHORTS)
-            ],
-        )
-        people = [
-            {
-                "email": f"f{i:04d}@uni.edu",
-                "name": f"Fac {i}",
-                "role": Role.facilitator,
-                "is_active": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(FACILITATORS)
-        ]
-        people.append(
-            {
-                "email": "dean@uni.edu",
-                "name": "Dean",
-                "role": Role.manager,
-                "is_active": True,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        session.execute(sa.insert(User), people)
-        manager_id = session.execute(
-            sa.select(User.id).where(User.email == "dean@uni.edu")
-        ).scalar_one()
-        token = secrets.token_urlsafe(32)
-        session.add(
-            AuthSession(
-                user_id=manager_id,
-                token_hash=token_hash(token),
-                created_at=now,
-                expires_at=now + timedelta(days=1),
-            )
-        )
-        session.commit()
-    engine.dispose()
-    return token
+    return seed_base(url, MODULES, CLASSES, COHORTS, FACILITATORS)
 
 
 def write_csv(path: Path, limit: int = ROWS) -> None:

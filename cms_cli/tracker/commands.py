@@ -146,24 +146,26 @@ def _form(offering: int | None, week: int | None) -> LogChanges:
             )
         except NotFound:
             now = {}
-    console_title = f"Offering {chosen.id}, week {number}"
     from cms_cli.core.output import stderr_console
 
-    stderr_console().print(f"[bold]{console_title}[/bold] (Enter keeps the value shown)")
+    console = stderr_console()  # prompts are messages: stdout stays for data (--json)
+    console.print(f"[bold]Offering {chosen.id}, week {number}[/bold] (Enter keeps the value shown)")
     choices = ["done", "pending", "not-started"]
     statuses = {}
     for name in ACTIVITIES:
         shown = getattr(now.get(name), "value", None) or "not-started"
-        answer = Prompt.ask(name.replace("_", " "), choices=choices, default=shown)
+        answer = Prompt.ask(name.replace("_", " "), choices=choices, default=shown, console=console)
         statuses[name] = answer
     changes = service.LogChanges(statuses=statuses)
-    if Confirm.ask("Record attendance now?", default=now.get("attendance") is None):
-        if Confirm.ask("Was everybody present?", default=True):
+    if Confirm.ask(
+        "Record attendance now?", default=now.get("attendance") is None, console=console
+    ):
+        if Confirm.ask("Was everybody present?", default=True, console=console):
             changes.all_present = True
         else:
-            absent = Prompt.ask("E-mails of the absent students (comma-separated)")
+            absent = Prompt.ask("E-mails of the absent students (comma-separated)", console=console)
             changes.absent = [e.strip() for e in absent.split(",") if e.strip()]
-    notes = Prompt.ask("notes", default=now.get("notes") or "")
+    notes = Prompt.ask("notes", default=now.get("notes") or "", console=console)
     changes.notes = notes
     return changes
 

@@ -378,3 +378,31 @@ def test_due_dates_follow_the_time_zone_and_grace(cli: Cli, logged: dict[str, in
     env = {"CMS_TIMEZONE": "Europe/Paris", "CMS_GRACE_HOURS": "0"}
     shown = cli.ok("tracker", "show", "--offering", a, "--week", "1", "--json", env=env).json()
     assert shown["due_at"] == "2026-01-11T23:00:00+00:00"
+
+
+def test_interactive_form_on_a_terminal(
+    cli: Cli, logged: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no field option on a TTY, a form asks each field showing the current value."""
+    monkeypatch.setattr("cms_cli.tracker.commands.interactive", lambda: True)
+    a = str(logged["A"])
+    cli.login("ana@uni.edu")
+    # Six statuses (Enter keeps the current one), attendance yes, not all present,
+    # who was absent, notes.
+    answers = "done\n\n\npending\n\n\ny\nn\nsue@uni.edu\nquiet week\n"
+    result = cli("tracker", "log", "--offering", a, "--week", "2", "--json", input=answers)
+    assert result.exit_code == 0, result
+    shown = result.json()
+    assert shown["formative_one_grading"] == "done"
+    assert shown["formative_two_grading"] == "not-started"
+    assert shown["course_moderation"] == "pending"
+    assert shown["attendance"] == {"sam@uni.edu": True, "sue@uni.edu": False}
+    assert shown["notes"] == "quiet week"
+    assert "formative one grading" in result.stdout + result.stderr
+
+
+def test_no_form_off_a_terminal(cli: Cli, logged: dict[str, int]) -> None:
+    cli.login("ana@uni.edu")
+    quiet = cli("tracker", "log", "--offering", str(logged["A"]), "--week", "2", "--json")
+    assert quiet.exit_code == 0  # nothing given, nothing asked: the log is left as it was
+    assert quiet.json()["formative_one_grading"] == "done"

@@ -214,8 +214,12 @@ class Cli:
             strict=strict,
         )
 
-    def login(self, email: str, password: str = PASSWORD) -> RunResult:
-        return self.ok("auth", "login", "--email", email, "--password-stdin", input=password + "\n")
+    def login(
+        self, email: str, password: str = PASSWORD, env: Mapping[str, str | None] | None = None
+    ) -> RunResult:
+        return self.ok(
+            "auth", "login", "--email", email, "--password-stdin", input=password + "\n", env=env
+        )
 
     def add_user(self, email: str, role: str, name: str | None = None, **ids: str) -> RunResult:
         args = [

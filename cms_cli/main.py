@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "class": ("cms_cli.catalog.commands:class_app", "Classes: year, trimester, intake."),
     "offering": ("cms_cli.offerings.commands:app", "Allocate courses: offerings and enrolments."),
     "tracker": ("cms_cli.tracker.commands:app", "Weekly activity logs and the compliance report."),
+    "notify": ("cms_cli.notify.commands:app", "Reminders and escalations: sweep, list, retry."),
+    "inbox": ("cms_cli.notify.commands:inbox_app", "Your in-app notifications."),
+    "worker": ("cms_cli.notify.commands:worker_app", "Deliver notifications (Huey consumer)."),
     "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
     "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
@@ -34,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 #: Entries that are one command rather than a group of subcommands.
-SINGLE_COMMANDS = frozenset({"doctor"})
+SINGLE_COMMANDS = frozenset({"doctor", "worker"})
 EXIT_INTERRUPTED = 130
 
 

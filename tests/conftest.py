@@ -329,3 +329,79 @@ def create(
     )
     offering_id: int = result.json()["id"]
     return offering_id
+
+
+ALL_DONE = [
+    "--formative-one",
+    "done",
+    "--formative-two",
+    "done",
+    "--summative",
+    "done",
+    "--moderation",
+    "done",
+    "--intranet-sync",
+    "done",
+    "--grade-book",
+    "done",
+]
+
+
+@pytest.fixture
+def offerings(cli: Cli, term: dict[str, str]) -> dict[str, int]:
+    a = create(cli, "--facilitator", "ana@uni.edu", start="2026-01-05", end="2026-02-27")
+    b = create(
+        cli, "--facilitator", "ben@uni.edu", module="MA201", start="2026-01-12", end="2026-03-06"
+    )
+    cli.ok("offering", "enrol", str(a), "--student", "sam@uni.edu", "--student", "sue@uni.edu")
+    return {"A": a, "B": b}
+
+
+@pytest.fixture
+def logged(cli: Cli, offerings: dict[str, int]) -> dict[str, int]:
+    a, b = str(offerings["A"]), str(offerings["B"])
+    cli.login("ana@uni.edu")
+    cli.ok("tracker", "log", "--offering", a, "--week", "1", "--all-present", *ALL_DONE)
+    cli.ok("tracker", "log", "--offering", a, "--week", "2", "--formative-one", "done")
+    cli.ok("tracker", "log", "--offering", a, "--week", "4", "--summative", "pending")
+    cli.login("ben@uni.edu")
+    cli.ok("tracker", "log", "--offering", b, "--week", "1", "--all-present", *ALL_DONE)
+    cli.login("dean@uni.edu")
+    return offerings
+
+
+# -- queue and mail -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis for the queue: CMS_TEST_REDIS_URL, or a private redis-server."""
+    from servers import redis_server
+
+    given = os.environ.get("CMS_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with redis_server() as (url, _proc):
+        yield url
+
+
+@pytest.fixture
+def fresh_redis(redis_url: str) -> str:
+    """The shared Redis, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """An SMTP sink on a free port of 127.0.0.1 that keeps what it receives."""
+    from servers import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

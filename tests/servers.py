@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,107 @@ def mariadb() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A private redis-server; yields (URL, process) so tests can stop and restart it."""
+    binary = _which("redis-server")
+    if binary is None:
+        missing("redis-server is not installed (apt-get install redis-server)")
+    assert binary is not None
+    import redis
+
+    with tempfile.TemporaryDirectory(prefix="cms-redis-") as tmp:
+        port = free_port()
+        log = Path(tmp) / "redis.log"
+        args = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            tmp,
+            "--logfile",
+            str(log),
+        ]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        try:
+            _wait(lambda: redis.Redis.from_url(url).ping(), proc, log, "Redis")
+            yield url, proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def start_redis_again(url: str) -> subprocess.Popen[bytes]:
+    """Start redis-server again on the port of ``url`` (after a test stopped it)."""
+    import redis
+
+    binary = _which("redis-server")
+    assert binary is not None
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    tmp = tempfile.mkdtemp(prefix="cms-redis-")
+    log = Path(tmp) / "redis.log"
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            tmp,
+            "--logfile",
+            str(log),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(lambda: redis.Redis.from_url(url).ping(), proc, log, "Redis")
+    return proc
+
+
+class SmtpSink:
+    """An aiosmtpd server on a free port that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.port = free_port()
+        self.fail = False
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                if sink.fail:
+                    return "451 4.3.0 try again later"
+                from email import message_from_bytes
+                from email.policy import default
+
+                sink.messages.append(message_from_bytes(envelope.content, policy=default))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()

@@ -34,6 +34,8 @@ CONFIG_KEYS = (
     "max_load",
     "session_hours",
     "sweep_minutes",
+    "delivery_attempts",
+    "retry_seconds",
 )
 
 
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     max_load: int = Field(default=4, ge=1, le=100)
     session_hours: int = Field(default=24, ge=1, le=24 * 90)
     sweep_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    delivery_attempts: int = Field(default=5, ge=1, le=20)
+    retry_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -19,7 +19,7 @@ from cms_cli.core.errors import CmsError, SchemaBehind, Unavailable
 
 #: The Alembic revision this code expects. tests/core/test_migrations.py checks that it
 #: is the head of migrations/versions, so bumping a migration without it fails CI.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 # A naming convention for constraints, so that Alembic batch mode on SQLite and
 # ALTERs on MySQL can name what they drop. Set before any model is declared.
@@ -254,3 +254,8 @@ def transaction() -> Iterator[Session]:
 
     with session_scope(current().config()) as session:
         yield session
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE/DELETE/INSERT matched (a CursorResult's rowcount)."""
+    return int(getattr(result, "rowcount", 0) or 0)

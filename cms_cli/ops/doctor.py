@@ -6,6 +6,7 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -169,6 +170,53 @@ def _timezone(config: Config) -> Check:
     )
 
 
+def _worker_and_backlog(config: Config) -> list[Check]:
+    """When did a worker last beat, and what waits in the outbox."""
+    import sqlalchemy as sa
+    from sqlmodel import col
+
+    from cms_cli.core import clock
+    from cms_cli.core.db import engine_for
+    from cms_cli.notify.models import Notification, NotificationStatus, WorkerHeartbeat
+
+    now = clock.now()
+    engine = engine_for(config.database_url)
+    with engine.connect() as conn:
+        seen = conn.execute(sa.select(sa.func.max(col(WorkerHeartbeat.seen_at)))).scalar()
+        waiting = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(col(Notification.created_at))).where(
+                col(Notification.status).in_(
+                    [NotificationStatus.pending, NotificationStatus.queued]
+                )
+            )
+        ).one()
+        failed = conn.execute(
+            sa.select(sa.func.count()).where(col(Notification.status) == NotificationStatus.failed)
+        ).scalar()
+    checks = []
+    limit = max(2 * config.settings.sweep_minutes, 5)
+    if seen is None:
+        checks.append(Check("worker", "warn", "no cms worker has run against this database"))
+    else:
+        seen = seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen
+        age = (now - seen).total_seconds() / 60
+        status: Status = "ok" if age <= limit else "warn"
+        checks.append(Check("worker", status, f"last heartbeat {age:.0f} min ago"))
+    count, oldest = waiting
+    if count:
+        oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
+        age = (now - oldest).total_seconds() / 60
+        detail = f"{count} waiting, the oldest for {age:.0f} min; {failed} failed"
+        status = "ok" if age <= 30 and not failed else "warn"
+    else:
+        detail = f"nothing waiting; {failed} failed"
+        status = "warn" if failed else "ok"
+    if failed:
+        detail += " (cms notify list --status failed; cms notify retry --all-failed)"
+    checks.append(Check("outbox", status, detail))
+    return checks
+
+
 def run(load: Callable[[], Config]) -> Report:
     """Every check, in order. A broken configuration stops the rest."""
     try:
@@ -179,6 +227,13 @@ def run(load: Callable[[], Config]) -> Report:
     source = f"{where}" if config.file_found else f"no file at {where}, defaults and environment"
     checks = [Check("config", "ok", f"profile {config.profile}; {source}")]
     checks += _database(config)
+    if [c.status for c in checks[1:3]] == ["ok", "ok"] and "created on first use" not in checks[
+        1
+    ].detail:
+        try:
+            checks += _worker_and_backlog(config)
+        except Exception as exc:
+            checks.append(Check("outbox", "fail", f"{type(exc).__name__}: {exc}"))
     for probe in (_queue, _smtp, _keyring, _timezone):
         try:
             checks.append(probe(config))

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import Cli
 from servers import free_port
 
-NAMES = ["config", "database", "schema", "queue", "smtp", "keyring", "timezone"]
+NAMES = ["config", "database", "schema", "worker", "outbox", "queue", "smtp", "keyring", "timezone"]
 
 
 def test_healthy(cli: Cli, manager: str) -> None:
@@ -18,7 +18,8 @@ def test_healthy(cli: Cli, manager: str) -> None:
     assert [c["name"] for c in report["checks"]] == NAMES
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert statuses["keyring"] == "warn"  # the test environment has no keyring
-    assert all(statuses[n] == "ok" for n in NAMES if n != "keyring")
+    assert statuses["worker"] == "warn"  # no worker has run yet
+    assert all(statuses[n] == "ok" for n in NAMES if n not in ("keyring", "worker"))
     human = cli.ok("doctor")
     assert "database" in human.stdout
 
@@ -28,6 +29,7 @@ def test_embedded_default_before_first_use(cli: Cli, tmp_path: Path) -> None:
     result = cli("doctor", "--json", env=env)  # type: ignore[arg-type]
     assert result.exit_code == 0, result
     assert not (tmp_path / "new" / "cms.db").exists()  # doctor creates nothing
+    assert "worker" not in [c["name"] for c in result.json()["checks"]]
 
 
 def test_database_down_is_7(cli: Cli) -> None:

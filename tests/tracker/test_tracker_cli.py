@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Cli, create
+from conftest import ALL_DONE, Cli, create
 
 FIELDS = [
     "offering_id",
@@ -34,43 +34,6 @@ FIELDS = [
     "submitted_at",
     "updated_at",
 ]
-ALL_DONE = [
-    "--formative-one",
-    "done",
-    "--formative-two",
-    "done",
-    "--summative",
-    "done",
-    "--moderation",
-    "done",
-    "--intranet-sync",
-    "done",
-    "--grade-book",
-    "done",
-]
-
-
-@pytest.fixture
-def offerings(cli: Cli, term: dict[str, str]) -> dict[str, int]:
-    a = create(cli, "--facilitator", "ana@uni.edu", start="2026-01-05", end="2026-02-27")
-    b = create(
-        cli, "--facilitator", "ben@uni.edu", module="MA201", start="2026-01-12", end="2026-03-06"
-    )
-    cli.ok("offering", "enrol", str(a), "--student", "sam@uni.edu", "--student", "sue@uni.edu")
-    return {"A": a, "B": b}
-
-
-@pytest.fixture
-def logged(cli: Cli, offerings: dict[str, int]) -> dict[str, int]:
-    a, b = str(offerings["A"]), str(offerings["B"])
-    cli.login("ana@uni.edu")
-    cli.ok("tracker", "log", "--offering", a, "--week", "1", "--all-present", *ALL_DONE)
-    cli.ok("tracker", "log", "--offering", a, "--week", "2", "--formative-one", "done")
-    cli.ok("tracker", "log", "--offering", a, "--week", "4", "--summative", "pending")
-    cli.login("ben@uni.edu")
-    cli.ok("tracker", "log", "--offering", b, "--week", "1", "--all-present", *ALL_DONE)
-    cli.login("dean@uni.edu")
-    return offerings
 
 
 def log_json(cli: Cli, *args: str) -> dict[str, Any]:

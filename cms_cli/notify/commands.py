@@ -1,0 +1,170 @@
+"""cms notify / inbox / worker: reminders that are never lost and never sent twice."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.context import current
+from cms_cli.core.output import CsvOpt, JsonOpt, listing, result, write_json
+
+app = typer.Typer(
+    help="Reminders and escalations: sweep, list, retry.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+inbox_app = typer.Typer(
+    help="Your in-app notifications.", invoke_without_command=True, rich_markup_mode=None
+)
+worker_app = typer.Typer(rich_markup_mode=None)
+
+
+@app.command()
+def sweep(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what is due; write nothing.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing when nothing was created.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Write reminders and escalations for every week past its deadline (operator; cron).
+
+    Idempotent and safe to run concurrently: one notification per recipient, kind,
+    offering and week. Exit 7 when the queue is down (the rows wait in the outbox).
+
+    Example: */10 * * * * cms notify sweep --quiet
+    """
+    from cms_cli.notify import sweep as sweeping
+
+    done = sweeping.run(current().config(), dry_run=dry_run)
+    if json_:
+        write_json(done.as_json())
+        return
+    if quiet and not (done.reminders or done.escalations):
+        return
+    verb = "would create" if dry_run else "created"
+    text = f"Sweep {verb} {done.reminders} reminder(s) and {done.escalations} escalation(s)"
+    text += (
+        f"; {done.requeued} older one(s) {'waiting' if dry_run else 'handed to the queue again'}."
+    )
+    result(text)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, queued, sent or failed.")
+    ] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", help="Recipient e-mail.")] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """List notifications (managers: all; others: their own).
+
+    Example: cms notify list --status failed
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.notify import service
+
+    with signed_in() as (session, me):
+        rows = service.list_notifications(session, me, status=status, recipient=recipient)
+    listing(
+        rows,
+        service.FIELDS,
+        json_=json_,
+        csv_=csv_,
+        title="Notifications",
+        empty="no notifications",
+    )
+
+
+@app.command()
+def retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Notification ids.", metavar="ID...")
+    ] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Every failed notification.")
+    ] = False,
+) -> None:
+    """Hand failed notifications to the queue again (managers).
+
+    Example: cms notify retry --all-failed
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.notify import queue, service
+
+    config = current().config()
+    with signed_in() as (session, me):
+        chosen = service.retry(session, me, ids or [], all_failed=all_failed)
+    queue.enqueue_deliveries(config, chosen)
+    result(f"{len(chosen)} notification(s) queued again.")
+
+
+@inbox_app.callback()
+def inbox(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Read ones too.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Your in-app notifications, newest first (unread unless --all).
+
+    Example: cms inbox --all --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from cms_cli.auth.current import signed_in
+    from cms_cli.notify import service
+
+    with signed_in() as (session, me):
+        rows = service.inbox(session, me, include_read=all_)
+    listing(
+        rows,
+        service.INBOX_FIELDS,
+        json_=json_,
+        title="Inbox",
+        empty="no unread notifications",
+        table=(("id", "created_at", "subject", "read_at"), dict),
+    )
+
+
+@inbox_app.command()
+def read(
+    ids: Annotated[list[int] | None, typer.Argument(help="Inbox ids.", metavar="ID...")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Everything unread.")] = False,
+) -> None:
+    """Mark inbox notifications as read.
+
+    Example: cms inbox read --all
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.notify import service
+
+    with signed_in() as (session, me):
+        count = service.mark_read(session, me, ids or [], everything=all_)
+    result(f"{count} notification(s) marked read.")
+
+
+@worker_app.command()
+def worker(
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Delivery threads.")] = 4,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not run the periodic sweep here.")
+    ] = False,
+) -> None:
+    """Deliver notifications (e-mail and inbox) and run the sweep every sweep_minutes.
+
+    Stops cleanly on SIGTERM or SIGINT after finishing the deliveries in hand. Run the
+    scheduler in one worker only (or use cron and --no-scheduler everywhere).
+
+    Example: cms worker --workers 4
+    """
+    from cms_cli.core.db import ensure_schema
+    from cms_cli.notify import worker as running
+
+    config = current().config()
+    ensure_schema(config)
+    running.run(config, workers=workers, scheduler=not no_scheduler)

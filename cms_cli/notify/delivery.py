@@ -1,0 +1,236 @@
+"""Delivering one notification: claim it, send it by e-mail (when SMTP is configured) and
+to the in-app inbox, mark it sent. Idempotent: a sent row is never sent again, and two
+workers never hold the same row."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from cms_cli.auth.models import User
+from cms_cli.catalog.models import ClassGroup, Cohort, Module
+from cms_cli.core import clock
+from cms_cli.core.config import Config
+from cms_cli.core.db import rowcount, session_scope
+from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
+from cms_cli.offerings.models import Offering
+from cms_cli.tracker import calendar
+from cms_cli.tracker.models import WeeklyLog
+
+log = logging.getLogger("cms.notify")
+STALE_CLAIM = timedelta(minutes=10)
+LIVE = (NotificationStatus.pending, NotificationStatus.queued)
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    name: str
+    subject: str
+    text: str
+    html: str
+
+
+def claim(session: Session, notification_id: int) -> str | None:
+    """Take the row for this delivery; None when it is sent, failed or held elsewhere."""
+    token = secrets.token_hex(16)
+    now = clock.now()
+    result = session.execute(
+        sa.update(Notification)
+        .where(
+            col(Notification.id) == notification_id,
+            col(Notification.status).in_(LIVE),
+            sa.or_(
+                col(Notification.claim_token).is_(None),
+                col(Notification.claimed_at) < now - STALE_CLAIM,
+            ),
+        )
+        .values(claim_token=token, claimed_at=now)
+    )
+    return token if rowcount(result) else None
+
+
+def release(notification_id: int, config: Config) -> None:
+    """Let go of a row whose delivery was interrupted (the task is queued again)."""
+    with session_scope(config) as session:
+        session.execute(
+            sa.update(Notification)
+            .where(col(Notification.id) == notification_id, col(Notification.status).in_(LIVE))
+            .values(claim_token=None, claimed_at=None)
+        )
+
+
+def compose(session: Session, notification: Notification, config: Config) -> Message:
+    """Subject and body naming the offering, the week and the deadline (local time)."""
+    offering = session.get(Offering, notification.offering_id)
+    recipient = session.get(User, notification.recipient_id)
+    assert offering is not None
+    assert recipient is not None
+    module = session.get(Module, offering.module_id)
+    group = session.get(ClassGroup, offering.class_id)
+    cohort = session.get(Cohort, offering.cohort_id)
+    facilitator = session.get(User, offering.facilitator_id) if offering.facilitator_id else None
+    entry = session.exec(
+        select(WeeklyLog).where(
+            WeeklyLog.offering_id == offering.id, WeeklyLog.week == notification.week
+        )
+    ).first()
+    assert module is not None
+    assert group is not None
+    assert cohort is not None
+    week = notification.week
+    first, last = (
+        calendar.week_start(offering.start_date, week),
+        calendar.week_end(offering.start_date, week),
+    )
+    due = calendar.due_at(offering.start_date, week, config.tz, config.settings.grace_hours)
+    due_text = due.astimezone(config.tz).strftime("%a %d %b %Y %H:%M %Z")
+    what = (
+        f"{module.code} {module.name}, class {group.code}, cohort {cohort.name} "
+        f"(offering {offering.id})"
+    )
+    state = "has not been logged" if entry is None else f"is only {entry.completion}% complete"
+    command = f"cms tracker log --offering {offering.id} --week {week}"
+    if notification.kind is Kind.reminder:
+        subject = f"Reminder: week {week} of {module.code} (offering {offering.id}) is overdue"
+        lines = [
+            f"Hello {recipient.name},",
+            "",
+            f"The activity log for week {week} ({first} to {last}) of {what} was due on "
+            f"{due_text} and {state}.",
+            "",
+            f"Log it with:  {command}",
+        ]
+    else:
+        holder = (
+            f"{facilitator.name} <{facilitator.email}>"
+            if facilitator
+            else "no facilitator (none is assigned)"
+        )
+        subject = (
+            f"Escalation: week {week} of {module.code} (offering {offering.id}) is still not logged"
+        )
+        lines = [
+            f"Hello {recipient.name},",
+            "",
+            f"The activity log for week {week} ({first} to {last}) of {what} was due on "
+            f"{due_text} and {state}. Facilitator: {holder}.",
+            "",
+            f"See it with:  cms tracker list --offering {offering.id} --status overdue",
+        ]
+    text = "\n".join([*lines, "", "-- cms"]) + "\n"
+    import html
+
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
+    page = f"<!doctype html><html><body>{body}<p>-- cms</p></body></html>"
+    return Message(recipient.email, recipient.name, subject, text, page)
+
+
+def send_email(config: Config, message: Message) -> None:
+    from cms_cli.ops.doctor import smtp_connect
+
+    email = EmailMessage()
+    email["From"] = config.settings.mail_from
+    email["To"] = f"{message.name} <{message.to}>"
+    email["Subject"] = message.subject
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    client = smtp_connect(config.settings.smtp_url or "", timeout=30)
+    try:
+        client.send_message(email)
+    finally:
+        with contextlib.suppress(Exception):  # sent; closing politely is optional
+            client.quit()
+
+
+def deliver(notification_id: int, config: Config) -> str:
+    """Deliver one notification. Returns "sent", "skipped" or "failed"; raises to retry."""
+    with session_scope(config) as session:
+        token = claim(session, notification_id)
+        if token is None:
+            return "skipped"
+        notification = session.get(Notification, notification_id)
+        assert notification is not None
+        message = compose(session, notification, config)
+    channels = ["inbox"]
+    try:
+        if config.settings.smtp_url:
+            send_email(config, message)
+            channels.insert(0, "e-mail")
+        with session_scope(config) as session:
+            _to_inbox(session, notification_id, message)
+            _finish(session, notification_id, token, NotificationStatus.sent, None)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        with session_scope(config) as session:
+            attempts = _attempts(session, notification_id) + 1
+            final = attempts >= config.settings.delivery_attempts
+            status = NotificationStatus.failed if final else NotificationStatus.queued
+            _finish(session, notification_id, token, status, reason)
+        log.warning("notification %s attempt %s failed: %s", notification_id, attempts, reason)
+        if final:
+            return "failed"
+        raise
+    log.info(
+        "delivered %s %s to %s by %s",
+        message.subject.split(":")[0].lower(),
+        notification_id,
+        message.to,
+        " and ".join(channels),
+    )
+    return "sent"
+
+
+def _attempts(session: Session, notification_id: int) -> int:
+    row = session.get(Notification, notification_id)
+    return row.attempts if row else 0
+
+
+def _to_inbox(session: Session, notification_id: int, message: Message) -> None:
+    exists = session.exec(
+        select(InboxItem.id).where(InboxItem.notification_id == notification_id)
+    ).first()
+    if exists is not None:
+        return
+    row = session.get(Notification, notification_id)
+    assert row is not None
+    session.add(
+        InboxItem(
+            user_id=row.recipient_id,
+            notification_id=notification_id,
+            subject=message.subject[:300],
+            body=message.text,
+            created_at=clock.now(),
+        )
+    )
+
+
+def _finish(
+    session: Session,
+    notification_id: int,
+    token: str,
+    status: NotificationStatus,
+    error: str | None,
+) -> Any:
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": Notification.attempts + 1,
+        "claim_token": None,
+        "claimed_at": None,
+        "last_error": error,
+    }
+    if status is NotificationStatus.sent:
+        values["sent_at"] = clock.now()
+    return session.execute(
+        sa.update(Notification)
+        .where(col(Notification.id) == notification_id, col(Notification.claim_token) == token)
+        .values(**values)
+    )

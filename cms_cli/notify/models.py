@@ -1,0 +1,75 @@
+"""The notification outbox, the in-app inbox and the workers' heartbeats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from cms_cli.core.db import str_enum, utc_column
+
+
+class Kind(StrEnum):
+    reminder = "reminder"
+    escalation = "escalation"
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"  # written to the outbox, not yet handed to the queue
+    queued = "queued"  # handed to the queue (or being delivered)
+    sent = "sent"
+    failed = "failed"  # every attempt failed; `cms notify retry` tries again
+
+
+class Notification(SQLModel, table=True):
+    """One message to one person about one week of one offering; never two."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.UniqueConstraint("recipient_id", "kind", "offering_id", "week"),
+        sa.Index(None, "status", "queued_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: Kind = Field(sa_type=str_enum(Kind))
+    recipient_id: int = Field(foreign_key="app_user.id", index=True)
+    offering_id: int = Field(foreign_key="offering.id", ondelete="CASCADE", index=True)
+    week: int
+    status: NotificationStatus = Field(sa_type=str_enum(NotificationStatus))
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_column=utc_column())
+    queued_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    #: The sweep that created or last re-enqueued the row (to find "its" rows set-based).
+    sweep_token: str | None = Field(default=None, max_length=32, index=True)
+    #: The delivery that holds the row right now, so that two workers never both send it.
+    claim_token: str | None = Field(default=None, max_length=32)
+    claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class InboxItem(SQLModel, table=True):
+    """A notification in its recipient's in-app inbox (one per notification)."""
+
+    __tablename__ = "inbox_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    notification_id: int = Field(foreign_key="notification.id", ondelete="CASCADE", unique=True)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_column=utc_column())
+    read_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """`cms worker` processes say they are alive; `cms doctor` reads it."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = Field(sa_column=utc_column())
+    seen_at: datetime = Field(sa_column=utc_column())
+    scheduler: bool = Field(default=False)

@@ -1,0 +1,110 @@
+"""The Huey queue: SqliteHuey in the data dir by default, RedisHuey with CMS_REDIS_URL.
+
+The instance is built on first use (never at import) for the configuration at hand,
+with the tasks registered on it: ``cms.deliver`` (one notification) and, for the
+worker's scheduler, ``cms.sweep``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from cms_cli.core.config import Config, mask_url
+from cms_cli.core.errors import Unavailable
+
+log = logging.getLogger("cms.notify")
+_lock = threading.Lock()
+_instances: dict[tuple[str, bool], Any] = {}
+
+
+def _key(config: Config, immediate: bool) -> tuple[str, bool]:
+    return (config.settings.redis_url or str(config.queue_file), immediate)
+
+
+def get_huey(config: Config, *, immediate: bool = False) -> Any:
+    """The Huey of this configuration, with cms's tasks registered."""
+    with _lock:
+        key = _key(config, immediate)
+        if key not in _instances:
+            _instances[key] = _build(config, immediate)
+        return _instances[key]
+
+
+def _build(config: Config, immediate: bool) -> Any:
+    from huey import RedisHuey, SqliteHuey, crontab
+    from huey.signals import SIGNAL_INTERRUPTED
+
+    from cms_cli.notify import delivery, sweep
+
+    url = config.settings.redis_url
+    huey: Any
+    if immediate:
+        huey = SqliteHuey("cms", immediate=True, filename=":memory:")
+    elif url:
+        huey = RedisHuey(
+            "cms", url=url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+        )
+    else:
+        config.queue_file.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10)
+    s = config.settings
+
+    @huey.task(
+        retries=s.delivery_attempts - 1,
+        retry_delay=s.retry_seconds,
+        retry_backoff=2,
+        name="cms.deliver",
+    )
+    def deliver(notification_id: int) -> str:
+        return delivery.deliver(notification_id, config)
+
+    minutes = s.sweep_minutes
+    schedule = (
+        crontab(minute=f"*/{minutes}")
+        if minutes < 60
+        else crontab(minute="0", hour=f"*/{minutes // 60}")
+    )
+
+    @huey.periodic_task(schedule, name="cms.sweep")
+    def periodic_sweep() -> None:
+        try:
+            sweep.run(config)
+        except Exception:  # a failed sweep is logged; the next one tries again
+            log.exception("periodic sweep failed")
+
+    @huey.signal(SIGNAL_INTERRUPTED)
+    def requeue_interrupted(signal: str, task: Any, *args: Any) -> None:
+        if task.name == "cms.deliver":
+            log.info("delivery of notification %s interrupted: queued again", task.args[0])
+            delivery.release(task.args[0], config)
+            huey.enqueue(task)
+
+    huey.cms_deliver = deliver
+    return huey
+
+
+def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
+    """Hand notifications to the queue; Unavailable (exit 7) when it cannot be reached."""
+    if not ids:
+        return 0
+    huey = get_huey(config)
+    done = 0
+    try:
+        for notification_id in ids:
+            huey.cms_deliver(notification_id)
+            done += 1
+    except Exception as exc:
+        where = (
+            mask_url(config.settings.redis_url)
+            if config.settings.redis_url
+            else str(config.queue_file)
+        )
+        raise Unavailable(
+            f"queue unavailable ({where}): {exc}; "
+            f"{len(ids) - done} notification(s) stay in the outbox",
+            hint="a later cms notify sweep hands them over once the queue is back",
+        ) from exc
+    return done

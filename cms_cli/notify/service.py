@@ -1,0 +1,137 @@
+"""The outbox and the inbox as people see them: list, retry, read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from cms_cli.audit import service as audit
+from cms_cli.auth.models import Role, User
+from cms_cli.auth.service import normalize_email, require
+from cms_cli.core import clock
+from cms_cli.core.errors import NotFound, UsageError, ValidationError
+from cms_cli.notify.models import InboxItem, Notification, NotificationStatus
+
+FIELDS = (
+    "id",
+    "kind",
+    "recipient",
+    "offering_id",
+    "week",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "sent_at",
+)
+INBOX_FIELDS = ("id", "subject", "body", "created_at", "read_at")
+
+
+def list_notifications(
+    session: Session, actor: User, *, status: str | None = None, recipient: str | None = None
+) -> list[dict[str, Any]]:
+    """Managers see every notification; others their own."""
+    query: sa.Select[*tuple[Any, ...]] = sa.select(
+        col(Notification.id).label("id"),
+        col(Notification.kind).label("kind"),
+        col(User.email).label("recipient"),
+        col(Notification.offering_id).label("offering_id"),
+        col(Notification.week).label("week"),
+        col(Notification.status).label("status"),
+        col(Notification.attempts).label("attempts"),
+        col(Notification.last_error).label("last_error"),
+        col(Notification.created_at).label("created_at"),
+        col(Notification.sent_at).label("sent_at"),
+    ).join(User, col(User.id) == Notification.recipient_id)
+    if actor.role is not Role.manager:
+        query = query.where(col(Notification.recipient_id) == actor.id)
+    if status is not None:
+        try:
+            query = query.where(
+                col(Notification.status) == NotificationStatus(status.strip().lower())
+            )
+        except ValueError:
+            raise ValidationError(
+                f"--status must be pending, queued, sent or failed (got {status!r})"
+            ) from None
+    if recipient is not None:
+        query = query.where(col(User.email) == normalize_email(recipient))
+    rows = session.execute(query.order_by(col(Notification.id))).all()
+    return [r._asdict() for r in rows]
+
+
+def retry(session: Session, actor: User, ids: Sequence[int], *, all_failed: bool) -> list[int]:
+    """Put failed (or stuck) notifications back in the queue's hands. Managers.
+
+    The rows become ``queued`` with their attempts reset; the caller enqueues them after
+    the commit (a queue that is down leaves them for the next sweep).
+    """
+    require(actor, Role.manager)
+    if bool(ids) == all_failed:
+        raise UsageError("give notification ids, or --all-failed")
+    query = select(Notification)
+    if all_failed:
+        query = query.where(Notification.status == NotificationStatus.failed)
+    else:
+        query = query.where(col(Notification.id).in_(list(ids)))
+    rows = session.exec(query.order_by(col(Notification.id))).all()
+    if not all_failed:
+        missing = sorted(set(ids) - {r.id for r in rows})
+        if missing:
+            raise NotFound(f"no notification with id {', '.join(map(str, missing))}")
+        sent = [r.id for r in rows if r.status is NotificationStatus.sent]
+        if sent:
+            raise ValidationError(f"already sent: {', '.join(map(str, sent))}")
+    now = clock.now()
+    for row in rows:
+        before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+        row.status = NotificationStatus.queued
+        row.attempts = 0
+        row.queued_at = now
+        row.claim_token = None
+        row.claimed_at = None
+        audit.record(
+            session,
+            actor,
+            "retry",
+            "notification",
+            row.id,
+            before=before,
+            after={"status": row.status},
+        )
+    session.flush()
+    return [r.id for r in rows if r.id is not None]
+
+
+def inbox(session: Session, actor: User, *, include_read: bool) -> list[dict[str, Any]]:
+    query = select(InboxItem).where(InboxItem.user_id == actor.id)
+    if not include_read:
+        query = query.where(col(InboxItem.read_at).is_(None))
+    items = session.exec(query.order_by(col(InboxItem.id).desc())).all()
+    return [{f: getattr(i, f) for f in INBOX_FIELDS} for i in items]
+
+
+def mark_read(session: Session, actor: User, ids: Sequence[int], *, everything: bool) -> int:
+    if bool(ids) == everything:
+        raise UsageError("give inbox ids, or --all")
+    query = sa.update(InboxItem).where(
+        col(InboxItem.user_id) == actor.id, col(InboxItem.read_at).is_(None)
+    )
+    if not everything:
+        mine = set(
+            session.exec(
+                select(InboxItem.id).where(
+                    InboxItem.user_id == actor.id, col(InboxItem.id).in_(list(ids))
+                )
+            ).all()
+        )
+        unknown = sorted(set(ids) - mine)
+        if unknown:
+            raise NotFound(f"no inbox item {', '.join(map(str, unknown))} of yours")
+        query = query.where(col(InboxItem.id).in_(list(ids)))
+    from cms_cli.core.db import rowcount
+
+    return rowcount(session.execute(query.values(read_at=clock.now())))

@@ -1,0 +1,256 @@
+"""`cms notify sweep`: find every (offering, week) past its deadline whose log is missing
+or incomplete, write one notification per (recipient, kind, offering, week) into the
+outbox, hand the new ones to the queue, and hand again the rows left behind.
+
+Set-based: a fixed handful of statements whatever the number of offerings. Safe to run
+concurrently (the outbox's unique key decides; duplicates are skipped by the INSERT).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from cms_cli.core import clock
+from cms_cli.core.config import Config
+from cms_cli.core.db import UTCDateTime, rowcount, session_scope
+from cms_cli.notify.models import Kind, Notification, NotificationStatus
+from cms_cli.notify.sql import days_between, insert_ignoring_duplicates
+from cms_cli.offerings.models import Offering
+from cms_cli.tracker import calendar
+from cms_cli.tracker.models import WeeklyLog
+
+log = logging.getLogger("cms.notify")
+STALE = timedelta(minutes=10)
+OFFERING = Offering.__table__  # type: ignore[attr-defined]
+LOG = WeeklyLog.__table__  # type: ignore[attr-defined]
+OUTBOX = Notification.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """The latest week-end days that are due for a reminder / for an escalation."""
+
+    reminder: date
+    escalation: date
+
+    @classmethod
+    def at(cls, now: datetime, config: Config) -> Cutoffs:
+        s = config.settings
+        return cls(
+            reminder=calendar.last_due_day(now, config.tz, s.grace_hours),
+            escalation=calendar.last_due_day(now, config.tz, s.grace_hours + s.escalation_hours),
+        )
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reminders: int
+    escalations: int
+    requeued: int
+    enqueued: int
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "reminders": self.reminders,
+            "escalations": self.escalations,
+            "requeued": self.requeued,
+            "enqueued": self.enqueued,
+        }
+
+
+def _max_weeks(session: Session, cutoff: date) -> int:
+    longest = session.execute(
+        sa.select(sa.func.max(days_between(OFFERING.c.start_date, OFFERING.c.end_date))).where(
+            OFFERING.c.cancelled_at.is_(None), OFFERING.c.start_date <= cutoff
+        )
+    ).scalar()
+    return 0 if longest is None else int(longest) // 7 + 1
+
+
+def _weeks(count: int) -> Any:
+    """A derived table of week numbers 1..count (literals: portable, no parameters)."""
+    parts: list[Any] = [
+        sa.select(sa.literal_column(str(n)).label("n")) for n in range(1, count + 1)
+    ]
+    union: Any = parts[0] if count == 1 else sa.union_all(*parts)
+    return union.subquery("weeks")
+
+
+def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: str) -> Any:
+    """SELECT the outbox rows due for ``kind`` (columns in OUTBOX_COLUMNS order)."""
+    o, w, lg = OFFERING, weeks, LOG
+    within = 7 * (w.c.n - 1) <= days_between(o.c.start_date, o.c.end_date)
+    if kind is Kind.reminder:
+        recipient = o.c.facilitator_id
+        due = 7 * w.c.n - 1 <= days_between(o.c.start_date, sa.literal(cutoffs.reminder, sa.Date))
+        who = o.c.facilitator_id.is_not(None)
+    else:
+        recipient = o.c.manager_id
+        due = 7 * w.c.n - 1 <= sa.case(
+            # No facilitator to remind: the manager is told at the deadline itself.
+            (
+                o.c.facilitator_id.is_(None),
+                days_between(o.c.start_date, sa.literal(cutoffs.reminder, sa.Date)),
+            ),
+            else_=days_between(o.c.start_date, sa.literal(cutoffs.escalation, sa.Date)),
+        )
+        who = sa.true()
+    return (
+        sa.select(
+            sa.literal(kind.value).label("kind"),
+            recipient.label("recipient_id"),
+            o.c.id.label("offering_id"),
+            w.c.n.label("week"),
+            sa.literal(NotificationStatus.pending.value).label("status"),
+            sa.literal(0).label("attempts"),
+            sa.literal(now, UTCDateTime()).label("created_at"),
+            sa.literal(token).label("sweep_token"),
+        )
+        .select_from(o.join(w, sa.and_(within, due)))
+        .outerjoin(lg, sa.and_(lg.c.offering_id == o.c.id, lg.c.week == w.c.n))
+        .where(
+            o.c.cancelled_at.is_(None),
+            o.c.start_date <= cutoffs.reminder,
+            who,
+            sa.or_(lg.c.id.is_(None), lg.c.complete.is_(False)),
+        )
+    )
+
+
+OUTBOX_COLUMNS = (
+    "kind",
+    "recipient_id",
+    "offering_id",
+    "week",
+    "status",
+    "attempts",
+    "created_at",
+    "sweep_token",
+)
+
+
+def _not_in_outbox(candidates: Any) -> Any:
+    c = candidates.subquery("c")
+    exists = (
+        sa.select(OUTBOX.c.id)
+        .where(
+            OUTBOX.c.recipient_id == c.c.recipient_id,
+            OUTBOX.c.kind == c.c.kind,
+            OUTBOX.c.offering_id == c.c.offering_id,
+            OUTBOX.c.week == c.c.week,
+        )
+        .exists()
+    )
+    return sa.select(sa.func.count()).select_from(c).where(~exists)
+
+
+def write_outbox(
+    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool
+) -> tuple[str, dict[Kind, int]]:
+    """Insert (or, dry, count) what is due. Returns this sweep's token and counts by kind."""
+    token = secrets.token_hex(15)  # 30 characters; + "r" marks the rows handed over again
+    created: dict[Kind, int] = {Kind.reminder: 0, Kind.escalation: 0}
+    count = _max_weeks(session, cutoffs.reminder)
+    if count == 0:
+        return token, created
+    weeks = _weeks(count)
+    dialect = session.get_bind().dialect.name
+    for kind in (Kind.reminder, Kind.escalation):
+        candidates = _candidates(kind, cutoffs, weeks, now, token)
+        if dry_run:
+            created[kind] = int(session.execute(_not_in_outbox(candidates)).scalar() or 0)
+        else:
+            session.execute(
+                insert_ignoring_duplicates(dialect, OUTBOX).from_select(
+                    list(OUTBOX_COLUMNS), candidates
+                )
+            )
+    if not dry_run:
+        rows = session.execute(
+            sa.select(OUTBOX.c.kind, sa.func.count())
+            .where(OUTBOX.c.sweep_token == token)
+            .group_by(OUTBOX.c.kind)
+        ).all()
+        for kind, n in rows:
+            created[Kind(getattr(kind, "value", kind))] = int(n)
+    return token, created
+
+
+def stale_condition(now: datetime) -> Any:
+    """Rows handed to nobody, or to a queue or worker that lost them."""
+    o = OUTBOX
+    return sa.and_(
+        o.c.status.in_([NotificationStatus.pending.value, NotificationStatus.queued.value]),
+        sa.func.coalesce(o.c.queued_at, o.c.created_at) < now - STALE,
+        sa.or_(o.c.claimed_at.is_(None), o.c.claimed_at < now - STALE),
+    )
+
+
+def mark_requeue(session: Session, now: datetime, token: str) -> int:
+    result = session.execute(
+        sa.update(OUTBOX)
+        .where(
+            stale_condition(now),
+            sa.or_(OUTBOX.c.sweep_token.is_(None), OUTBOX.c.sweep_token != token),
+        )
+        .values(sweep_token=token + "r", queued_at=now, claim_token=None, claimed_at=None)
+    )
+    return rowcount(result)
+
+
+def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepResult:
+    """One sweep. Raises Unavailable (exit 7) when the queue cannot take the rows; they
+    stay in the outbox and a later sweep hands them over."""
+    from cms_cli.notify import queue
+
+    now = clock.now()
+    cutoffs = Cutoffs.at(now, config)
+    with session_scope(config) as session:
+        token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
+        requeued = 0 if dry_run else mark_requeue(session, now, token)
+    if dry_run:
+        stale = _count_stale(config, now)
+        return SweepResult(created[Kind.reminder], created[Kind.escalation], stale, 0, dry_run=True)
+    with session_scope(config) as session:
+        ids = [
+            row[0]
+            for row in session.execute(
+                sa.select(OUTBOX.c.id, OUTBOX.c.sweep_token)
+                .where(OUTBOX.c.sweep_token.in_([token, token + "r"]))
+                .order_by(OUTBOX.c.id)
+            ).all()
+        ]
+    handed = (enqueue or queue.enqueue_deliveries)(config, ids)
+    with session_scope(config) as session:
+        session.execute(
+            sa.update(OUTBOX)
+            .where(
+                OUTBOX.c.sweep_token.in_([token, token + "r"]),
+                OUTBOX.c.status == NotificationStatus.pending.value,
+            )
+            .values(status=NotificationStatus.queued.value, queued_at=now)
+        )
+    new = created[Kind.reminder] + created[Kind.escalation]
+    result = SweepResult(
+        created[Kind.reminder], created[Kind.escalation], requeued, min(handed, new)
+    )
+    log.info("sweep: %s", result.as_json())
+    return result
+
+
+def _count_stale(config: Config, now: datetime) -> int:
+    with session_scope(config) as session:
+        return int(
+            session.execute(
+                sa.select(sa.func.count()).select_from(OUTBOX).where(stale_condition(now))
+            ).scalar()
+            or 0
+        )

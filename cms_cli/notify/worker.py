@@ -1,0 +1,80 @@
+"""`cms worker`: the Huey consumer (threads), a heartbeat, and a graceful stop on
+SIGTERM as well as SIGINT (Huey interrupts the running task on SIGTERM by default)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+
+from cms_cli.core import clock
+from cms_cli.core.config import Config
+from cms_cli.core.db import rowcount, session_scope
+from cms_cli.notify.models import WorkerHeartbeat
+
+HEARTBEAT_SECONDS = 15.0
+log = logging.getLogger("cms.worker")
+
+
+def beat(config: Config, name: str, started: Any, scheduler: bool) -> None:
+    now = clock.now()
+    with session_scope(config) as session:
+        updated = session.execute(
+            sa.update(WorkerHeartbeat)
+            .where(WorkerHeartbeat.name == name)  # type: ignore[arg-type]
+            .values(seen_at=now, scheduler=scheduler)
+        )
+        if not rowcount(updated):
+            session.add(
+                WorkerHeartbeat(name=name, started_at=started, seen_at=now, scheduler=scheduler)
+            )
+
+
+def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event) -> None:
+    started = clock.now()
+    while not stop.is_set():
+        try:
+            beat(config, name, started, scheduler)
+        except Exception as exc:  # the database may be away for a while; keep beating
+            log.warning("heartbeat failed: %s", exc)
+        stop.wait(HEARTBEAT_SECONDS)
+
+
+def run(config: Config, *, workers: int, scheduler: bool) -> None:
+    """Run until SIGTERM or SIGINT; the deliveries in hand finish first."""
+    from huey.consumer import Consumer
+
+    from cms_cli.notify.queue import get_huey
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    huey = get_huey(config)
+    consumer = Consumer(
+        huey,
+        workers=workers,
+        worker_type="thread",
+        periodic=scheduler,
+        graceful_signal="TERM",
+        initial_delay=0.05,
+        max_delay=1.0,
+    )
+    # Both signals stop gracefully: finish the delivery in hand, then exit 0.
+    consumer._signal_actions[signal.SIGINT] = (False, True)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    stop = threading.Event()
+    beater = threading.Thread(target=_heartbeat, args=(config, name, scheduler, stop), daemon=True)
+    beater.start()
+    log.info(
+        "cms worker %s: %s thread(s), scheduler %s", name, workers, "on" if scheduler else "off"
+    )
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+        beater.join(timeout=5)

@@ -206,15 +206,24 @@ class SmtpSink:
     """An aiosmtpd server on a free port that keeps every message it receives."""
 
     def __init__(self) -> None:
+        import threading
+
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
         self.port = free_port()
         self.fail = False
+        self.delay = 0.0  # seconds each message takes to be accepted
+        self.receiving = threading.Event()  # set when a message starts arriving
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                import asyncio
+
+                sink.receiving.set()
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
                 if sink.fail:
                     return "451 4.3.0 try again later"
                 from email import message_from_bytes

@@ -44,9 +44,12 @@ def _build(config: Config, immediate: bool) -> Any:
     if immediate:
         huey = SqliteHuey("cms", immediate=True, filename=":memory:")
     elif url:
-        huey = RedisHuey(
-            "cms", url=url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+        import redis
+
+        pool = redis.ConnectionPool.from_url(
+            url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
         )
+        huey = RedisHuey("cms", connection_pool=pool)
     else:
         config.queue_file.parent.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10)

@@ -1,0 +1,151 @@
+"""Delivering notifications: e-mail to a real SMTP sink, the in-app inbox, failures,
+retries and `cms notify retry`. Deliveries run in-process here (the worker tests run
+the real consumer)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from conftest import Cli
+
+from cms_cli.core.config import load_config
+from cms_cli.notify import delivery
+
+
+def config_for(cli: Cli, **env: str) -> Any:
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in cli.env.items() if v is not None})
+    os.environ.update(env)
+    try:
+        return load_config()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def swept(cli: Cli) -> list[dict[str, Any]]:
+    cli.ok("notify", "sweep")
+    rows: list[dict[str, Any]] = cli.ok("notify", "list", "--json").json()
+    return rows
+
+
+def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any) -> None:
+    rows = swept(cli)
+    config = config_for(
+        cli, CMS_SMTP_URL=smtp.url, CMS_MAIL_FROM="registry@uni.edu", CMS_TIMEZONE="Europe/Paris"
+    )
+    for row in rows:
+        assert delivery.deliver(row["id"], config) == "sent"
+    assert len(smtp.messages) == 6
+    reminder = next(
+        m
+        for m in smtp.messages
+        if m["To"].addresses[0].addr_spec == "ana@uni.edu" and "week 3" in m["Subject"]
+    )
+    assert reminder["From"] == "registry@uni.edu"
+    assert reminder["Subject"] == f"Reminder: week 3 of CS101 (offering {logged['A']}) is overdue"
+    text = reminder.get_body(("plain",)).get_content()
+    assert "week 3 (2026-01-19 to 2026-01-25)" in text
+    # The deadline in the institution's time zone: midnight after Jan 25 in Paris + 48 h.
+    assert "was due on Wed 28 Jan 2026 00:00 CET" in text
+    assert f"cms tracker log --offering {logged['A']} --week 3" in text
+    assert "has not been logged" in text
+    assert reminder.get_body(("html",)) is not None
+    escalation = next(m for m in smtp.messages if m["To"].addresses[0].addr_spec == "dean@uni.edu")
+    assert escalation["Subject"].startswith("Escalation: ")
+    statuses = {r["status"] for r in cli.ok("notify", "list", "--json").json()}
+    assert statuses == {"sent"}
+    # The inbox has them too.
+    cli.login("ana@uni.edu")
+    inbox = cli.ok("inbox", "--json").json()
+    assert len(inbox) == 2
+    assert list(inbox[0]) == ["id", "subject", "body", "created_at", "read_at"]
+
+
+def test_a_sent_notification_is_never_sent_again(
+    cli: Cli, logged: dict[str, int], smtp: Any
+) -> None:
+    rows = swept(cli)
+    config = config_for(cli, CMS_SMTP_URL=smtp.url)
+    assert delivery.deliver(rows[0]["id"], config) == "sent"
+    assert delivery.deliver(rows[0]["id"], config) == "skipped"
+    assert len(smtp.messages) == 1
+
+
+def test_without_smtp_the_inbox_alone(cli: Cli, logged: dict[str, int]) -> None:
+    rows = swept(cli)
+    config = config_for(cli)
+    assert all(delivery.deliver(r["id"], config) == "sent" for r in rows)
+    cli.login("ana@uni.edu")
+    assert len(cli.ok("inbox", "--json").json()) == 2
+
+
+def test_smtp_down_retries_then_fails_then_retry_delivers(
+    cli: Cli, logged: dict[str, int], smtp: Any
+) -> None:
+    rows = swept(cli)
+    target = rows[0]["id"]
+    smtp.fail = True
+    config = config_for(cli, CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="3")
+    for attempt in (1, 2):
+        with pytest.raises(Exception, match="451"):
+            delivery.deliver(target, config)
+        row = next(r for r in cli.ok("notify", "list", "--json").json() if r["id"] == target)
+        assert (row["status"], row["attempts"]) == ("queued", attempt)
+        assert "451" in row["last_error"]
+    assert delivery.deliver(target, config) == "failed"
+    row = next(r for r in cli.ok("notify", "list", "--status", "failed", "--json").json())
+    assert (row["id"], row["attempts"]) == (target, 3)
+    assert smtp.messages == []
+    smtp.fail = False
+    again = cli.ok("notify", "retry", str(target))
+    assert "1 notification(s) queued again" in again.stdout
+    assert delivery.deliver(target, config) == "sent"
+    assert len(smtp.messages) == 1
+    events = [e for e in cli.ok("audit", "list", "--entity", "notification", "--json").json()]
+    assert [e["action"] for e in events] == ["retry"]
+
+
+def test_smtp_unreachable_is_an_error_to_retry(cli: Cli, logged: dict[str, int]) -> None:
+    from servers import free_port
+
+    rows = swept(cli)
+    config = config_for(cli, CMS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    with pytest.raises(OSError):
+        delivery.deliver(rows[0]["id"], config)
+    row = cli.ok("notify", "list", "--json").json()[0]
+    assert row["status"] == "queued"
+    assert row["attempts"] == 1
+
+
+def test_retry_rules(cli: Cli, logged: dict[str, int]) -> None:
+    rows = swept(cli)
+    assert cli("notify", "retry").exit_code == 2
+    assert cli("notify", "retry", "999").exit_code == 3
+    config = config_for(cli)
+    delivery.deliver(rows[0]["id"], config)
+    sent = cli("notify", "retry", str(rows[0]["id"]))
+    assert sent.exit_code == 1
+    assert "already sent" in sent.stderr
+    assert "0 notification(s)" in cli.ok("notify", "retry", "--all-failed").stdout
+
+
+def test_inbox_read(cli: Cli, logged: dict[str, int]) -> None:
+    rows = swept(cli)
+    config = config_for(cli)
+    for row in rows:
+        delivery.deliver(row["id"], config)
+    cli.login("ana@uni.edu")
+    items = cli.ok("inbox", "--json").json()
+    cli.ok("inbox", "read", str(items[0]["id"]))
+    assert len(cli.ok("inbox", "--json").json()) == 1
+    assert len(cli.ok("inbox", "--all", "--json").json()) == 2
+    assert cli("inbox", "read", "99999").exit_code == 3
+    assert "1 notification(s) marked read" in cli.ok("inbox", "read", "--all").stdout
+    assert cli.ok("inbox", "--json").json() == []
+    assert "no unread" in cli.ok("inbox").stderr
+    cli.login("ben@uni.edu")
+    assert cli("inbox", "read", str(items[0]["id"])).exit_code == 3  # not his
+    assert cli("inbox", "read").exit_code == 2

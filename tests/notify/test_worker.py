@@ -1,0 +1,203 @@
+"""`cms worker` as a real process: Huey consumer threads, Redis (or the SQLite queue), an
+SMTP sink. Nothing lost, nothing twice, graceful stops."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Cli
+
+LATER = "2026-02-01T12:11:00+00:00"
+
+
+@pytest.fixture
+def queue_env(cli: Cli, fresh_redis: str, smtp: Any) -> dict[str, str]:
+    env = {"CMS_REDIS_URL": fresh_redis, "CMS_SMTP_URL": smtp.url, "CMS_RETRY_SECONDS": "0.2"}
+    cli.env.update(env)
+    return env
+
+
+@pytest.fixture
+def workers(cli: Cli) -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def start_worker(
+    cli: Cli, workers: list[subprocess.Popen[str]], *args: str
+) -> subprocess.Popen[str]:
+    proc = cli.spawn("worker", "--no-scheduler", *args)
+    workers.append(proc)
+    return proc
+
+
+def rows(cli: Cli) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = cli.ok("notify", "list", "--json").json()
+    return out
+
+
+def wait_until_sent(cli: Cli, expected: int, timeout: float = 60) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = rows(cli)
+        if len(current) == expected and all(r["status"] == "sent" for r in current):
+            return current
+        time.sleep(0.2)
+    raise AssertionError(f"not all sent: {Counter(r['status'] for r in rows(cli))}")
+
+
+def more_offerings(cli: Cli, tmp_path: Path, count: int) -> None:
+    """Offerings without a facilitator (weeks 1-3 due: three escalations each)."""
+    lines = ["module,class,cohort,mode,start_date,end_date"]
+    for i in range(count):
+        cohort = f"Extra {i}"
+        cli.ok("cohort", "add", cohort)
+        lines.append(f"CS101,2026K,{cohort},online,2026-01-05,2026-03-01")
+    file = tmp_path / "extra.csv"
+    file.write_text("\n".join(lines) + "\n")
+    cli.ok("offering", "import", str(file))
+
+
+def test_worker_delivers_and_stops_on_sigterm(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    assert json.loads(cli.ok("notify", "sweep", "--json").stdout)["enqueued"] == 6
+    worker = start_worker(cli, workers)
+    wait_until_sent(cli, 6)
+    assert len(smtp.messages) == 6
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    log = worker.stderr.read()  # type: ignore[union-attr]
+    assert log.count("delivered ") == 6
+    assert "Traceback" not in log
+    # The heartbeat and the empty backlog show in the doctor.
+    checks = {c["name"]: c for c in cli.ok("doctor", "--json").json()["checks"]}
+    assert checks["worker"]["status"] == "ok"
+    assert checks["outbox"]["detail"].startswith("nothing waiting")
+
+
+def test_the_default_sqlite_queue(
+    cli: Cli, logged: dict[str, int], smtp: Any, workers: list[subprocess.Popen[str]]
+) -> None:
+    cli.env.update({"CMS_SMTP_URL": smtp.url})
+    cli.ok("notify", "sweep")
+    worker = start_worker(cli, workers, "--workers", "2")
+    wait_until_sent(cli, 6)
+    worker.send_signal(signal.SIGINT)
+    assert worker.wait(timeout=30) == 0
+    assert (cli.home / "queue.db").exists()
+
+
+def test_two_workers_on_one_redis_deliver_each_exactly_once(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+    tmp_path: Path,
+) -> None:
+    more_offerings(cli, tmp_path, 10)
+    created = json.loads(cli.ok("notify", "sweep", "--json").stdout)
+    total = created["reminders"] + created["escalations"]
+    assert total == 36
+    for _ in range(2):
+        start_worker(cli, workers, "--workers", "4")
+    wait_until_sent(cli, total)
+    time.sleep(1)  # anything sent twice would have arrived by now
+    keys = Counter((m["To"].addresses[0].addr_spec, m["Subject"]) for m in smtp.messages)
+    assert len(keys) == total
+    assert max(keys.values()) == 1
+
+
+def test_sigterm_finishes_the_delivery_in_hand(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    smtp.delay = 2.0
+    cli.ok("notify", "sweep")
+    worker = start_worker(cli, workers, "--workers", "1")
+    assert smtp.receiving.wait(timeout=30)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert len(smtp.messages) == 1  # the one in hand was finished, no more were started
+    statuses = Counter(r["status"] for r in rows(cli))
+    assert statuses["sent"] == 1
+    # The rest wait in the queue for the next worker.
+    smtp.delay = 0
+    start_worker(cli, workers)
+    wait_until_sent(cli, 6)
+
+
+def test_a_killed_worker_loses_nothing(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    smtp.delay = 2.0
+    cli.ok("notify", "sweep")
+    worker = start_worker(cli, workers, "--workers", "2")
+    assert smtp.receiving.wait(timeout=30)
+    worker.kill()  # SIGKILL: no chance to clean up
+    worker.wait()
+    smtp.delay = 0
+    # The Redis messages taken by the dead worker are gone; the outbox still knows.
+    assert any(r["status"] != "sent" for r in rows(cli))
+    later = {"CMS_NOW": LATER}
+    swept = json.loads(cli.ok("notify", "sweep", "--json", env=later).stdout)
+    assert swept["reminders"] == swept["escalations"] == 0
+    assert swept["requeued"] >= 1
+    cli.env.update(later)
+    start_worker(cli, workers)
+    wait_until_sent(cli, 6)
+    delivered = {(m["To"].addresses[0].addr_spec, m["Subject"]) for m in smtp.messages}
+    assert len(delivered) == 6  # every notification reached the sink
+
+
+def test_redis_down_at_sweep_time(
+    cli: Cli, logged: dict[str, int], smtp: Any, workers: list[subprocess.Popen[str]]
+) -> None:
+    from servers import redis_server, start_redis_again
+
+    with redis_server() as (url, proc):
+        cli.env.update({"CMS_REDIS_URL": url, "CMS_SMTP_URL": smtp.url})
+        proc.terminate()
+        proc.wait()
+        down = cli("notify", "sweep", "--json")
+        assert down.exit_code == 7
+        assert down.stderr.startswith("error: queue unavailable")
+        assert "Traceback" not in down.stderr
+        assert {r["status"] for r in rows(cli)} == {"pending"}
+        assert len(rows(cli)) == 6  # kept in the outbox
+        again = start_redis_again(url)
+        try:
+            later = {"CMS_NOW": LATER}
+            swept = json.loads(cli.ok("notify", "sweep", "--json", env=later).stdout)
+            assert swept["requeued"] == 6
+            cli.env.update(later)
+            start_worker(cli, workers)
+            wait_until_sent(cli, 6)
+            assert len(smtp.messages) == 6
+        finally:
+            again.terminate()
+            again.wait()

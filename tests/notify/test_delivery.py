@@ -113,7 +113,7 @@ def test_smtp_unreachable_is_an_error_to_retry(cli: Cli, logged: dict[str, int])
 
     rows = swept(cli)
     config = config_for(cli, CMS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         delivery.deliver(rows[0]["id"], config)
     row = cli.ok("notify", "list", "--json").json()[0]
     assert row["status"] == "queued"

@@ -1,0 +1,188 @@
+"""Notifications at scale.
+
+(a) `cms notify sweep` over 12,000 offerings of which 2,000 have weeks due (two reminders
+    and one escalation each: 6,000 notifications), then a repeat sweep: whole-process
+    wall times, and the SQL statements of the sweep at 1,200 and 12,000 offerings.
+(b) 1,000 notifications through Redis to an SMTP sink with `cms worker --workers 4`:
+    deliveries per second.
+Budgets: first sweep <= 3.0 s, repeat <= 0.6 s, statements constant; >= 100 deliveries/s.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from _common import ROOT, count_statements, in_process, median, run, seed_base
+
+NOW = datetime(2026, 3, 18, 12, tzinfo=UTC)
+DUE_START = date(2026, 3, 1)  # weeks 1-2 due for reminders, week 1 for an escalation
+LATER_START = date(2026, 6, 1)
+
+
+def build(url: str, offerings: int, due: int) -> str:
+    import sqlalchemy as sa
+    from sqlmodel import Session
+
+    from cms_cli.auth.models import User
+    from cms_cli.catalog.models import Mode
+    from cms_cli.core.db import engine_for
+    from cms_cli.offerings.models import Offering
+
+    modules, classes, cohorts = 40, 20, 5
+    token = seed_base(url, modules, classes, cohorts, 4000)
+    engine = engine_for(url)
+    with Session(engine) as session:
+        ids = dict(session.execute(sa.select(User.email, User.id)).all())
+        rows, n = [], 0
+        for m in range(modules):
+            for c in range(classes):
+                for h in range(cohorts):
+                    for mode in Mode:
+                        if n == offerings:
+                            break
+                        start = DUE_START if n < due else LATER_START
+                        rows.append(
+                            {
+                                "module_id": m + 1,
+                                "class_id": c + 1,
+                                "cohort_id": h + 1,
+                                "mode": mode,
+                                "facilitator_id": ids[f"f{n % 4000:04d}@uni.edu"],
+                                "manager_id": ids["dean@uni.edu"],
+                                "start_date": start,
+                                "end_date": start + timedelta(weeks=12, days=-1),
+                                "created_at": NOW,
+                                "updated_at": NOW,
+                            }
+                        )
+                        n += 1
+        session.execute(sa.insert(Offering), rows)
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def sweep_statements(url: str, home: Path) -> int:
+    from cms_cli.core.config import load_config
+    from cms_cli.core.db import engine_for
+    from cms_cli.notify import sweep
+
+    env = {"CMS_DATABASE_URL": url, "CMS_HOME": str(home), "CMS_NOW": NOW.isoformat()}
+
+    def once() -> int:
+        config = load_config()
+        with count_statements(engine_for(url)) as seen:
+            sweep.run(config, enqueue=lambda _config, ids: len(ids))
+        return len(seen)
+
+    return in_process(env, once)
+
+
+def part_a(work: Path) -> None:
+    for offerings, due in ((1200, 200), (12000, 2000)):
+        home = work / f"count{offerings}"
+        home.mkdir()
+        url = f"sqlite:///{home / 'cms.db'}"
+        build(url, offerings, due)
+        print(f"(a) sweep statements at {offerings:6} offerings: {sweep_statements(url, home)}")
+    home = work / "timed"
+    home.mkdir()
+    template = home / "template.db"
+    build(f"sqlite:///{template}", 12000, 2000)
+    firsts, repeats, created = [], [], {}
+    for i in range(3):
+        db = home / f"run{i}.db"
+        shutil.copy(template, db)
+        shutil.rmtree(home / "queue.db", ignore_errors=True)
+        (home / "queue.db").unlink(missing_ok=True)
+        env = {
+            "CMS_DATABASE_URL": f"sqlite:///{db}",
+            "CMS_HOME": str(home),
+            "CMS_NOW": NOW.isoformat(),
+        }
+        elapsed, proc = run(["notify", "sweep", "--json"], env)
+        firsts.append(elapsed)
+        created = json.loads(proc.stdout)
+        repeats.append(median([run(["notify", "sweep", "--json"], env)[0] for _ in range(3)]))
+    print(
+        f"(a) first sweep, 12,000 offerings ({created})  {median(firsts):5.2f} s (median of 3; budget 3.0 s)"
+    )
+    print(
+        f"(a) repeat sweep                                              {median(repeats):5.2f} s (budget 0.6 s)"
+    )
+
+
+def part_b(work: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import servers
+
+    home = work / "worker"
+    home.mkdir()
+    url = f"sqlite:///{home / 'cms.db'}"
+    build(url, 334, 334)  # 334 offerings x 3 notifications = 1,002
+    try:
+        redis_cm = servers.redis_server()
+        redis_url, _ = redis_cm.__enter__()
+    except BaseException as exc:
+        print(f"(b) not run: {exc}")
+        return
+    sink = servers.SmtpSink().start()
+    env = {
+        **os.environ,
+        "CMS_DATABASE_URL": url,
+        "CMS_HOME": str(home),
+        "CMS_NOW": NOW.isoformat(),
+        "CMS_REDIS_URL": redis_url,
+        "CMS_SMTP_URL": sink.url,
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cms_cli", "worker", "--workers", "4", "--no-scheduler"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.5)  # let the consumer start
+        swept = subprocess.run(
+            [sys.executable, "-m", "cms_cli", "notify", "sweep", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        total = sum(json.loads(swept.stdout)[k] for k in ("reminders", "escalations"))
+        start = time.perf_counter()
+        while len(sink.messages) < total and time.perf_counter() - start < 120:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        print(
+            f"(b) {len(sink.messages)} of {total} notifications via Redis to SMTP, 4 threads: "
+            f"{elapsed:5.2f} s, {len(sink.messages) / elapsed:6.0f} deliveries/s (budget >= 100)"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        sink.stop()
+        redis_cm.__exit__(None, None, None)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="cms-bench-notify-"))
+    try:
+        part_a(work)
+        part_b(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,10 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
     "config": ("cms_cli.ops.config_commands:app", "Show the effective settings and their file."),
+    "demo": ("cms_cli.ops.demo_commands:app", "Build a realistic demo term and show it."),
 }
 
 #: Entries that are one command rather than a group of subcommands.
-SINGLE_COMMANDS = frozenset({"doctor", "worker"})
+SINGLE_COMMANDS = frozenset({"demo", "doctor", "worker"})
 EXIT_INTERRUPTED = 130
 
 

@@ -6,10 +6,11 @@ import html
 from datetime import datetime
 from typing import Any
 
+# A distinct mark for each state, so the matrix reads without colour too (NO_COLOR, print).
 STYLE = {
-    "complete": ("■", "green"),
-    "incomplete": ("◧", "yellow"),
-    "overdue": ("■", "red"),
+    "complete": ("✓", "bold green"),
+    "incomplete": ("◐", "yellow"),
+    "overdue": ("!", "bold red"),
     "missing": ("✗", "bold red"),
     "upcoming": ("·", "dim"),
 }
@@ -38,10 +39,10 @@ def terminal(data: dict[str, Any]) -> None:
     from cms_cli.core.output import stdout_console
 
     most = max((len(o["weeks"]) for o in data["offerings"]), default=0)
-    table = Table(title="Compliance", header_style="bold", show_footer=True, pad_edge=False)
-    table.add_column("id", justify="right", footer="")
-    table.add_column("module", footer="")
-    table.add_column("facilitator", footer="", overflow="ellipsis", max_width=28)
+    table = Table(title="Compliance", header_style="bold", pad_edge=False)
+    table.add_column("id", justify="right")
+    table.add_column("module")
+    table.add_column("facilitator", overflow="ellipsis", max_width=28)
     for week in range(1, most + 1):
         table.add_column(str(week), justify="center", min_width=2)
     for offering in data["offerings"]:

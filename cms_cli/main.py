@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # Typer's vendored Click, the base of TyperGroup
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from cms_cli import __version__
 from cms_cli.core import clock, context
@@ -53,7 +53,45 @@ def load_command(name: str) -> click.Command:
         command = typer.main.get_group(typer_app)
     command.name = name
     command.short_help = summary
+    _tidy_metavars(command)
     return command
+
+
+#: The placeholder shown in --help for an option's value, by option name.
+METAVARS = {
+    "EMAIL": (
+        "--email",
+        "--student",
+        "--facilitator",
+        "--manager",
+        "--recipient",
+        "--actor",
+        "--present",
+        "--absent",
+    ),
+    "CODE": ("--module", "--class"),
+    "NAME": ("--cohort", "--name"),
+    "TEXT": ("--description", "--notes", "--employee-id", "--student-id"),
+    "FILE": ("--file", "--html"),
+}
+
+
+def _tidy_metavars(command: click.Command) -> None:
+    """Readable value placeholders (EMAIL, CODE, N...) instead of Typer's <str>/<int>."""
+    by_flag = {flag: word for word, flags in METAVARS.items() for flag in flags}
+    for param in command.params:
+        if (
+            param.metavar is not None
+            or not isinstance(param, TyperOption)
+            or getattr(param, "is_flag", False)
+        ):
+            continue
+        word = next((by_flag[o] for o in param.opts if o in by_flag), None)
+        if word is None:
+            word = "N" if "int" in param.bare_type() else "TEXT"
+        param.metavar = word
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_metavars(sub)
 
 
 class _Summary(click.Command):

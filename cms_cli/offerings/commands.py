@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cms_cli.core import complete
 from cms_cli.core.context import current
 from cms_cli.core.options import day
 from cms_cli.core.output import CsvOpt, JsonOpt, import_result, item, listing, result, write_json
@@ -22,7 +23,9 @@ app = typer.Typer(
     help="Allocate courses: offerings and enrolments.", no_args_is_help=True, rich_markup_mode=None
 )
 
-IdArg = Annotated[int, typer.Argument(help="Offering id.", metavar="ID")]
+IdArg = Annotated[
+    int, typer.Argument(help="Offering id.", metavar="ID", autocompletion=complete.offering_ids)
+]
 
 TABLE_COLUMNS = (
     "id",
@@ -42,7 +45,12 @@ TABLE_COLUMNS = (
 TrimesterOpt = Annotated[int | None, typer.Option("--trimester", help="1, 2 or 3.")]
 CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Cohort name.")]
 IntakeOpt = Annotated[str | None, typer.Option("--intake", help="HT1, HT2 or FT.")]
-FacilitatorOpt = Annotated[str | None, typer.Option("--facilitator", help="Facilitator e-mail.")]
+FacilitatorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--facilitator", help="Facilitator e-mail.", autocompletion=complete.emails("facilitator")
+    ),
+]
 ModeOpt = Annotated[str | None, typer.Option("--mode", help="online, in-person or hybrid.")]
 ModuleOpt = Annotated[str | None, typer.Option("--module", help="Module code.")]
 ClassOpt = Annotated[str | None, typer.Option("--class", help="Class code.")]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cms_cli.core import complete
 from cms_cli.core.context import current
 from cms_cli.core.output import CsvOpt, JsonOpt, item, listing, result, write_json
 from cms_cli.core.prompts import confirm, interactive
@@ -33,7 +34,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-OfferingOpt = Annotated[int | None, typer.Option("--offering", help="Offering id.")]
+OfferingOpt = Annotated[
+    int | None,
+    typer.Option("--offering", help="Offering id.", autocompletion=complete.offering_ids),
+]
 WeekOpt = Annotated[int | None, typer.Option("--week", help="Week number, 1..weeks.")]
 S = Annotated[str | None, typer.Option(help="done, pending or not-started.", metavar="S")]
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("cms_cli.notify.commands:app", "Reminders and escalations: sweep, list, retry."),
     "inbox": ("cms_cli.notify.commands:inbox_app", "Your in-app notifications."),
     "worker": ("cms_cli.notify.commands:worker_app", "Deliver notifications (Huey consumer)."),
+    "reflection": ("cms_cli.reflection.commands:app", "Students' end-of-course reflections."),
     "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
     "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),

@@ -9,4 +9,5 @@ def import_all_models() -> None:
     import cms_cli.catalog.models
     import cms_cli.notify.models
     import cms_cli.offerings.models
+    import cms_cli.reflection.models
     import cms_cli.tracker.models  # noqa: F401

@@ -1,0 +1,56 @@
+"""cms reflection: students hand in the page's file; course teams read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cms_cli.core.output import CsvOpt, JsonOpt, listing, result
+
+app = typer.Typer(
+    help="Students' end-of-course reflections.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="The JSON file the reflection page downloaded.")],
+) -> None:
+    """Hand in your reflection (students enrolled in its offering); a new one replaces the old.
+
+    Example: cms reflection submit ~/Downloads/reflection-offering-12.json
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.reflection import service
+
+    with signed_in() as (session, me):
+        row, replaced = service.submit(session, me, file)
+    verb = "replaced your earlier one" if replaced else "stored"
+    result(f"Reflection for offering {row['offering_id']} {verb}.")
+
+
+@app.command("list")
+def list_(
+    offering: Annotated[int, typer.Option("--offering", help="Offering id.")],
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+) -> None:
+    """The reflections of an offering (its facilitator and managers).
+
+    Example: cms reflection list --offering 12 --csv > reflections.csv
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.reflection import service
+
+    with signed_in() as (session, me):
+        rows = service.list_reflections(session, me, offering)
+    listing(
+        rows,
+        service.FIELDS,
+        json_=json_,
+        csv_=csv_,
+        title=f"Reflections, offering {offering}",
+        empty="no reflections yet",
+    )

@@ -1,0 +1,337 @@
+/* Course reflection page: language, drafts with autosave, validation, submission.
+   A classic script (defer): Chromium refuses module scripts from file://. */
+(function () {
+  "use strict";
+
+  var QUESTIONS = ["question1", "question2", "question3"];
+  var LANGUAGES = ["en", "fr"];
+  var LANGUAGE_KEY = "cms.reflection.language";
+  var AUTOSAVE_EVERY = 30000;
+  var AUTOSAVE_AFTER_TYPING = 3000;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var form = $("reflection-form");
+  var fields = QUESTIONS.map(function (q) { return $(q); });
+
+  // English is the page itself: every [data-i18n] element carries its English text.
+  var english = {};
+  Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+    english[el.getAttribute("data-i18n")] = el.textContent.trim();
+  });
+  var dictionaries = { en: english };
+  var language = "en";
+  var status = { key: "notSaved", params: {} };
+  var dirty = false;
+  var typingTimer = null;
+  var lastFile = "";
+
+  function t(key, params) {
+    var text = (dictionaries[language] && dictionaries[language][key]) || english[key] || key;
+    Object.keys(params || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(params[name]));
+    });
+    return text;
+  }
+
+  // -- course context (?offering=ID&course=NAME), one draft per offering ----------------
+  var query = new URLSearchParams(window.location.search);
+  var offeringParam = (query.get("offering") || "").trim();
+  var offering = /^[0-9]{1,12}$/.test(offeringParam) ? offeringParam : null;
+  var course = (query.get("course") || "").trim().slice(0, 200);
+  var draftKey = "cms.reflection.draft." + (offering || "none");
+
+  function showCourse() {
+    if (!offering && !course) {
+      $("course").hidden = true;
+      $("no-course").hidden = false;
+      return;
+    }
+    $("no-course").hidden = true;
+    $("course").hidden = false;
+    $("course-name").textContent = course || "—";
+    $("course-offering").textContent = offering ? "(" + t("offeringLabel") + " " + offering + ")" : "";
+  }
+
+  // -- storage that never throws (private modes, full disks) ------------------------------
+  function store(key, value) {
+    try {
+      if (value === null) { window.localStorage.removeItem(key); } else { window.localStorage.setItem(key, value); }
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+  function recall(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  // -- language ----------------------------------------------------------------------------
+  function fetchDictionary(lang) {
+    if (dictionaries[lang]) { return Promise.resolve(dictionaries[lang]); }
+    if (window.location.protocol === "file:") {
+      // Browsers refuse fetch() from file://: keep English, say so, no console error.
+      return Promise.reject(new Error("file"));
+    }
+    return fetch("i18n/" + lang + ".json", { cache: "no-cache" }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status); }
+      return response.json();
+    }).then(function (words) {
+      dictionaries[lang] = words;
+      return words;
+    });
+  }
+
+  function render() {
+    document.documentElement.lang = language;
+    document.title = t("title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".lang"), function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-lang") === language));
+    });
+    showCourse();
+    fields.forEach(updateCount);
+    fields.forEach(function (field) {
+      if (field.getAttribute("aria-invalid") === "true") { $(field.id + "-error").textContent = t("errorEmpty"); }
+    });
+    $("save-status").textContent = t(status.key, status.params);
+    if (lastFile) { $("done-text").textContent = t("doneText", { file: lastFile }); }
+  }
+
+  function setLanguage(lang, remember) {
+    var note = $("translation-note");
+    return fetchDictionary(lang).then(function () {
+      language = lang;
+      note.hidden = true;
+      if (remember) { store(LANGUAGE_KEY, lang); }
+      render();
+    }, function () {
+      language = "en";
+      render();
+      if (lang !== "en") {
+        note.textContent = english.translationUnavailable;
+        note.hidden = false;
+      }
+    });
+  }
+
+  function initialLanguage() {
+    var chosen = recall(LANGUAGE_KEY);
+    if (LANGUAGES.indexOf(chosen) >= 0) { return chosen; }
+    var preferred = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+    return /^fr\b/i.test(preferred) ? "fr" : "en";
+  }
+
+  // -- counts, status, drafts --------------------------------------------------------------
+  function updateCount(field) {
+    var n = field.value.length;
+    $(field.id + "-count").textContent = n === 1 ? t("character") : t("characters", { count: n });
+  }
+
+  function setStatus(key, params) {
+    status = { key: key, params: params || {} };
+    $("save-status").textContent = t(key, params);
+  }
+
+  function timeOf(date) {
+    return date.toLocaleTimeString(language === "fr" ? "fr-FR" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function answers() {
+    var out = {};
+    fields.forEach(function (field) { out[field.id] = field.value; });
+    return out;
+  }
+
+  function saveDraft() {
+    window.clearTimeout(typingTimer);
+    var values = answers();
+    var empty = QUESTIONS.every(function (q) { return !values[q].trim(); });
+    if (empty) {
+      store(draftKey, null);
+      dirty = false;
+      setStatus("notSaved");
+      return;
+    }
+    var now = new Date();
+    var draft = { offering: offering, course: course, language: language, answers: values, saved_at: now.toISOString() };
+    if (store(draftKey, JSON.stringify(draft))) {
+      dirty = false;
+      setStatus("savedAt", { time: timeOf(now) });
+    } else {
+      setStatus("saveFailed");
+    }
+  }
+
+  function restoreDraft() {
+    var raw = recall(draftKey);
+    if (!raw) { return; }
+    try {
+      var draft = JSON.parse(raw);
+      fields.forEach(function (field) {
+        var value = draft.answers && draft.answers[field.id];
+        if (typeof value === "string") { field.value = value; }
+      });
+      fields.forEach(updateCount);
+      setStatus("restoredAt", { time: timeOf(new Date(draft.saved_at)) });
+    } catch (e) {
+      store(draftKey, null);  // a draft we cannot read is of no use to anyone
+    }
+  }
+
+  // -- validation ---------------------------------------------------------------------------
+  function markField(field, bad) {
+    var error = $(field.id + "-error");
+    if (bad) {
+      field.setAttribute("aria-invalid", "true");
+      error.textContent = t("errorEmpty");
+      error.hidden = false;
+    } else {
+      field.removeAttribute("aria-invalid");
+      error.textContent = "";
+      error.hidden = true;
+    }
+  }
+
+  function validate() {
+    var empty = fields.filter(function (field) { return !field.value.trim(); });
+    fields.forEach(function (field) { markField(field, empty.indexOf(field) >= 0); });
+    $("error-summary").hidden = empty.length === 0;
+    if (empty.length) { empty[0].focus(); }
+    return empty.length === 0;
+  }
+
+  // -- dialogs: focus trapped inside, Escape closes, focus returns --------------------------
+  var openDialog = null;
+  var returnFocus = null;
+  var background = [document.querySelector(".site-header"), document.querySelector("main"), document.querySelector("footer"), document.querySelector(".skip")];
+
+  function focusables(dialog) {
+    return Array.prototype.filter.call(
+      dialog.querySelectorAll("button, [href], textarea, input, select, [tabindex]:not([tabindex='-1'])"),
+      function (el) { return !el.disabled && !el.hidden; }
+    );
+  }
+
+  function showDialog(dialog, opener, first) {
+    returnFocus = opener || document.activeElement;
+    openDialog = dialog;
+    $("backdrop").hidden = false;
+    dialog.hidden = false;
+    background.forEach(function (el) { if (el) { el.setAttribute("inert", ""); el.setAttribute("aria-hidden", "true"); } });
+    (first || focusables(dialog)[0]).focus();
+  }
+
+  function closeDialog() {
+    if (!openDialog) { return; }
+    openDialog.hidden = true;
+    $("backdrop").hidden = true;
+    background.forEach(function (el) { if (el) { el.removeAttribute("inert"); el.removeAttribute("aria-hidden"); } });
+    openDialog = null;
+    if (returnFocus && returnFocus.focus) { returnFocus.focus(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (openDialog) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeDialog();
+      } else if (event.key === "Tab") {
+        var items = focusables(openDialog);
+        var first = items[0];
+        var last = items[items.length - 1];
+        if (event.shiftKey && document.activeElement === first) {
+          event.preventDefault();
+          last.focus();
+        } else if (!event.shiftKey && document.activeElement === last) {
+          event.preventDefault();
+          first.focus();
+        } else if (items.indexOf(document.activeElement) < 0) {
+          event.preventDefault();
+          first.focus();
+        }
+      }
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
+      event.preventDefault();
+      saveDraft();
+    }
+  });
+
+  // -- clear and submit ---------------------------------------------------------------------
+  function emptyForm() {
+    fields.forEach(function (field) { field.value = ""; markField(field, false); updateCount(field); });
+    $("error-summary").hidden = true;
+    store(draftKey, null);
+    dirty = false;
+  }
+
+  function download(data, name) {
+    var blob = new Blob([JSON.stringify(data, null, 2) + "\n"], { type: "application/json" });
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+  }
+
+  function submit() {
+    if (!validate()) { return; }
+    var values = answers();
+    var trimmed = {};
+    QUESTIONS.forEach(function (q) { trimmed[q] = values[q].trim(); });
+    var data = {
+      offering: offering === null ? null : Number(offering),
+      language: language,
+      answers: trimmed,
+      submitted_at: new Date().toISOString()
+    };
+    lastFile = "reflection-" + (offering ? "offering-" + offering : "course") + ".json";
+    download(data, lastFile);
+    emptyForm();
+    setStatus("notSaved");
+    $("done-text").textContent = t("doneText", { file: lastFile });
+    showDialog($("done-dialog"), $("submit"));
+  }
+
+  // -- wiring -------------------------------------------------------------------------------
+  form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+  fields.forEach(function (field) {
+    field.addEventListener("input", function () {
+      updateCount(field);
+      dirty = true;
+      if (field.getAttribute("aria-invalid") === "true" && field.value.trim()) { markField(field, false); }
+      window.clearTimeout(typingTimer);
+      typingTimer = window.setTimeout(saveDraft, AUTOSAVE_AFTER_TYPING);
+    });
+  });
+  $("save").addEventListener("click", saveDraft);
+  $("submit").addEventListener("click", submit);
+  $("clear").addEventListener("click", function () { showDialog($("confirm-dialog"), $("clear"), $("confirm-cancel")); });
+  $("confirm-cancel").addEventListener("click", closeDialog);
+  $("confirm-yes").addEventListener("click", function () {
+    emptyForm();
+    setStatus("cleared");
+    closeDialog();
+    fields[0].focus();
+  });
+  $("done-close").addEventListener("click", closeDialog);
+  $("backdrop").addEventListener("click", function () { if (openDialog === $("confirm-dialog")) { closeDialog(); } });
+  Array.prototype.forEach.call(document.querySelectorAll(".lang"), function (button) {
+    button.addEventListener("click", function () { setLanguage(button.getAttribute("data-lang"), true); });
+  });
+  window.setInterval(function () { if (dirty) { saveDraft(); } }, AUTOSAVE_EVERY);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && dirty) { saveDraft(); }
+  });
+
+  restoreDraft();
+  showCourse();
+  setLanguage(initialLanguage(), false).then(function () {
+    document.documentElement.setAttribute("data-ready", "true");
+  });
+})();

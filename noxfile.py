@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_mysql"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_mysql", "browser"]
 nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 
@@ -28,7 +28,7 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The suite on SQLite (everything not marked mysql)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not mysql", *session.posargs)
+    session.run("pytest", "-m", "not mysql and not browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -36,6 +36,14 @@ def tests_mysql(session: nox.Session) -> None:
     """The same tests on a private MariaDB (or CMS_TEST_MYSQL_URL)."""
     session.install("-e", ".[test]")
     session.run("pytest", "-m", "mysql", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """The reflection page in Debian's Chromium (needs npm ci --prefix tests/browser)."""
+    session.install("-e", ".[test]")
+    session.run("npm", "ci", "--prefix", "tests/browser", "--no-audit", "--no-fund", external=True)
+    session.run("pytest", "-m", "browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -1,0 +1,441 @@
+"""The reflection page in Chromium: language, drafts, validation, the dialogs,
+downloads, accessibility (axe-core), over HTTP and from file://.
+
+Debian's Chromium driven by Playwright (never a downloaded browser), the page served on
+127.0.0.1, axe-core from the npm package in this folder (npm ci --prefix tests/browser).
+Every page records console errors and uncaught exceptions; any one fails the test.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import free_port, missing
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "reflection_site"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url() -> Iterator[str]:
+    port = free_port()
+    handler = functools.partial(_Quiet, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/index.html"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = (
+        os.environ.get("CMS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
+    if not Path(executable).exists():
+        missing("Chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        missing("axe-core is not installed (npm ci --prefix tests/browser)")
+    return AXE.read_text(encoding="utf-8")
+
+
+class Page:
+    """A Playwright page that records console errors and uncaught exceptions."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def open(self, url: str) -> Any:
+        self.page.goto(url)
+        self.page.wait_for_selector("html[data-ready='true']")
+        return self.page
+
+
+@pytest.fixture
+def make_page(browser: Any) -> Iterator[Any]:
+    """Pages in fresh contexts (own storage); no console error may happen in any."""
+    made: list[tuple[Any, Page]] = []
+
+    def make(locale: str = "en-GB", viewport: tuple[int, int] = (1280, 800)) -> Page:
+        context = browser.new_context(
+            locale=locale,
+            accept_downloads=True,
+            viewport={"width": viewport[0], "height": viewport[1]},
+        )
+        wrapped = Page(context.new_page())
+        made.append((context, wrapped))
+        return wrapped
+
+    yield make
+    errors = [e for _, page in made for e in page.errors]
+    for context, _ in made:
+        context.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+QUESTIONS_FR = [
+    "Qu'avez-vous le plus apprécié dans ce cours ?",
+    "Quelle a été la partie la plus difficile du cours ?",
+    "Quelles suggestions avez-vous pour améliorer ce cours ?",
+]
+QUESTIONS_EN = [
+    "What did you enjoy most about this course?",
+    "What was the most challenging part of the course?",
+    "What suggestions do you have for improving this course?",
+]
+
+
+def with_course(url: str, offering: str = "12", course: str = "Intro to Programming") -> str:
+    return f"{url}?offering={offering}&course={course.replace(' ', '%20')}"
+
+
+def labels(page: Any) -> list[str]:
+    return [
+        page.inner_text(f"label[for=question{i}] span[data-i18n=question{i}]") for i in (1, 2, 3)
+    ]
+
+
+def axe(page: Any, source: str) -> list[dict[str, Any]]:
+    page.add_script_tag(content=source)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    violations: list[dict[str, Any]] = result["violations"]
+    return violations
+
+
+def fill_all(page: Any) -> None:
+    page.fill("#question1", "The labs")
+    page.fill("#question2", "Recursion")
+    page.fill("#question3", "More worked examples")
+
+
+def test_loads_in_english_with_the_course(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.title() == "Course reflection"
+    assert labels(page) == QUESTIONS_EN
+    assert page.inner_text("#course-name") == "Intro to Programming"
+    assert page.inner_text("#course-offering") == "(offering 12)"
+    assert page.get_attribute("button[data-lang=en]", "aria-pressed") == "true"
+    assert page.get_attribute("button[data-lang=fr]", "lang") == "fr"
+    assert page.inner_text("button[data-lang=fr]") == "Français"
+
+
+def test_switching_language_changes_everything_and_is_remembered(
+    make_page: Any, site_url: str
+) -> None:
+    wrapped = make_page()
+    page = wrapped.open(with_course(site_url))
+    page.click("button[data-lang=fr]")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    assert page.title() == "Bilan du cours"
+    assert labels(page) == QUESTIONS_FR
+    assert page.get_attribute("button[data-lang=fr]", "aria-pressed") == "true"
+    assert page.get_attribute("button[data-lang=en]", "aria-pressed") == "false"
+    assert page.inner_text("#submit") == "Envoyer le bilan"
+    assert page.inner_text("#course-offering") == "(session 12)"
+    assert page.inner_text("#question1-count") == "0 caractères"
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.get_attribute("html", "lang") == "fr"
+    page.click("button[data-lang=en]")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert labels(page) == QUESTIONS_EN
+
+
+def test_a_french_browser_gets_french(make_page: Any, site_url: str) -> None:
+    page = make_page(locale="fr-FR").open(with_course(site_url))
+    assert page.get_attribute("html", "lang") == "fr"
+    assert labels(page) == QUESTIONS_FR
+
+
+def test_autosave_after_typing_and_restore(make_page: Any, site_url: str) -> None:
+    page = make_page().page
+    page.clock.install()
+    page.goto(with_course(site_url))
+    page.wait_for_selector("html[data-ready='true']")
+    page.type("#question1", "Great labs")
+    assert page.inner_text("#question1-count") == "10 characters"
+    assert page.inner_text("#save-status") == "Not saved yet"
+    page.clock.run_for(3100)
+    assert page.inner_text("#save-status").startswith("Draft saved at ")
+    assert page.get_attribute("#save-status", "aria-live") == "polite"
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == "Great labs"
+    assert page.inner_text("#save-status").startswith("Draft restored (saved at ")
+
+
+def test_autosave_every_30_seconds_and_on_hide(make_page: Any, site_url: str) -> None:
+    page = make_page().page
+    page.clock.install()
+    page.goto(with_course(site_url))
+    page.wait_for_selector("html[data-ready='true']")
+    page.evaluate("() => { const t = document.getElementById('question2'); t.value = 'x'; }")
+    page.dispatch_event("#question2", "input")
+    page.evaluate("() => localStorage.clear()")
+    page.clock.run_for(30_100)
+    assert "x" in (page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')") or "")
+    page.fill("#question3", "hidden tab")
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'visibilityState',"
+        " {value: 'hidden', configurable: true});"
+        " document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    assert "hidden tab" in page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')")
+
+
+def test_ctrl_s_saves_at_once(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    page.fill("#question2", "Pointers")
+    page.press("#question2", "Control+s")
+    assert page.inner_text("#save-status").startswith("Draft saved at ")
+    draft = json.loads(page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')"))
+    assert draft["answers"]["question2"] == "Pointers"
+
+
+def test_one_draft_per_offering(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url, "12"))
+    page.fill("#question1", "For twelve")
+    page.click("#save")
+    page.goto(with_course(site_url, "13", "Calculus"))
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == ""
+    page.goto(with_course(site_url, "12"))
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == "For twelve"
+
+
+def test_validation_marks_empty_answers_and_focuses_the_first(
+    make_page: Any, site_url: str
+) -> None:
+    page = make_page().open(with_course(site_url))
+    page.fill("#question1", "Something")
+    page.fill("#question3", "   ")
+    page.click("#submit")
+    assert page.get_attribute("#question1", "aria-invalid") is None
+    for i in (2, 3):
+        assert page.get_attribute(f"#question{i}", "aria-invalid") == "true"
+        assert page.is_visible(f"#question{i}-error")
+        assert page.inner_text(f"#question{i}-error") == "Please write an answer to this question."
+        assert f"question{i}-error" in page.get_attribute(f"#question{i}", "aria-describedby")
+    assert page.evaluate("() => document.activeElement.id") == "question2"
+    assert page.is_visible("#error-summary")
+    assert page.is_hidden("#done-dialog")
+    page.fill("#question2", "Now filled")
+    assert page.get_attribute("#question2", "aria-invalid") is None
+
+
+def test_submit_downloads_opens_the_dialog_and_empties_the_form(
+    make_page: Any, site_url: str, tmp_path: Path
+) -> None:
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    page.click("#save")
+    with page.expect_download() as info:
+        page.click("#submit")
+    download = info.value
+    assert download.suggested_filename == "reflection-offering-12.json"
+    target = tmp_path / download.suggested_filename
+    download.save_as(str(target))
+    data = json.loads(target.read_text())
+    assert data["offering"] == 12
+    assert data["language"] == "en"
+    assert data["answers"] == {
+        "question1": "The labs",
+        "question2": "Recursion",
+        "question3": "More worked examples",
+    }
+    assert data["submitted_at"].endswith("Z")
+    assert set(data) == {"offering", "language", "answers", "submitted_at"}
+    # The dialog: labelled, modal, focus inside and trapped, Escape closes, focus returns.
+    dialog = page.locator("#done-dialog")
+    assert dialog.is_visible()
+    assert dialog.get_attribute("role") == "dialog"
+    assert dialog.get_attribute("aria-modal") == "true"
+    assert page.inner_text("#" + dialog.get_attribute("aria-labelledby")) == "Reflection submitted"
+    assert "reflection-offering-12.json" in page.inner_text("#done-text")
+    assert page.evaluate("() => document.activeElement.id") == "done-close"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "done-close"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.id") == "done-close"
+    page.keyboard.press("Escape")
+    assert dialog.is_hidden()
+    assert page.evaluate("() => document.activeElement.id") == "submit"
+    assert [page.input_value(f"#question{i}") for i in (1, 2, 3)] == ["", "", ""]
+    assert page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')") is None
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == ""  # the autosave cannot bring them back
+
+
+def test_the_downloaded_file_is_what_cms_reflection_submit_takes(
+    make_page: Any, site_url: str, tmp_path: Path
+) -> None:
+    from cms_cli.reflection.service import read_file
+
+    page = make_page(locale="fr-FR").open(with_course(site_url, "7"))
+    fill_all(page)
+    with page.expect_download() as info:
+        page.click("#submit")
+    target = tmp_path / "r.json"
+    info.value.save_as(str(target))
+    parsed = read_file(target)
+    assert (parsed.offering_id, parsed.language) == (7, "fr")
+    assert parsed.answers["question3"] == "More worked examples"
+
+
+def test_clear_asks_first(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    page.fill("#question1", "Keep me")
+    page.click("#save")
+    page.click("#clear")
+    dialog = page.locator("#confirm-dialog")
+    assert dialog.is_visible()
+    assert page.evaluate("() => document.activeElement.id") == "confirm-cancel"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "confirm-yes"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "confirm-cancel"  # trapped
+    page.click("#confirm-cancel")
+    assert dialog.is_hidden()
+    assert page.input_value("#question1") == "Keep me"
+    assert page.evaluate("() => document.activeElement.id") == "clear"
+    page.click("#clear")
+    page.click("#confirm-yes")
+    assert page.input_value("#question1") == ""
+    assert page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')") is None
+    assert page.inner_text("#save-status") == "The form was cleared and the draft removed."
+
+
+def test_nothing_goes_into_the_url(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    page.press("#question1", "Enter")
+    with page.expect_download():
+        page.click("#submit")
+    assert "The%20labs" not in page.url
+    assert "question1" not in page.url
+    assert page.get_attribute("#submit", "type") == "button"
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "fr-FR"])
+def test_axe_finds_no_violations(
+    make_page: Any, site_url: str, axe_source: str, locale: str
+) -> None:
+    page = make_page(locale=locale).open(with_course(site_url))
+    assert axe(page, axe_source) == []
+    page.click("#submit")  # validation errors shown
+    assert axe(page, axe_source) == []
+    fill_all(page)
+    with page.expect_download():
+        page.click("#submit")
+    assert page.locator("#done-dialog").is_visible()
+    assert axe(page, axe_source) == []
+
+
+def test_screenshots(make_page: Any, site_url: str) -> None:
+    for name, size in (("desktop-1280x800", (1280, 800)), ("mobile-390x844", (390, 844))):
+        page = make_page(viewport=size).open(with_course(site_url))
+        fill_all(page)
+        path = screenshot(page, f"reflection-{name}")
+        assert path.stat().st_size > 5000
+    page = make_page(locale="fr-FR").open(with_course(site_url))
+    page.click("#submit")
+    screenshot(page, "reflection-fr-validation")
+
+
+def test_works_from_file_in_english(make_page: Any) -> None:
+    wrapped = make_page(locale="fr-FR")
+    page = wrapped.open((SITE / "index.html").as_uri() + "?offering=5&course=Algebra")
+    assert page.get_attribute("html", "lang") == "en"  # the translation cannot be fetched here
+    assert page.is_visible("#translation-note")
+    assert labels(page) == QUESTIONS_EN
+    page.fill("#question1", "Offline")
+    page.click("#save")
+    assert page.inner_text("#save-status").startswith("Draft saved at ")
+    fill_all(page)
+    with page.expect_download() as info:
+        page.click("#submit")
+    assert info.value.suggested_filename == "reflection-offering-5.json"
+
+
+def test_without_a_course_in_the_link(make_page: Any, site_url: str) -> None:
+    page = make_page().open(site_url)
+    assert page.is_visible("#no-course")
+    fill_all(page)
+    with page.expect_download() as info:
+        page.click("#submit")
+    assert info.value.suggested_filename == "reflection-course.json"
+
+
+def test_no_external_resources() -> None:
+    html = (SITE / "index.html").read_text()
+    css = (SITE / "styles.css").read_text()
+    script = (SITE / "app.js").read_text()
+    for text in (html, css, script):
+        assert "http://" not in text
+        assert "https://" not in text
+        assert "@import" not in text
+    assert '<script defer src="app.js"></script>' in html
+    assert 'type="module"' not in html
+    assert "<noscript>" in html
+    assert "@media print" in css

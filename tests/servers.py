@@ -133,38 +133,33 @@ def mariadb() -> Iterator[str]:
                 proc.wait()
 
 
-@contextlib.contextmanager
-def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A private redis-server; yields (URL, process) so tests can stop and restart it."""
+def _start_redis(port: int, folder: str) -> subprocess.Popen[bytes]:
+    """redis-server on 127.0.0.1:port, nothing on disk but its log; waits until it answers."""
+    import redis
+
     binary = _which("redis-server")
     if binary is None:
         missing("redis-server is not installed (apt-get install redis-server)")
     assert binary is not None
-    import redis
+    log = Path(folder) / "redis.log"
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(
+        [*args, "--dir", folder, "--logfile", str(log)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(lambda: redis.Redis(host="127.0.0.1", port=port).ping(), proc, log, "Redis")
+    return proc
 
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A private redis-server; yields (URL, process) so tests can stop and restart it."""
     with tempfile.TemporaryDirectory(prefix="cms-redis-") as tmp:
         port = free_port()
-        log = Path(tmp) / "redis.log"
-        args = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            tmp,
-            "--logfile",
-            str(log),
-        ]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"redis://127.0.0.1:{port}/0"
+        proc = _start_redis(port, tmp)
         try:
-            _wait(lambda: redis.Redis.from_url(url).ping(), proc, log, "Redis")
-            yield url, proc
+            yield f"redis://127.0.0.1:{port}/0", proc
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -172,34 +167,8 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 def start_redis_again(url: str) -> subprocess.Popen[bytes]:
     """Start redis-server again on the port of ``url`` (after a test stopped it)."""
-    import redis
-
-    binary = _which("redis-server")
-    assert binary is not None
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    tmp = tempfile.mkdtemp(prefix="cms-redis-")
-    log = Path(tmp) / "redis.log"
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            tmp,
-            "--logfile",
-            str(log),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    _wait(lambda: redis.Redis.from_url(url).ping(), proc, log, "Redis")
-    return proc
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    return _start_redis(port, tempfile.mkdtemp(prefix="cms-redis-"))
 
 
 class SmtpSink:

@@ -43,6 +43,17 @@ def start_worker(
     return proc
 
 
+def mid_delivery(
+    cli: Cli, workers: list[subprocess.Popen[str]], smtp: Any, threads: int
+) -> subprocess.Popen[str]:
+    """Sweep, start a worker on a slow SMTP server, return once a message is in flight."""
+    smtp.delay = 2.0
+    cli.ok("notify", "sweep")
+    worker = start_worker(cli, workers, "--workers", str(threads))
+    assert smtp.receiving.wait(timeout=30)
+    return worker
+
+
 def rows(cli: Cli) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = cli.ok("notify", "list", "--json").json()
     return out
@@ -132,10 +143,7 @@ def test_sigterm_finishes_the_delivery_in_hand(
     smtp: Any,
     workers: list[subprocess.Popen[str]],
 ) -> None:
-    smtp.delay = 2.0
-    cli.ok("notify", "sweep")
-    worker = start_worker(cli, workers, "--workers", "1")
-    assert smtp.receiving.wait(timeout=30)
+    worker = mid_delivery(cli, workers, smtp, threads=1)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     assert len(smtp.messages) == 1  # the one in hand was finished, no more were started
@@ -154,10 +162,7 @@ def test_a_killed_worker_loses_nothing(
     smtp: Any,
     workers: list[subprocess.Popen[str]],
 ) -> None:
-    smtp.delay = 2.0
-    cli.ok("notify", "sweep")
-    worker = start_worker(cli, workers, "--workers", "2")
-    assert smtp.receiving.wait(timeout=30)
+    worker = mid_delivery(cli, workers, smtp, threads=2)
     worker.kill()  # SIGKILL: no chance to clean up
     worker.wait()
     smtp.delay = 0

@@ -52,13 +52,24 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def _local_zone() -> Any:
+    """The institution's time zone for tables (UTC when the settings cannot be read)."""
+    try:
+        from cms_cli.core.context import current
+
+        return current().config().tz
+    except Exception:
+        return None
+
+
+def _cell(value: Any, tz: Any = None) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M %Z").strip()
+        shown = value.astimezone(tz) if tz is not None and value.tzinfo is not None else value
+        return shown.strftime("%Y-%m-%d %H:%M %Z").strip()
     value = plain(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -148,11 +159,12 @@ def listing(
     if table is not None:
         columns, shape = table[0], table[1]
         rows = [shape(row) for row in rows]
+    tz = _local_zone()
     grid = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
         grid.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
-        grid.add_row(*(_cell(row.get(c)) for c in columns))
+        grid.add_row(*(_cell(row.get(c), tz) for c in columns))
     stdout_console().print(grid)
 
 
@@ -163,11 +175,12 @@ def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:
         return
     from rich.table import Table
 
+    tz = _local_zone()
     table = Table(title=title, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in data.items():
-        table.add_row(key.replace("_", " "), _cell(value))
+        table.add_row(key.replace("_", " "), _cell(value, tz))
     stdout_console().print(table)
 
 

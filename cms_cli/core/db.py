@@ -162,10 +162,17 @@ def ensure_schema(config: Config) -> Engine:
     except sa.exc.DBAPIError as exc:
         raise database_error(url, exc) from exc
     if current != SCHEMA_HEAD:
-        if config.embedded:
-            from cms_cli.ops.migrate import upgrade
+        from cms_cli.ops import migrate
 
-            upgrade(config, "head")
+        if current is not None and not migrate.is_known(current):
+            from cms_cli.core.errors import ValidationError
+
+            raise ValidationError(
+                f"the database schema ({current}) is newer than this cms ({SCHEMA_HEAD})",
+                hint="upgrade cms on this machine",
+            )
+        if config.embedded:
+            migrate.upgrade(config, "head")
         else:
             raise SchemaBehind(current, SCHEMA_HEAD)
     _checked.add(url)

@@ -216,6 +216,21 @@ def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepR
     with session_scope(config) as session:
         token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
         requeued = 0 if dry_run else mark_requeue(session, now, token)
+        if not dry_run and (created[Kind.reminder] or created[Kind.escalation] or requeued):
+            from cms_cli.audit import service as audit
+
+            audit.record(
+                session,
+                None,
+                "sweep",
+                "notification",
+                None,
+                after={
+                    "reminders": created[Kind.reminder],
+                    "escalations": created[Kind.escalation],
+                    "requeued": requeued,
+                },
+            )
     if dry_run:
         stale = _count_stale(config, now)
         return SweepResult(created[Kind.reminder], created[Kind.escalation], stale, 0, dry_run=True)

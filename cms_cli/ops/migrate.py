@@ -36,6 +36,14 @@ def head() -> str:
     return heads[0]
 
 
+def is_known(revision: str) -> bool:
+    """Whether this installation's migrations contain ``revision``."""
+    try:
+        return ScriptDirectory.from_config(_alembic()).get_revision(revision) is not None
+    except Exception:
+        return False
+
+
 def _known(revision: str) -> None:
     if revision in ("head", "base") or revision.startswith(("+", "-")):
         return

@@ -115,3 +115,21 @@ def load_config_for(url: str):  # type: ignore[no-untyped-def]
         return load_config()
     finally:
         del os.environ["CMS_DATABASE_URL"]
+
+
+def test_a_database_newer_than_this_cms_is_refused(cli: Cli, db_url: str) -> None:
+    engine = core_db.engine_for(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    core_db.forget_schema_checks()
+    try:
+        result = cli("auth", "status")
+        assert result.exit_code == 1
+        assert "newer than this cms" in result.stderr
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE alembic_version SET version_num = :head"),
+                {"head": core_db.SCHEMA_HEAD},
+            )
+        core_db.forget_schema_checks()

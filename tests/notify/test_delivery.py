@@ -104,8 +104,12 @@ def test_smtp_down_retries_then_fails_then_retry_delivers(
     assert "1 notification(s) queued again" in again.stdout
     assert delivery.deliver(target, config) == "sent"
     assert len(smtp.messages) == 1
-    events = [e for e in cli.ok("audit", "list", "--entity", "notification", "--json").json()]
-    assert [e["action"] for e in events] == ["retry"]
+    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()
+    assert [e["action"] for e in events] == ["sweep", "retry"]
+    assert (events[0]["actor"], events[0]["after"]) == (
+        "system",
+        {"reminders": 3, "escalations": 3, "requeued": 0},
+    )
 
 
 def test_smtp_unreachable_is_an_error_to_retry(cli: Cli, logged: dict[str, int]) -> None:

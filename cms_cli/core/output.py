@@ -77,12 +77,9 @@ def _cell(value: Any, tz: Any = None) -> str:
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return dict(value)
+    """json's hook for what it cannot encode itself: the same rules as ``plain``."""
+    if isinstance(value, datetime | date | Enum | Mapping):
+        return plain(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

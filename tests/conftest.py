@@ -167,6 +167,19 @@ class Cli:
             raise AssertionError(str(run)) from run.exception
         return run
 
+    def config(self, **env: str) -> Any:
+        """This test's settings as a service sees them (plus ``env``), for service calls."""
+        from cms_cli.core.config import load_config
+
+        saved = dict(os.environ)
+        os.environ.update({k: v for k, v in self.env.items() if v is not None})
+        os.environ.update(env)
+        try:
+            return load_config()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
     def ok(
         self, *args: str, input: str | None = None, env: Mapping[str, str | None] | None = None
     ) -> RunResult:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -202,10 +204,27 @@ def is_unreachable(exc: BaseException) -> bool:
     return any(marker in text for marker in _SQLITE_UNREACHABLE)
 
 
+# MySQL errors after which the server has rolled back (1213, deadlock victim) or given up
+# waiting for a lock (1205): running the same transaction again is the documented remedy.
+_MYSQL_TRANSIENT = {1205, 1213}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the transaction lost a lock race and may simply be run again."""
+    orig = getattr(exc, "orig", None) or exc
+    code = orig.args[0] if getattr(orig, "args", None) else None
+    return isinstance(code, int) and code in _MYSQL_TRANSIENT
+
+
 def database_error(url: str, exc: BaseException) -> CmsError:
     """Exit 7 for an unreachable database; any other database failure is exit 1."""
     if is_unreachable(exc):
         return unavailable(url, exc)
+    if is_transient(exc):
+        return CmsError(
+            "the database was too busy to finish (lock conflict); nothing was changed",
+            hint="run the command again",
+        )
     orig = getattr(exc, "orig", None) or exc
     reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return CmsError(f"database error: {reason}", hint="run again with --debug for the details")
@@ -241,6 +260,27 @@ def session_scope(config: Config) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+    """``work(session)`` in one transaction, run again from the start (after a short,
+    growing, jittered pause) when the server rolled it back to break a deadlock.
+
+    Only for work that is safe to repeat: everything it wrote was rolled back, and it
+    must not have done anything outside the database (no mail sent, no queue touched).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(config) as session:
+                return work(session)
+        except sa.exc.DBAPIError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            time.sleep(random.uniform(0.5, 1.5) * 0.02 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def str_enum(enum_cls: type[Any], length: int = 16) -> sa.Enum:

@@ -19,7 +19,7 @@ from cms_cli.auth.models import User
 from cms_cli.catalog.models import ClassGroup, Cohort, Module
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import rowcount, session_scope
+from cms_cli.core.db import in_transaction, rowcount, session_scope
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
@@ -165,9 +165,7 @@ def deliver(notification_id: int, config: Config) -> str:
         if config.settings.smtp_url:
             send_email(config, message)
             channels.insert(0, "e-mail")
-        with session_scope(config) as session:
-            _to_inbox(session, notification_id, message)
-            _finish(session, notification_id, token, NotificationStatus.sent, None)
+        in_transaction(config, lambda session: _sent(session, notification_id, token, message))
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:1000]
         with session_scope(config) as session:
@@ -192,6 +190,11 @@ def deliver(notification_id: int, config: Config) -> str:
 def _attempts(session: Session, notification_id: int) -> int:
     row = session.get(Notification, notification_id)
     return row.attempts if row else 0
+
+
+def _sent(session: Session, notification_id: int, token: str, message: Message) -> None:
+    _to_inbox(session, notification_id, message)
+    _finish(session, notification_id, token, NotificationStatus.sent, None)
 
 
 def _to_inbox(session: Session, notification_id: int, message: Message) -> None:

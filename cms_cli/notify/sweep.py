@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import UTCDateTime, rowcount, session_scope
+from cms_cli.core.db import UTCDateTime, in_transaction, rowcount, session_scope
 from cms_cli.notify.models import Kind, Notification, NotificationStatus
 from cms_cli.notify.sql import days_between, insert_ignoring_duplicates
 from cms_cli.offerings.models import Offering
@@ -206,53 +206,65 @@ def mark_requeue(session: Session, now: datetime, token: str) -> int:
     return rowcount(result)
 
 
+def _write(
+    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool
+) -> tuple[str, dict[Kind, int], int]:
+    """The sweep's first transaction: new rows, stale rows marked, one audit event."""
+    token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
+    requeued = 0 if dry_run else mark_requeue(session, now, token)
+    if not dry_run and (created[Kind.reminder] or created[Kind.escalation] or requeued):
+        from cms_cli.audit import service as audit
+
+        audit.record(
+            session,
+            None,
+            "sweep",
+            "notification",
+            None,
+            after={
+                "reminders": created[Kind.reminder],
+                "escalations": created[Kind.escalation],
+                "requeued": requeued,
+            },
+        )
+    return token, created, requeued
+
+
 def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepResult:
     """One sweep. Raises Unavailable (exit 7) when the queue cannot take the rows; they
-    stay in the outbox and a later sweep hands them over."""
+    stay in the outbox and a later sweep hands them over.
+
+    Concurrent sweeps (cron on several hosts) race on the outbox's unique key; on MySQL
+    the loser of such a race is rolled back as a deadlock victim, and its transaction is
+    simply run again (it then finds the rows written and adds nothing).
+    """
     from cms_cli.notify import queue
 
     now = clock.now()
     cutoffs = Cutoffs.at(now, config)
-    with session_scope(config) as session:
-        token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
-        requeued = 0 if dry_run else mark_requeue(session, now, token)
-        if not dry_run and (created[Kind.reminder] or created[Kind.escalation] or requeued):
-            from cms_cli.audit import service as audit
-
-            audit.record(
-                session,
-                None,
-                "sweep",
-                "notification",
-                None,
-                after={
-                    "reminders": created[Kind.reminder],
-                    "escalations": created[Kind.escalation],
-                    "requeued": requeued,
-                },
-            )
+    token, created, requeued = in_transaction(
+        config, lambda session: _write(session, now, cutoffs, dry_run=dry_run)
+    )
     if dry_run:
         stale = _count_stale(config, now)
         return SweepResult(created[Kind.reminder], created[Kind.escalation], stale, 0, dry_run=True)
+    mine = OUTBOX.c.sweep_token.in_([token, token + "r"])
     with session_scope(config) as session:
         ids = [
             row[0]
             for row in session.execute(
-                sa.select(OUTBOX.c.id, OUTBOX.c.sweep_token)
-                .where(OUTBOX.c.sweep_token.in_([token, token + "r"]))
-                .order_by(OUTBOX.c.id)
+                sa.select(OUTBOX.c.id).where(mine).order_by(OUTBOX.c.id)
             ).all()
         ]
     handed = (enqueue or queue.enqueue_deliveries)(config, ids)
-    with session_scope(config) as session:
-        session.execute(
+    in_transaction(
+        config,
+        lambda session: session.execute(
             sa.update(OUTBOX)
-            .where(
-                OUTBOX.c.sweep_token.in_([token, token + "r"]),
-                OUTBOX.c.status == NotificationStatus.pending.value,
-            )
+            .where(mine, OUTBOX.c.status == NotificationStatus.pending.value)
             .values(status=NotificationStatus.queued.value, queued_at=now)
-        )
+        ),
+    )
     new = created[Kind.reminder] + created[Kind.escalation]
     result = SweepResult(
         created[Kind.reminder], created[Kind.escalation], requeued, min(handed, new)

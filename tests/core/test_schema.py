@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -133,3 +134,64 @@ def test_a_database_newer_than_this_cms_is_refused(cli: Cli, db_url: str) -> Non
                 {"head": core_db.SCHEMA_HEAD},
             )
         core_db.forget_schema_checks()
+
+
+class _Deadlock(Exception):
+    """What pymysql raises for a deadlock victim: (1213, message)."""
+
+
+def _deadlock() -> sa.exc.DBAPIError:
+    return sa.exc.OperationalError(
+        "INSERT ...", {}, _Deadlock(1213, "Deadlock found when trying to get lock")
+    )
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("CMS_HOME", str(tmp_path))
+    return load_config()
+
+
+def test_a_deadlock_victim_is_run_again(embedded: Any) -> None:
+    config = embedded
+    calls: list[int] = []
+
+    def work(session: Any) -> str:
+        session.execute(sa.text("SELECT 1"))
+        calls.append(1)
+        if len(calls) < 3:
+            raise _deadlock()
+        return "done"
+
+    assert core_db.in_transaction(config, work) == "done"
+    assert len(calls) == 3
+
+
+def test_retries_end_and_other_errors_are_not_retried(embedded: Any) -> None:
+    config = embedded
+    calls: list[int] = []
+
+    def always_deadlocked(session: Any) -> None:
+        calls.append(1)
+        raise _deadlock()
+
+    with pytest.raises(sa.exc.OperationalError):
+        core_db.in_transaction(config, always_deadlocked, attempts=3)
+    assert len(calls) == 3
+
+    calls.clear()
+
+    def broken(session: Any) -> None:
+        calls.append(1)
+        session.execute(sa.text("SELECT * FROM no_such_table"))
+
+    with pytest.raises(sa.exc.OperationalError):
+        core_db.in_transaction(config, broken)
+    assert len(calls) == 1
+
+
+def test_a_lost_lock_race_is_a_one_line_error_saying_nothing_changed() -> None:
+    error = core_db.database_error("mysql+pymysql://cms:secret@db/cms", _deadlock())
+    assert error.exit_code == 1
+    assert "nothing was changed" in error.message
+    assert error.hint == "run the command again"

@@ -4,25 +4,12 @@ the real consumer)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 from conftest import Cli
 
-from cms_cli.core.config import load_config
 from cms_cli.notify import delivery
-
-
-def config_for(cli: Cli, **env: str) -> Any:
-    saved = dict(os.environ)
-    os.environ.update({k: v for k, v in cli.env.items() if v is not None})
-    os.environ.update(env)
-    try:
-        return load_config()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def swept(cli: Cli) -> list[dict[str, Any]]:
@@ -33,8 +20,8 @@ def swept(cli: Cli) -> list[dict[str, Any]]:
 
 def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any) -> None:
     rows = swept(cli)
-    config = config_for(
-        cli, CMS_SMTP_URL=smtp.url, CMS_MAIL_FROM="registry@uni.edu", CMS_TIMEZONE="Europe/Paris"
+    config = cli.config(
+        CMS_SMTP_URL=smtp.url, CMS_MAIL_FROM="registry@uni.edu", CMS_TIMEZONE="Europe/Paris"
     )
     for row in rows:
         assert delivery.deliver(row["id"], config) == "sent"
@@ -68,7 +55,7 @@ def test_a_sent_notification_is_never_sent_again(
     cli: Cli, logged: dict[str, int], smtp: Any
 ) -> None:
     rows = swept(cli)
-    config = config_for(cli, CMS_SMTP_URL=smtp.url)
+    config = cli.config(CMS_SMTP_URL=smtp.url)
     assert delivery.deliver(rows[0]["id"], config) == "sent"
     assert delivery.deliver(rows[0]["id"], config) == "skipped"
     assert len(smtp.messages) == 1
@@ -76,7 +63,7 @@ def test_a_sent_notification_is_never_sent_again(
 
 def test_without_smtp_the_inbox_alone(cli: Cli, logged: dict[str, int]) -> None:
     rows = swept(cli)
-    config = config_for(cli)
+    config = cli.config()
     assert all(delivery.deliver(r["id"], config) == "sent" for r in rows)
     cli.login("ana@uni.edu")
     assert len(cli.ok("inbox", "--json").json()) == 2
@@ -88,7 +75,7 @@ def test_smtp_down_retries_then_fails_then_retry_delivers(
     rows = swept(cli)
     target = rows[0]["id"]
     smtp.fail = True
-    config = config_for(cli, CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="3")
+    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="3")
     for attempt in (1, 2):
         with pytest.raises(Exception, match="451"):
             delivery.deliver(target, config)
@@ -116,7 +103,7 @@ def test_smtp_unreachable_is_an_error_to_retry(cli: Cli, logged: dict[str, int])
     from servers import free_port
 
     rows = swept(cli)
-    config = config_for(cli, CMS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    config = cli.config(CMS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
     with pytest.raises(ConnectionRefusedError):
         delivery.deliver(rows[0]["id"], config)
     row = cli.ok("notify", "list", "--json").json()[0]
@@ -128,7 +115,7 @@ def test_retry_rules(cli: Cli, logged: dict[str, int]) -> None:
     rows = swept(cli)
     assert cli("notify", "retry").exit_code == 2
     assert cli("notify", "retry", "999").exit_code == 3
-    config = config_for(cli)
+    config = cli.config()
     delivery.deliver(rows[0]["id"], config)
     sent = cli("notify", "retry", str(rows[0]["id"]))
     assert sent.exit_code == 1
@@ -138,7 +125,7 @@ def test_retry_rules(cli: Cli, logged: dict[str, int]) -> None:
 
 def test_inbox_read(cli: Cli, logged: dict[str, int]) -> None:
     rows = swept(cli)
-    config = config_for(cli)
+    config = cli.config()
     for row in rows:
         delivery.deliver(row["id"], config)
     cli.login("ana@uni.edu")

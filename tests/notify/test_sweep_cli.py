@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import Cli, create
 
 ELEVEN_MINUTES_LATER = "2026-02-01T12:11:00+00:00"
@@ -177,3 +178,86 @@ def test_concurrent_sweeps_create_each_notification_once(cli: Cli, logged: dict[
     rows = outbox(cli)
     assert len(rows) == 6
     assert len({(r["kind"], r["recipient"], r["offering_id"], r["week"]) for r in rows}) == 6
+
+
+def test_sweeps_started_together_in_threads_create_each_notification_once(
+    cli: Cli, term: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wider race than the processes above: 120 offerings, half of them Ana's (three
+    reminders and three escalations each), half without a facilitator (three escalations
+    at once), and eight sweeps released a few milliseconds apart."""
+    import threading
+    import time
+
+    from cms_cli.notify import sweep as service
+
+    for n in range(3, 11):
+        cli.ok("cohort", "add", f"Cohort {n}")
+    lines = ["module,class,cohort,mode,facilitator,start_date,end_date"]
+    for module in ("CS101", "MA201"):
+        for klass in ("2026J", "2026K"):
+            for i, cohort in enumerate(
+                ["Cohort A", "Cohort B", *(f"Cohort {n}" for n in range(3, 11))]
+            ):
+                who = "ana@uni.edu" if i % 2 else ""
+                for mode in ("online", "hybrid", "in-person"):
+                    lines.append(f"{module},{klass},{cohort},{mode},{who},2026-01-05,2026-03-27")
+    (tmp_path / "term.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli.ok("offering", "import", str(tmp_path / "term.csv"), env={"CMS_MAX_LOAD": "100"})
+
+    config = cli.config()
+    monkeypatch.setenv("CMS_NOW", cli.env["CMS_NOW"])
+    gate = threading.Barrier(8)
+    results: list[service.SweepResult] = []
+    failures: list[BaseException] = []
+
+    def one(n: int) -> None:
+        gate.wait()
+        time.sleep(n * 0.004)  # staggered: one sweep meets another at every step
+        try:
+            results.append(service.run(config, enqueue=lambda _config, ids: len(ids)))
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert failures == []
+    # Weeks 1-3 (ending Jan 11, 18, 25) are past the deadline on Feb 1 with 48 h grace.
+    assert sum(r.reminders for r in results) == 60 * 3
+    assert sum(r.escalations for r in results) == 120 * 3
+    rows = outbox(cli)
+    assert len(rows) == 540
+    assert {r["status"] for r in rows} == {"queued"}
+
+
+def test_a_sweep_chosen_as_deadlock_victim_is_run_again(
+    cli: Cli, logged: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What MariaDB does to one of two sweeps racing on the outbox: INSERT ... SELECT
+    holds the table's AUTO-INC lock while it waits on the other's new rows, the other
+    waits for AUTO-INC, and one is rolled back with error 1213. The sweep starts over."""
+    import sqlalchemy as sa
+
+    from cms_cli.notify import sweep as service
+
+    real = service.write_outbox
+    calls: list[int] = []
+
+    def deadlocked_once(session: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        written = real(session, *args, **kwargs)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT IGNORE ...", {}, Exception(1213, "Deadlock"))
+        return written
+
+    monkeypatch.setattr(service, "write_outbox", deadlocked_once)
+    monkeypatch.setenv("CMS_NOW", cli.env["CMS_NOW"])
+    result = service.run(cli.config(), enqueue=lambda _config, ids: len(ids))
+    assert len(calls) == 2
+    assert (result.reminders, result.escalations, result.enqueued) == (3, 3, 6)
+    assert len(outbox(cli)) == 6
+    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()
+    assert [e["action"] for e in events] == ["sweep"]  # the rolled-back attempt left nothing behind

@@ -17,7 +17,7 @@ app = typer.Typer(
 inbox_app = typer.Typer(
     help="Your in-app notifications.", invoke_without_command=True, rich_markup_mode=None
 )
-worker_app = typer.Typer(rich_markup_mode=None)
+worker_app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 
 @app.command()

@@ -6,7 +6,7 @@ import typer
 
 from cms_cli.core.output import JsonOpt
 
-app = typer.Typer(rich_markup_mode=None)
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "down": "bold red"}
 

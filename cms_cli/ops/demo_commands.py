@@ -15,7 +15,7 @@ from cms_cli.core.context import current
 from cms_cli.core.output import message, result
 from cms_cli.core.prompts import confirm
 
-app = typer.Typer(rich_markup_mode=None)
+app = typer.Typer(rich_markup_mode=None, add_completion=False)
 
 
 @app.command()

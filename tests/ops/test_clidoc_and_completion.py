@@ -55,6 +55,39 @@ def test_show_completion_script() -> None:
     assert "_CMS_COMPLETE" in out.stdout or "complete" in out.stdout
 
 
+def test_install_completion_then_bash_completes(tmp_path: Path) -> None:
+    """`cms --install-completion bash` as a user runs it, then a real bash that reads
+    the ~/.bashrc it edited completes `cms off<TAB>` through the installed script."""
+    cms = Path(sys.executable).parent / "cms"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "SHELL": "/bin/bash"}
+    env["PATH"] = f"{cms.parent}{os.pathsep}{env.get('PATH', '')}"
+    out = subprocess.run(
+        [str(cms), "--install-completion", "bash"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "completion installed" in out.stdout
+    assert "source" in (home / ".bashrc").read_text(encoding="utf-8")
+    again = subprocess.run(
+        [str(cms), "--install-completion", "bash"], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert (home / ".bashrc").read_text(encoding="utf-8").count("source") == 1
+    script = (
+        "source ~/.bashrc; COMP_WORDS=(cms offering im); COMP_CWORD=2; "
+        '_cms_completion cms; printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    bash = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+    assert bash.returncode == 0, bash.stderr
+    assert "import" in bash.stdout.split()
+
+
+def test_only_the_top_level_offers_completion_install() -> None:
+    text = clidoc.render()
+    assert text.count("--install-completion") == 1
+
+
 def test_completes_commands_and_options() -> None:
     assert "offering" in complete("cms off")
     assert "import" in complete("cms offering im")

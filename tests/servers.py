@@ -121,7 +121,8 @@ def mariadb() -> Iterator[str]:
             conn = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
             with conn.cursor() as cur:
                 cur.execute("CREATE USER 'cms'@'%' IDENTIFIED BY 'cms-test-pw'")
-                cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'cms'@'%'")
+                # An administrator's account: it may grant (tests/ops/test_db_grants.py).
+                cur.execute("GRANT ALL PRIVILEGES ON *.* TO 'cms'@'%' WITH GRANT OPTION")
             conn.close()
             yield f"mysql+pymysql://cms:cms-test-pw@127.0.0.1:{port}/"
         finally:

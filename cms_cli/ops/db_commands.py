@@ -63,3 +63,23 @@ def current(json_: JsonOpt = False) -> None:
         },
         json_=json_,
     )
+
+
+@app.command()
+def grants(
+    user: Annotated[str, typer.Option("--user", help="The account cms runs as.")] = "cms",
+    host: Annotated[str, typer.Option("--host", help="Where it connects from.")] = "%",
+) -> None:
+    """Print the GRANTs of a least-privilege MySQL/MariaDB account for running cms.
+
+    The account reads and writes every table but may only append to the audit trail
+    (SELECT, INSERT on audit_event) and only read the schema revision. Migrations
+    (`cms db upgrade`) need an account that may also CREATE, ALTER, DROP and INDEX.
+    Table-level grants name today's tables: apply them again after an upgrade.
+
+    Example: cms db grants --user cms --host 10.0.0.% | mysql -u root
+    """
+    from cms_cli.ops import migrate
+
+    config = invocation().config()
+    result("\n".join(migrate.grants(config, user, host)))

@@ -90,3 +90,41 @@ def current(config: Config) -> str | None:
         return schema_revision(engine_for(config.database_url))
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc
+
+
+#: Tables the runtime account may not rewrite: the audit trail is appended to only, and
+#: the schema revision is moved by migrations alone.
+LIMITED_GRANTS = {"audit_event": "SELECT, INSERT", "alembic_version": "SELECT"}
+FULL_GRANT = "SELECT, INSERT, UPDATE, DELETE"
+
+
+def _quoted(text: str, quote: str) -> str:
+    return quote + text.replace(quote, quote * 2) + quote
+
+
+def grants(config: Config, user: str, host: str) -> list[str]:
+    """GRANT statements for a least-privilege MySQL/MariaDB account that runs cms (not
+    its migrations): every table read and written, except the append-only audit trail
+    and the schema revision. Table-level grants, so they name today's tables."""
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    from cms_cli.core.errors import ValidationError
+    from cms_cli.core.models import import_all_models
+
+    url = sa.make_url(config.database_url)
+    if url.get_backend_name() != "mysql" or not url.database:
+        raise ValidationError(
+            "grants are for a MySQL/MariaDB database; this one is "
+            f"{url.get_backend_name()} (it has no accounts)",
+            hint="set CMS_DATABASE_URL to the MySQL database (with its name) first",
+        )
+    import_all_models()
+    database = _quoted(url.database, "`")
+    account = _quoted(user, "'") + "@" + _quoted(host, "'")
+    tables = sorted({*SQLModel.metadata.tables, "alembic_version"})
+    return [
+        f"GRANT {LIMITED_GRANTS.get(table, FULL_GRANT)} ON {database}.{_quoted(table, '`')} "
+        f"TO {account};"
+        for table in tables
+    ]

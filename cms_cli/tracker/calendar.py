@@ -6,6 +6,7 @@ stretch or shrink the grace period)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -45,6 +46,7 @@ def last_due_day(now: datetime, tz: ZoneInfo, grace_hours: int) -> date:
     return candidate
 
 
+@lru_cache(maxsize=4096)  # a term has few distinct week ends; listings ask for each often
 def due_at_day(day: date, tz: ZoneInfo, grace_hours: int) -> datetime:
     """When a week whose last day is ``day`` is due."""
     midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)

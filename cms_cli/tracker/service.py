@@ -409,25 +409,27 @@ def list_logs(
         ids=[filters.offering_id] if filters.offering_id is not None else None,
     )
     visible = offerings.filtered_query(actor, chosen, today=today).subquery("visible")
-    where: Any = col(WeeklyLog.offering_id).in_(sa.select(visible.c.id))
+    chosen_logs: Any = col(WeeklyLog.offering_id).in_(sa.select(visible.c.id))
     if filters.week is not None:
-        where = sa.and_(where, col(WeeklyLog.week) == filters.week)
-    rows = _log_rows(session, where)
+        chosen_logs = sa.and_(chosen_logs, col(WeeklyLog.week) == filters.week)
+    # Only the logs the status asks for are loaded (with their attendance).
+    where = chosen_logs
+    if status == "complete":
+        where = sa.and_(where, col(WeeklyLog.complete).is_(True))
+    elif status in ("incomplete", "overdue"):
+        where = sa.and_(where, col(WeeklyLog.complete).is_(False))
+    rows = [] if status == "missing" else _log_rows(session, where)
     marks = _attendance_maps(session, [r[0].id or 0 for r in rows], where)
     logs = [
         _shape(log, start, module, fac, marks.get(log.id or 0), deadlines)
         for log, start, module, fac in rows
     ]
-    if status == "complete":
-        return [r for r in logs if r["complete"]]
-    if status == "incomplete":
-        return [r for r in logs if not r["complete"]]
     if status == "overdue":
-        logs = [r for r in logs if not r["complete"] and r["due_at"] <= now]
-    elif status == "missing":
-        logs = []
+        logs = [r for r in logs if r["due_at"] <= now]
     if status in ("missing", "overdue"):
-        have = {(log.offering_id, log.week) for log, *_ in rows}
+        # Weeks due without any log: every log counts here, complete or not.
+        keys = sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week)).where(chosen_logs)
+        have = {(offering_id, week) for offering_id, week in session.execute(keys)}
         for item in offerings.list_offerings(session, actor, chosen, today=today):
             for week in range(1, item["weeks"] + 1):
                 if filters.week is not None and week != filters.week:

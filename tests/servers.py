@@ -185,9 +185,17 @@ class SmtpSink:
         self.fail = False
         self.delay = 0.0  # seconds each message takes to be accepted
         self.receiving = threading.Event()  # set when a message starts arriving
+        self.greetings = 0  # EHLO/HELO received: one per connection a client opens
         sink = self
 
         class Handler:
+            async def handle_EHLO(
+                self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+            ) -> list[str]:
+                sink.greetings += 1
+                session.host_name = hostname
+                return responses
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 import asyncio
 
@@ -202,7 +210,8 @@ class SmtpSink:
                 sink.messages.append(message_from_bytes(envelope.content, policy=default))
                 return "250 OK"
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._handler = Handler()
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
     @property
     def url(self) -> str:
@@ -214,3 +223,11 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def restart(self) -> None:
+        """Down and up again on the same port: the clients' connections are cut."""
+        from aiosmtpd.controller import Controller
+
+        self.controller.stop()
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()

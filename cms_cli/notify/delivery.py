@@ -5,8 +5,12 @@ workers never hold the same row."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
+import smtplib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -68,24 +72,35 @@ def release(notification_id: int, config: Config) -> None:
         )
 
 
+@functools.cache
+def _context_query() -> Any:
+    """Everything a message names, in one statement (built once: a worker runs it often)."""
+    recipient_t = sa.orm.aliased(User)
+    facilitator_t = sa.orm.aliased(User)
+    return (
+        sa.select(Offering, Module, ClassGroup, Cohort, recipient_t, facilitator_t, WeeklyLog)
+        .select_from(Notification)
+        .join(Offering, col(Offering.id) == Notification.offering_id)
+        .join(Module, col(Module.id) == Offering.module_id)
+        .join(ClassGroup, col(ClassGroup.id) == Offering.class_id)
+        .join(Cohort, col(Cohort.id) == Offering.cohort_id)
+        .join(recipient_t, col(recipient_t.id) == Notification.recipient_id)
+        .outerjoin(facilitator_t, col(facilitator_t.id) == Offering.facilitator_id)
+        .outerjoin(
+            WeeklyLog,
+            sa.and_(
+                col(WeeklyLog.offering_id) == Offering.id,
+                col(WeeklyLog.week) == Notification.week,
+            ),
+        )
+        .where(col(Notification.id) == sa.bindparam("notification_id"))
+    )
+
+
 def compose(session: Session, notification: Notification, config: Config) -> Message:
     """Subject and body naming the offering, the week and the deadline (local time)."""
-    offering = session.get(Offering, notification.offering_id)
-    recipient = session.get(User, notification.recipient_id)
-    assert offering is not None
-    assert recipient is not None
-    module = session.get(Module, offering.module_id)
-    group = session.get(ClassGroup, offering.class_id)
-    cohort = session.get(Cohort, offering.cohort_id)
-    facilitator = session.get(User, offering.facilitator_id) if offering.facilitator_id else None
-    entry = session.exec(
-        select(WeeklyLog).where(
-            WeeklyLog.offering_id == offering.id, WeeklyLog.week == notification.week
-        )
-    ).first()
-    assert module is not None
-    assert group is not None
-    assert cohort is not None
+    row = session.execute(_context_query(), {"notification_id": notification.id}).one()
+    offering, module, group, cohort, recipient, facilitator, entry = row
     week = notification.week
     first, last = (
         calendar.week_start(offering.start_date, week),
@@ -134,21 +149,89 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
     return Message(recipient.email, recipient.name, subject, text, page)
 
 
-def send_email(config: Config, message: Message) -> None:
+#: An SMTP connection is reused by its thread for this many messages, unless it has been
+#: idle this long (servers drop idle clients after a few minutes; RFC 5321 says 5).
+REUSE_MESSAGES = 100
+REUSE_IDLE_SECONDS = 60.0
+
+
+@dataclass
+class _Held:
+    client: smtplib.SMTP
+    url: str
+    sent: int
+    used_at: float
+
+
+_held: dict[int, _Held] = {}  # thread id -> its connection
+_held_lock = threading.Lock()
+
+
+def _connection(url: str) -> tuple[smtplib.SMTP, bool]:
+    """This thread's connection to ``url``, and whether it was opened just now."""
     from cms_cli.ops.doctor import smtp_connect
 
+    held = _held.get(threading.get_ident())
+    if held is not None:
+        if (
+            held.url == url
+            and held.sent < REUSE_MESSAGES
+            and time.monotonic() - held.used_at < REUSE_IDLE_SECONDS
+        ):
+            return held.client, False
+        _hang_up()
+    client = smtp_connect(url, timeout=30)
+    with _held_lock:
+        _held[threading.get_ident()] = _Held(client, url, 0, time.monotonic())
+    return client, True
+
+
+def _hang_up(ident: int | None = None, *, polite: bool = True) -> None:
+    with _held_lock:
+        held = _held.pop(threading.get_ident() if ident is None else ident, None)
+    if held is not None:
+        with contextlib.suppress(Exception):  # it may be gone already
+            if polite:
+                held.client.quit()
+            else:
+                held.client.close()
+
+
+def close_connections() -> None:
+    """QUIT every SMTP connection held (the worker calls this when it stops)."""
+    for ident in list(_held):
+        _hang_up(ident)
+
+
+def send_email(config: Config, message: Message) -> None:
+    """Send through this thread's SMTP connection (opened, or reused while fresh)."""
     email = EmailMessage()
     email["From"] = config.settings.mail_from
     email["To"] = f"{message.name} <{message.to}>"
     email["Subject"] = message.subject
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
-    client = smtp_connect(config.settings.smtp_url or "", timeout=30)
+    url = config.settings.smtp_url or ""
+    client, fresh = _connection(url)
     try:
         client.send_message(email)
-    finally:
-        with contextlib.suppress(Exception):  # sent; closing politely is optional
-            client.quit()
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        _hang_up(polite=False)
+        if fresh:
+            raise
+        # A reused connection the server had closed meanwhile: once more, on a new one.
+        client, _ = _connection(url)
+        try:
+            client.send_message(email)
+        except BaseException:
+            _hang_up(polite=False)
+            raise
+    except BaseException:
+        _hang_up(polite=False)
+        raise
+    held = _held[threading.get_ident()]
+    held.sent += 1
+    held.used_at = time.monotonic()
 
 
 def deliver(notification_id: int, config: Config) -> str:

@@ -76,5 +76,8 @@ def run(config: Config, *, workers: int, scheduler: bool) -> None:
     try:
         consumer.run()
     finally:
+        from cms_cli.notify.delivery import close_connections
+
+        close_connections()  # QUIT the SMTP connections the threads kept open
         stop.set()
         beater.join(timeout=5)

@@ -4,6 +4,7 @@ the real consumer)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -59,6 +60,37 @@ def test_a_sent_notification_is_never_sent_again(
     assert delivery.deliver(rows[0]["id"], config) == "sent"
     assert delivery.deliver(rows[0]["id"], config) == "skipped"
     assert len(smtp.messages) == 1
+
+
+def test_one_smtp_connection_serves_many_messages_and_survives_a_server_restart(
+    cli: Cli, logged: dict[str, int], smtp: Any
+) -> None:
+    rows = swept(cli)
+    config = cli.config(CMS_SMTP_URL=smtp.url)
+    try:
+        for row in rows[:3]:
+            assert delivery.deliver(row["id"], config) == "sent"
+        assert len(smtp.messages) == 3
+        assert smtp.greetings == 1  # one connection, reused
+        # The server goes away and comes back: the kept connection is dead. The next
+        # message notices, connects again once, and is delivered on the first attempt.
+        smtp.restart()
+        assert delivery.deliver(rows[3]["id"], config) == "sent"
+        assert len(smtp.messages) == 4
+        assert smtp.greetings == 2
+        listed = {r["id"]: r for r in cli.ok("notify", "list", "--json").json()}
+        assert listed[rows[3]["id"]]["attempts"] == 1
+        assert listed[rows[3]["id"]]["last_error"] is None
+    finally:
+        delivery.close_connections()
+    assert delivery._held == {}
+    # A connection idle for too long is not trusted: a new one is opened.
+    assert delivery.deliver(rows[4]["id"], config) == "sent"
+    held = delivery._held[threading.get_ident()]
+    held.used_at -= delivery.REUSE_IDLE_SECONDS
+    assert delivery.deliver(rows[5]["id"], config) == "sent"
+    assert smtp.greetings == 4
+    delivery.close_connections()
 
 
 def test_without_smtp_the_inbox_alone(cli: Cli, logged: dict[str, int]) -> None:

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -42,6 +41,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "mysql":
+            from sqlalchemy.dialects import mysql  # not imported for SQLite: start-up
+
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(sa.DateTime())
 

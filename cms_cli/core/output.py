@@ -78,6 +78,9 @@ def _cell(value: Any, tz: Any = None) -> str:
 
 def _json_default(value: Any) -> Any:
     """json's hook for what it cannot encode itself: the same rules as ``plain``."""
+    kind = type(value)
+    if kind is date or kind is datetime:  # by far the most frequent: listings' dates
+        return value.isoformat()
     if isinstance(value, datetime | date | Enum | Mapping):
         return plain(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -17,6 +17,7 @@ from cms_cli.auth.service import normalize_email, require
 from cms_cli.catalog import service as catalog
 from cms_cli.core import clock
 from cms_cli.core.csvfile import ImportReport, Rows
+from cms_cli.core.db import insert_many
 from cms_cli.core.errors import FileProblems, ValidationError
 from cms_cli.offerings.models import Offering
 from cms_cli.offerings.service import check_person, parse_mode
@@ -88,6 +89,18 @@ class _Context:
             ).where(col(Offering.facilitator_id).in_(chunk), col(Offering.cancelled_at).is_(None))
             for fid, start, end in session.execute(held).all():
                 self.intervals[fid].append((start, end))
+        # Each distinct cell is checked once: a term's file names the same few codes and
+        # people thousands of times.
+        self._checked: dict[tuple[str, str], tuple[Any, int]] = {}
+
+    def known(self, kind: catalog.Kind, text: str) -> tuple[Any, int]:
+        """The active catalog item a cell names, and its id."""
+        hit = self._checked.get((kind.entity, text))
+        if hit is None:
+            found = {"module": self.modules, "class": self.classes, "cohort": self.cohorts}
+            item = _known(found[kind.entity], kind, text)
+            hit = self._checked[(kind.entity, text)] = (item, item.id)
+        return hit
 
 
 def _known(found: dict[str, Any], kind: catalog.Kind, text: str) -> Any:
@@ -122,9 +135,9 @@ def import_offerings(
         if progress is not None and number % 200 == 0:
             progress(200)
         try:
-            module = _known(ctx.modules, catalog.MODULE, row.get("module", ""))
-            group = _known(ctx.classes, catalog.CLASS, row.get("class", ""))
-            cohort = _known(ctx.cohorts, catalog.COHORT, row.get("cohort", ""))
+            module, module_id = ctx.known(catalog.MODULE, row.get("module", ""))
+            group, class_id = ctx.known(catalog.CLASS, row.get("class", ""))
+            cohort, cohort_id = ctx.known(catalog.COHORT, row.get("cohort", ""))
             mode = parse_mode(row.get("mode", ""))
             start = _date(row.get("start_date", ""), "start_date")
             end = _date(row.get("end_date", ""), "end_date")
@@ -135,7 +148,7 @@ def import_offerings(
         except ValidationError as exc:
             problems.append(f"line {line}: {exc.message}")
             continue
-        key = (module.id, group.id, cohort.id, mode.value)
+        key = (module_id, class_id, cohort_id, mode.value)
         label = f"{module.code} / {group.code} / {cohort.name} / {mode.value}"
         if key in seen:
             problems.append(f"line {line}: {label} is also on line {seen[key]}")
@@ -156,9 +169,9 @@ def import_offerings(
             held.append((start, end))
         accepted.append(
             {
-                "module_id": module.id,
-                "class_id": group.id,
-                "cohort_id": cohort.id,
+                "module_id": module_id,
+                "class_id": class_id,
+                "cohort_id": cohort_id,
                 "mode": mode,
                 "facilitator_id": facilitator.id if facilitator else None,
                 "manager_id": actor.id,
@@ -174,7 +187,7 @@ def import_offerings(
     if problems:
         raise FileProblems(f"{len(problems)} problem(s) found; nothing was imported", problems)
     if not dry_run:
-        session.execute(sa.insert(Offering), accepted)
+        insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
         audit.record(session, actor, "import", "offering", None, after={"created": len(accepted)})
     return ImportReport(created=0 if dry_run else len(accepted), checked=len(rows), dry_run=dry_run)
 

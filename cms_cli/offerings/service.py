@@ -157,10 +157,10 @@ def _status_clause(status: str, today: date) -> sa.ColumnElement[bool]:
 
 
 def shape_row(row: sa.Row[Any], today: date) -> dict[str, Any]:
-    data = row._asdict()
-    cancelled = data.pop("cancelled_at") is not None
-    data["weeks"] = weeks_between(data["start_date"], data["end_date"])
-    data["status"] = status_of(data["start_date"], data["end_date"], cancelled, today)
+    data = dict(zip(row._fields, row, strict=True))
+    start, end = data["start_date"], data["end_date"]
+    data["weeks"] = weeks_between(start, end)
+    data["status"] = status_of(start, end, data["cancelled_at"] is not None, today)
     return {name: data[name] for name in FIELDS}
 
 

@@ -193,15 +193,32 @@ _MYSQL_UNREACHABLE = {1040, 1044, 1045, 1049, 2002, 2003, 2005, 2006, 2013, 2026
 _SQLITE_UNREACHABLE = ("unable to open database", "database is locked", "disk i/o error")
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception inside SQLAlchemy's wrapper (or ``exc`` itself)."""
+    return getattr(exc, "orig", None) or exc
+
+
+def _mysql_code(exc: BaseException) -> int | None:
+    """The MySQL error number of a pymysql error, e.g. 1213; None for anything else."""
+    args = getattr(_driver_error(exc), "args", None)
+    code = args[0] if args else None
+    return code if isinstance(code, int) else None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's message, or its class name when it has none."""
+    orig = _driver_error(exc)
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """True when a DBAPI error means the database cannot be reached (exit 7)."""
     if getattr(exc, "connection_invalidated", False):
         return True
-    orig = getattr(exc, "orig", None) or exc
-    code = orig.args[0] if getattr(orig, "args", None) else None
-    if isinstance(code, int) and code in _MYSQL_UNREACHABLE:
+    if _mysql_code(exc) in _MYSQL_UNREACHABLE:
         return True
-    text = str(orig).lower()
+    text = str(_driver_error(exc)).lower()
     return any(marker in text for marker in _SQLITE_UNREACHABLE)
 
 
@@ -212,9 +229,7 @@ _MYSQL_TRANSIENT = {1205, 1213}
 
 def is_transient(exc: BaseException) -> bool:
     """True when the transaction lost a lock race and may simply be run again."""
-    orig = getattr(exc, "orig", None) or exc
-    code = orig.args[0] if getattr(orig, "args", None) else None
-    return isinstance(code, int) and code in _MYSQL_TRANSIENT
+    return _mysql_code(exc) in _MYSQL_TRANSIENT
 
 
 def database_error(url: str, exc: BaseException) -> CmsError:
@@ -226,15 +241,14 @@ def database_error(url: str, exc: BaseException) -> CmsError:
             "the database was too busy to finish (lock conflict); nothing was changed",
             hint="run the command again",
         )
-    orig = getattr(exc, "orig", None) or exc
-    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    return CmsError(f"database error: {reason}", hint="run again with --debug for the details")
+    return CmsError(
+        f"database error: {_reason(exc)}", hint="run again with --debug for the details"
+    )
 
 
 def unavailable(url: str, exc: BaseException) -> Unavailable:
     """The error for a database that cannot be reached; the password never shown."""
-    orig = getattr(exc, "orig", None) or exc
-    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    reason = _reason(exc)
     sa_url = sa.make_url(url)
     if sa_url.password:
         reason = reason.replace(str(sa_url.password), "***")

@@ -86,7 +86,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _layout(data: Any, encode: Any, indent: str = "") -> str:
+def _layout(data: Any, encode: Callable[[Any], str], indent: str = "") -> str:
     """Objects indented, key by key; every array one compact item per line."""
     inner = indent + "  "
     if isinstance(data, list) and data:
@@ -94,7 +94,7 @@ def _layout(data: Any, encode: Any, indent: str = "") -> str:
     if isinstance(data, Mapping) and data:
         parts = [f"{inner}{encode(str(k))}: {_layout(v, encode, inner)}" for k, v in data.items()]
         return "{\n" + ",\n".join(parts) + "\n" + indent + "}"
-    return str(encode(data))
+    return encode(data)
 
 
 def write_json(data: Any) -> None:

@@ -214,20 +214,17 @@ def send_email(config: Config, message: Message) -> None:
     url = config.settings.smtp_url or ""
     client, fresh = _connection(url)
     try:
-        client.send_message(email)
-    except (smtplib.SMTPServerDisconnected, ConnectionError):
-        _hang_up(polite=False)
-        if fresh:
-            raise
-        # A reused connection the server had closed meanwhile: once more, on a new one.
-        client, _ = _connection(url)
         try:
             client.send_message(email)
-        except BaseException:
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            if fresh:
+                raise
+            # A reused connection the server had closed meanwhile: once more, on a new one.
             _hang_up(polite=False)
-            raise
+            client, _ = _connection(url)
+            client.send_message(email)
     except BaseException:
-        _hang_up(polite=False)
+        _hang_up(polite=False)  # a connection that failed is not kept
         raise
     held = _held[threading.get_ident()]
     held.sent += 1

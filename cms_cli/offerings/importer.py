@@ -91,14 +91,18 @@ class _Context:
                 self.intervals[fid].append((start, end))
         # Each distinct cell is checked once: a term's file names the same few codes and
         # people thousands of times.
+        self._found = {
+            catalog.MODULE.entity: self.modules,
+            catalog.CLASS.entity: self.classes,
+            catalog.COHORT.entity: self.cohorts,
+        }
         self._checked: dict[tuple[str, str], tuple[Any, int]] = {}
 
     def known(self, kind: catalog.Kind, text: str) -> tuple[Any, int]:
         """The active catalog item a cell names, and its id."""
         hit = self._checked.get((kind.entity, text))
         if hit is None:
-            found = {"module": self.modules, "class": self.classes, "cohort": self.cohorts}
-            item = _known(found[kind.entity], kind, text)
+            item = _known(self._found[kind.entity], kind, text)
             hit = self._checked[(kind.entity, text)] = (item, item.id)
         return hit
 

@@ -124,7 +124,10 @@ def make_engine(url: str) -> Engine:
 
 
 def engine_for(url: str) -> Engine:
-    """One engine per URL and process."""
+    """One engine per URL and process, with every model registered (core.models)."""
+    from cms_cli.core.models import import_all_models
+
+    import_all_models()
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -31,14 +31,28 @@ def upgrade(
 
 
 @app.command()
-def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or base.")]) -> None:
-    """Downgrade the schema to REVISION ('base' empties it).
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, or base.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (needed off a terminal).")] = False,
+) -> None:
+    """Downgrade the schema to REVISION ('base' drops every table and its data).
 
-    Example: cms db downgrade 0001
+    A downgrade drops the tables and columns of the newer revisions with what they
+    hold: it asks first on a terminal, and needs --yes off one.
+
+    Example: cms db downgrade 0004 --yes
     """
+    from cms_cli.core.config import mask_url
+    from cms_cli.core.prompts import confirm
     from cms_cli.ops import migrate
 
-    now = migrate.downgrade(invocation().config(), revision)
+    config = invocation().config()
+    confirm(
+        f"Downgrade {mask_url(config.database_url)} to {revision}? The data of the newer "
+        "revisions is lost.",
+        yes=yes,
+    )
+    now = migrate.downgrade(config, revision)
     result(f"Database at revision {now or 'base (empty)'}.")
 
 

@@ -68,3 +68,32 @@ def test_completion_of_group_names_imports_nothing_heavy() -> None:
     assert "HEAVY=\n" in out.stdout + "\n"
     assert "audit" in out.stdout
     assert "auth" in out.stdout
+
+
+def test_the_model_registry_names_every_models_module() -> None:
+    """core.models is the one list of tables; a capability's models.py missing from it
+    would be absent from processes that did not import it by chance."""
+    from pathlib import Path
+
+    import cms_cli
+    from cms_cli.core.models import MODEL_MODULES
+
+    root = Path(cms_cli.__file__).parent
+    found = {
+        "cms_cli." + ".".join(p.relative_to(root).with_suffix("").parts)
+        for p in root.glob("*/models.py")
+        if p.parent.name != "core"
+    }
+    assert set(MODEL_MODULES) == found
+
+
+def test_a_fresh_process_has_every_table_once_it_has_an_engine() -> None:
+    code = (
+        "from sqlmodel import SQLModel\n"
+        "from cms_cli.core.db import engine_for\n"
+        "engine_for('sqlite://')\n"
+        "print(','.join(sorted(SQLModel.metadata.tables)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    tables = set(out.stdout.strip().split(","))
+    assert {"offering", "notification", "app_user", "weekly_log", "audit_event"} <= tables

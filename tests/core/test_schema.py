@@ -63,9 +63,14 @@ def test_configured_database_behind_is_refused_with_a_hint(cli: Cli, empty_url: 
 def test_downgrade_and_upgrade_again(cli: Cli, empty_url: str) -> None:
     env = {"CMS_DATABASE_URL": empty_url}
     cli.ok("db", "upgrade", env=env)
-    down = cli.ok("db", "downgrade", "base", env=env)
-    assert "base" in down.stdout
     engine = core_db.engine_for(empty_url)
+    refused = cli("db", "downgrade", "base", env=env)  # no TTY, no --yes: nothing dropped
+    assert refused.exit_code == 2
+    assert "hint: add --yes to confirm" in refused.stderr
+    with engine.connect() as conn:
+        assert "app_user" in sa.inspect(conn).get_table_names()
+    down = cli.ok("db", "downgrade", "base", "--yes", env=env)
+    assert "base" in down.stdout
     with engine.connect() as conn:
         assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
     cli.ok("db", "upgrade", env=env)

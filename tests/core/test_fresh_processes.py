@@ -17,8 +17,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from functools import cache
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # Typer's vendored Click, the base of TyperGroup
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cms_cli import __version__
 from cms_cli.core import clock, context
@@ -77,10 +77,33 @@ METAVARS = {
 }
 
 
+def _bounded(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Whole numbers that fit the database's INT (core.limits.MAX_INT, either sign).
+
+    Ids, weeks and counts beyond it can name nothing and hold nothing: refused as soon
+    as the command line is read, before any lookup, as an invalid value (exit 1), the
+    same on SQLite and MySQL. Installed on every int parameter by ``_tidy_metavars``.
+    """
+    from cms_cli.core.errors import ValidationError
+    from cms_cli.core.limits import MAX_INT
+
+    values = value if isinstance(value, list | tuple) else [value]
+    for number in values:
+        if isinstance(number, int) and not -MAX_INT <= number <= MAX_INT:
+            name = param.opts[0] if isinstance(param, TyperOption) else (param.metavar or "value")
+            shown = str(number) if number.bit_length() < 200 else "a number that long"
+            raise ValidationError(f"{name}: {shown} is out of range (at most {MAX_INT})")
+    return value
+
+
 def _tidy_metavars(command: click.Command) -> None:
-    """Readable value placeholders (EMAIL, CODE, N...) instead of Typer's <str>/<int>."""
+    """Readable value placeholders (EMAIL, CODE, N...) instead of Typer's <str>/<int>;
+    every whole-number parameter bounded (BoundedInt)."""
     by_flag = {flag: word for word, flags in METAVARS.items() for flag in flags}
     for param in command.params:
+        bounded = isinstance(param, TyperOption | TyperArgument) and param.callback is None
+        if bounded and param.bare_type() in ("int", "list[int]"):  # type: ignore[attr-defined]
+            param.callback = _bounded
         if (
             param.metavar is not None
             or not isinstance(param, TyperOption)
@@ -158,14 +181,16 @@ def as_cms_error(exc: BaseException) -> CmsError:
 
 
 def report(error: CmsError) -> None:
+    """``error:`` and ``hint:`` lines on stderr, each one line, control characters shown."""
     from cms_cli.core.errors import FileProblems
+    from cms_cli.core.text import neutralise
 
     if isinstance(error, FileProblems):
         for problem in error.problems:
-            sys.stderr.write(problem + "\n")
-    sys.stderr.write(f"error: {error.message}\n")
+            sys.stderr.write(neutralise(problem) + "\n")
+    sys.stderr.write(f"error: {neutralise(error.message)}\n")
     if error.hint:
-        sys.stderr.write(f"hint: {error.hint}\n")
+        sys.stderr.write(f"hint: {neutralise(error.hint)}\n")
 
 
 app = typer.Typer(

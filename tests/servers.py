@@ -181,6 +181,7 @@ class SmtpSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
+        self.recipients: list[list[str]] = []  # each message's envelope recipients (RCPT TO)
         self.port = free_port()
         self.fail = False
         self.delay = 0.0  # seconds each message takes to be accepted
@@ -208,6 +209,7 @@ class SmtpSink:
                 from email.policy import default
 
                 sink.messages.append(message_from_bytes(envelope.content, policy=default))
+                sink.recipients.append(list(envelope.rcpt_tos))
                 return "250 OK"
 
         self._handler = Handler()

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import AuthSession, LoginFailure, Role, User, UserPublic
-from cms_cli.core import clock
+from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import (
     Conflict,
     NotAuthenticated,
@@ -30,7 +30,7 @@ from cms_cli.core.errors import (
 )
 
 if TYPE_CHECKING:
-    from cms_cli.core.csvfile import ImportReport
+    from cms_cli.core.csvfile import ImportReport, Problems
 
 LOCK_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
@@ -51,8 +51,10 @@ _DUMMY_HASH: bytes | None = None
 def normalize_email(email: str) -> str:
     """Lower-case, trimmed, and shaped like ``name@domain`` (else ValidationError)."""
     value = email.strip().lower()
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        raise ValidationError(f"not an e-mail address: {email!r}", hint="use name@domain")
+    if len(value) > limits.EMAIL or not EMAIL_RE.match(value) or text.has_control(value):
+        raise ValidationError(
+            f"not an e-mail address: {text.shorten(email.strip())}", hint="use name@domain"
+        )
     return value
 
 
@@ -93,17 +95,6 @@ def public(user: User) -> dict[str, Any]:
     )
 
 
-def _clean(text: str | None, field: str, *, max_length: int, min_length: int = 1) -> str | None:
-    if text is None:
-        return None
-    value = text.strip()
-    if not value:
-        return None
-    if not min_length <= len(value) <= max_length:
-        raise ValidationError(f"{field} must have {min_length} to {max_length} characters")
-    return value
-
-
 # -- RBAC -----------------------------------------------------------------------------
 
 
@@ -136,11 +127,14 @@ class NewUser:
 
 def _validated(data: NewUser) -> NewUser:
     email = normalize_email(data.email)
-    name = _clean(data.name, "name", max_length=200)
-    if name is None:
-        raise ValidationError("name must not be empty")
-    employee_id = _clean(data.employee_id, "employee id", max_length=50)
-    student_id = _clean(data.student_id, "student id", max_length=50)
+    name = text.single_line(data.name, "name", max_length=limits.PERSON_NAME)
+    assert name is not None  # min_length 1: blank is refused
+    employee_id = text.single_line(
+        data.employee_id, "employee id", max_length=limits.PERSON_ID, min_length=0
+    )
+    student_id = text.single_line(
+        data.student_id, "student id", max_length=limits.PERSON_ID, min_length=0
+    )
     if student_id and data.role is not Role.student:
         raise ValidationError("only students have a student id")
     if employee_id and data.role is Role.student:
@@ -216,19 +210,58 @@ def add_user(
 def import_users(
     session: Session,
     actor: User,
-    rows: Sequence[tuple[int, dict[str, str]]],
+    rows: Iterable[tuple[int, dict[str, str]]],
     *,
     dry_run: bool = False,
     rounds: int = 12,
 ) -> ImportReport:
-    """All rows or none. ``rows`` are (physical line, columns); problems name their line."""
-    from cms_cli.core.csvfile import ImportReport
-    from cms_cli.core.errors import FileProblems
+    """All rows or none. ``rows`` are (physical line, columns), streamed in chunks:
+    each chunk checked (against the file so far and the database) and, while no problem
+    has been found and this is not a dry run, inserted; any problem rolls back all."""
+    from cms_cli.core.csvfile import ImportReport, Problems
 
     require(actor, Role.manager)
-    problems: list[str] = []
-    valid: list[tuple[int, NewUser]] = []
+    problems = Problems()
     seen: dict[tuple[str, str], int] = {}
+    checked = created = 0
+    chunk: list[tuple[int, dict[str, str]]] = []
+
+    def flush() -> None:
+        nonlocal created
+        valid = _check_users(session, chunk, problems, seen)
+        if not dry_run and not problems and valid:
+            session.add_all([_new_user(d, None, rounds) for d in valid])
+            session.flush()
+            session.expunge_all()  # what is written need not stay in memory
+            created += len(valid)
+        chunk.clear()
+
+    for row in rows:
+        chunk.append(row)
+        checked += 1
+        if len(chunk) >= IMPORT_CHUNK:
+            flush()
+    flush()
+    if not checked:
+        raise ValidationError("the file has a header but no rows")
+    problems.check()
+    if not dry_run:
+        audit.record(session, actor, "import", "user", None, after={"created": created})
+    return ImportReport(created=created, checked=checked, dry_run=dry_run)
+
+
+IMPORT_CHUNK = 1_000
+
+
+def _check_users(
+    session: Session,
+    rows: Sequence[tuple[int, dict[str, str]]],
+    problems: Problems,
+    seen: dict[tuple[str, str], int],
+) -> list[NewUser]:
+    """The valid accounts of a chunk; each problem is added in line order."""
+    found: list[tuple[int, str]] = []
+    valid: list[tuple[int, NewUser]] = []
     for line, row in rows:
         try:
             role_text = (row.get("role") or "").strip().lower()
@@ -236,7 +269,7 @@ def import_users(
                 role = Role(role_text)
             except ValueError:
                 raise ValidationError(
-                    f"role must be manager, facilitator or student, not {role_text!r}"
+                    f"role must be manager, facilitator or student, not '{text.shorten(role_text)}'"
                 ) from None
             data = _validated(
                 NewUser(
@@ -248,40 +281,36 @@ def import_users(
                 )
             )
         except ValidationError as exc:
-            problems.append(f"line {line}: {exc.message}")
+            found.append((line, exc.message))
             continue
         duplicate = False
-        for label, value in (
-            ("e-mail", data.email),
-            ("employee id", data.employee_id),
-            ("student id", data.student_id),
-        ):
-            if value is None:
-                continue
+        for label, value in _identities(data):
             first = seen.setdefault((label, value), line)
             if first != line:
-                problems.append(f"line {line}: {label} {value} also on line {first}")
+                found.append((line, f"{label} {value} also on line {first}"))
                 duplicate = True
         if not duplicate:
             valid.append((line, data))
     existing = _existing_identities(session, [d for _, d in valid])
+    accepted: list[NewUser] = []
     for line, data in valid:
-        for label, value in (
-            ("e-mail", data.email),
-            ("employee id", data.employee_id),
-            ("student id", data.student_id),
-        ):
-            if value is not None and (label, value) in existing:
-                problems.append(f"line {line}: an account with {label} {value} already exists")
-    if problems:
-        problems.sort(key=lambda p: int(p.split(":", 1)[0].removeprefix("line ")))
-        raise FileProblems(f"{len(problems)} problem(s) found; nothing was imported", problems)
-    if not dry_run:
-        users = [_new_user(d, None, rounds) for _, d in valid]
-        session.add_all(users)
-        session.flush()
-        audit.record(session, actor, "import", "user", None, after={"created": len(users)})
-    return ImportReport(created=0 if dry_run else len(valid), checked=len(rows), dry_run=dry_run)
+        clash = [(lb, v) for lb, v in _identities(data) if (lb, v) in existing]
+        for label, value in clash:
+            found.append((line, f"an account with {label} {value} already exists"))
+        if not clash:
+            accepted.append(data)
+    problems.extend(found)
+    return accepted
+
+
+def _identities(data: NewUser) -> list[tuple[str, str]]:
+    """What must be unique about an account: (label, value) pairs."""
+    pairs = (
+        ("e-mail", data.email),
+        ("employee id", data.employee_id),
+        ("student id", data.student_id),
+    )
+    return [(label, value) for label, value in pairs if value is not None]
 
 
 def _existing_identities(session: Session, data: Iterable[NewUser]) -> set[tuple[str, str]]:

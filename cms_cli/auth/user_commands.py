@@ -92,12 +92,12 @@ def import_(
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role
-    from cms_cli.core.csvfile import read_rows
+    from cms_cli.core.csvfile import CsvFile
 
     with signed_in() as (session, me):
         service.require(me, Role.manager)
-        rows = read_rows(file, ("email", "name", "role"), ("employee_id", "student_id"))
-        report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
+        with CsvFile(file, ("email", "name", "role"), ("employee_id", "student_id")) as rows:
+            report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
     import_result(report, "account", json_=json_)
 
 

@@ -18,7 +18,7 @@ from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import require
 from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
-from cms_cli.core import clock
+from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import Conflict, NotFound, ValidationError
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]*$")
@@ -78,7 +78,8 @@ def find(session: Session, kind: Kind, value: str) -> Any:
     found = session.exec(select(kind.model).where(getattr(kind.model, kind.key) == key)).first()
     if found is None:
         raise NotFound(
-            f"unknown {kind.entity} {value.strip()!r}", hint=f"see cms {kind.entity} list"
+            f"unknown {kind.entity} '{text.shorten(value.strip())}'",
+            hint=f"see cms {kind.entity} list",
         )
     return found
 
@@ -145,16 +146,19 @@ def set_active(
 
 
 def _text(value: str | None, field: str, low: int, high: int) -> str:
-    text = " ".join((value or "").split())
-    if not low <= len(text) <= high:
-        raise ValidationError(f"{field} must have {low} to {high} characters (got {len(text)})")
-    return text
+    """One line, control characters refused, inner runs of spaces made one."""
+    checked = text.single_line(value or "", field, max_length=len(value or ""), min_length=0) or ""
+    collapsed = " ".join(checked.split())
+    text.check_length(collapsed, field, max_length=high, min_length=low)
+    return collapsed
 
 
 def _code(value: str, field: str) -> str:
-    code = _text(value, field, 3, 20).upper()
+    code = _text(value, field, limits.CODE_MIN, limits.CODE_MAX).upper()
     if not CODE_RE.match(code):
-        raise ValidationError(f"{field} {value!r} may hold only letters, digits, '-', '_' and '.'")
+        raise ValidationError(
+            f"{field} {text.shorten(value)!r} may hold only letters, digits, '-', '_' and '.'"
+        )
     return code
 
 
@@ -166,9 +170,9 @@ def add_module(
         raise ValidationError(f"credits must be 1 to 10 (got {credits})")
     module = Module(
         code=_code(code, "module code"),
-        name=_text(name, "module name", 1, 200),
+        name=_text(name, "module name", 1, limits.MODULE_NAME),
         credits=credits,
-        description=(description or "").strip() or None,
+        description=text.multi_line(description, "description", max_length=limits.DESCRIPTION),
         created_at=clock.now(),
     )
     return _insert(session, actor, MODULE, module)  # type: ignore[no-any-return]
@@ -178,11 +182,18 @@ def add_cohort(
     session: Session, actor: User, name: str, start: date | None, end: date | None
 ) -> Cohort:
     require(actor, Role.manager)
-    text = _text(name, "cohort name", 3, 50)
+    shown = _text(name, "cohort name", limits.COHORT_MIN, limits.COHORT_MAX)
+    for day, field in ((start, "start"), (end, "end")):
+        if day is not None:
+            limits.check_year(day, field)
     if start and end and end < start:
         raise ValidationError(f"the cohort ends ({end}) before it starts ({start})")
     cohort = Cohort(
-        name=text, name_key=cohort_key(text), start_date=start, end_date=end, created_at=clock.now()
+        name=shown,
+        name_key=cohort_key(shown),
+        start_date=start,
+        end_date=end,
+        created_at=clock.now(),
     )
     return _insert(session, actor, COHORT, cohort)  # type: ignore[no-any-return]
 
@@ -198,8 +209,10 @@ def add_class(
     session: Session, actor: User, code: str, year: int, trimester: int, intake: str
 ) -> ClassGroup:
     require(actor, Role.manager)
-    if not 2000 <= year <= 2100:
-        raise ValidationError(f"year must be between 2000 and 2100 (got {year})")
+    if not limits.FIRST_YEAR <= year <= limits.LAST_YEAR:
+        raise ValidationError(
+            f"year must be between {limits.FIRST_YEAR} and {limits.LAST_YEAR} (got {year})"
+        )
     if not 1 <= trimester <= 3:
         raise ValidationError(f"trimester must be 1, 2 or 3 (got {trimester})")
     group = ClassGroup(

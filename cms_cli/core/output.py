@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cms_cli.core.errors import UsageError
+from cms_cli.core.text import csv_cell, neutralise
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV (header row first) on stdout.")]
@@ -73,7 +75,15 @@ def _cell(value: Any, tz: Any = None) -> str:
     value = plain(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+    return neutralise(str(value), keep_newlines=True)
+
+
+def text_cell(value: Any, tz: Any = None, *, style: str = "") -> Text:
+    """A table cell that shows ``value`` literally: no rich markup read in it, control
+    characters made visible (stored text can never drive the terminal)."""
+    from rich.text import Text
+
+    return Text(_cell(value, tz), style=style)
 
 
 def _json_default(value: Any) -> Any:
@@ -109,14 +119,15 @@ def write_json(data: Any) -> None:
 
 
 def _csv_value(value: Any) -> Any:
+    """A CSV cell: text that a spreadsheet would run as a formula starts with ``'``."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     value = plain(value)
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        return csv_cell(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return csv_cell(value) if isinstance(value, str) else value
 
 
 def write_csv(rows: Iterable[Row], columns: Sequence[str]) -> None:
@@ -170,7 +181,7 @@ def listing(
     for column in columns:
         grid.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
-        grid.add_row(*(_cell(row.get(c), tz) for c in columns))
+        grid.add_row(*(text_cell(row.get(c), tz) for c in columns))
     stdout_console().print(grid)
 
 
@@ -186,22 +197,22 @@ def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in data.items():
-        table.add_row(key.replace("_", " "), _cell(value, tz))
+        table.add_row(key.replace("_", " "), text_cell(value, tz))
     stdout_console().print(table)
 
 
 def result(text: str) -> None:
-    """A one-sentence result on stdout (no markup interpreted)."""
-    sys.stdout.write(text + "\n")
+    """A one-sentence result on stdout (no markup interpreted, control characters shown)."""
+    sys.stdout.write(neutralise(text, keep_newlines=True) + "\n")
 
 
 def message(text: str) -> None:
     """A message for the person at the terminal, on stderr."""
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(neutralise(text, keep_newlines=True) + "\n")
 
 
 def warning(text: str) -> None:
-    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.write(f"warning: {neutralise(text, keep_newlines=True)}\n")
 
 
 def when(value: datetime | None, tz: Any) -> str:

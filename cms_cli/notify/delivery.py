@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
@@ -24,6 +25,7 @@ from cms_cli.catalog.models import ClassGroup, Cohort, Module
 from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import in_transaction, rowcount, session_scope
+from cms_cli.core.text import neutralise, one_line
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
@@ -141,12 +143,13 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
             "",
             f"See it with:  cms tracker list --offering {offering.id} --status overdue",
         ]
+    lines = [neutralise(line) for line in lines]  # names stored before input was checked
     text = "\n".join([*lines, "", "-- cms"]) + "\n"
     import html
 
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
     page = f"<!doctype html><html><body>{body}<p>-- cms</p></body></html>"
-    return Message(recipient.email, recipient.name, subject, text, page)
+    return Message(recipient.email, recipient.name, neutralise(subject), text, page)
 
 
 #: An SMTP connection is reused by its thread for this many messages, unless it has been
@@ -203,11 +206,24 @@ def close_connections() -> None:
         _hang_up(ident)
 
 
+def recipient_header(name: str, address: str) -> Address:
+    """The ``To:`` of a message: the account's address, its name only as a display name.
+
+    Built by the ``email`` package, which quotes what needs quoting, so a name such as
+    ``Ana, Spy <spy@evil.example>`` stays a name and never adds a recipient; control
+    characters (a name stored before input was checked) become spaces.
+    """
+    shown = one_line(name)
+    local, _, domain = address.rpartition("@")
+    return Address(display_name=shown, username=local, domain=domain)
+
+
 def send_email(config: Config, message: Message) -> None:
-    """Send through this thread's SMTP connection (opened, or reused while fresh)."""
+    """Send through this thread's SMTP connection (opened, or reused while fresh), to the
+    account's address only: the envelope recipient is given, never read from headers."""
     email = EmailMessage()
     email["From"] = config.settings.mail_from
-    email["To"] = f"{message.name} <{message.to}>"
+    email["To"] = recipient_header(message.name, message.to)
     email["Subject"] = message.subject
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
@@ -215,14 +231,14 @@ def send_email(config: Config, message: Message) -> None:
     client, fresh = _connection(url)
     try:
         try:
-            client.send_message(email)
+            client.send_message(email, to_addrs=[message.to])
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             if fresh:
                 raise
             # A reused connection the server had closed meanwhile: once more, on a new one.
             _hang_up(polite=False)
             client, _ = _connection(url)
-            client.send_message(email)
+            client.send_message(email, to_addrs=[message.to])
     except BaseException:
         _hang_up(polite=False)  # a connection that failed is not kept
         raise

@@ -293,28 +293,28 @@ def import_(
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role
     from cms_cli.auth.service import require
-    from cms_cli.core.csvfile import read_rows
+    from cms_cli.core.csvfile import CsvFile
     from cms_cli.offerings.importer import OPTIONAL, REQUIRED, import_offerings
 
     max_load = current().config().settings.max_load
     with signed_in() as (session, me):
         require(me, Role.manager)
-        rows = read_rows(file, REQUIRED, OPTIONAL)
-        if sys.stderr.isatty():
-            from rich.progress import Progress
+        with CsvFile(file, REQUIRED, OPTIONAL) as rows:
+            if sys.stderr.isatty():
+                from rich.progress import Progress
 
-            with Progress(console=_stderr(), transient=True) as bar:
-                task = bar.add_task("checking rows", total=len(rows))
-                report = import_offerings(
-                    session,
-                    me,
-                    rows,
-                    max_load=max_load,
-                    dry_run=dry_run,
-                    progress=lambda n: bar.advance(task, n),
-                )
-        else:
-            report = import_offerings(session, me, rows, max_load=max_load, dry_run=dry_run)
+                with Progress(console=_stderr(), transient=True) as bar:
+                    task = bar.add_task("checking rows", total=1.0)
+                    report = import_offerings(
+                        session,
+                        me,
+                        rows,
+                        max_load=max_load,
+                        dry_run=dry_run,
+                        progress=lambda: bar.update(task, completed=rows.read),
+                    )
+            else:
+                report = import_offerings(session, me, rows, max_load=max_load, dry_run=dry_run)
     import_result(report, "offering", json_=json_)
 
 

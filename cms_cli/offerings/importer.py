@@ -1,11 +1,13 @@
-"""``cms offering import``: every row checked before anything is written, then one bulk
-insert in one transaction. The catalog and the facilitators are looked up once per file."""
+"""``cms offering import``: every row checked, all rows written or none, in one
+transaction; the file streamed in chunks (bulk inserts), each distinct code and
+facilitator looked up once."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,96 +17,126 @@ from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import normalize_email, require
 from cms_cli.catalog import service as catalog
-from cms_cli.core import clock
-from cms_cli.core.csvfile import ImportReport, Rows
+from cms_cli.catalog.models import Mode
+from cms_cli.core import clock, limits
+from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows
 from cms_cli.core.db import insert_many
-from cms_cli.core.errors import FileProblems, ValidationError
+from cms_cli.core.errors import ValidationError
+from cms_cli.core.text import shorten
 from cms_cli.offerings.models import Offering
-from cms_cli.offerings.service import check_person, parse_mode
+from cms_cli.offerings.service import check_capacity, check_dates, check_person, parse_mode
 
 REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 OPTIONAL = ("facilitator", "max_students")
-CHUNK = 500
+#: Rows checked (and, when not a dry run, inserted) together: the lookups of a chunk are
+#: one query per kind, for the values the file has not named before.
+CHUNK = 2_000
+MODES = tuple(Mode)
 
 
-def _chunks(values: list[Any]) -> list[list[Any]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _date(text: str, column: str) -> date:
+    value = text.strip()
     try:
-        return date.fromisoformat(text.strip())
+        return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{column} {text.strip()!r} is not a date (YYYY-MM-DD)") from None
+        raise ValidationError(f"{column} '{shorten(value)}' is not a date (YYYY-MM-DD)") from None
 
 
 def _max_students(text: str) -> int | None:
     value = text.strip()
     if not value:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValidationError(f"max_students {value!r} is not a whole number") from None
-    if number < 1:
-        raise ValidationError(f"max_students must be at least 1 (got {number})")
+    if not (value.isascii() and value.lstrip("-").isdigit()) or len(value) > 12:
+        raise ValidationError(
+            f"max_students '{shorten(value)}' is not a whole number up to {limits.MAX_STUDENTS}"
+        )
+    number = int(value)
+    check_capacity(number)
     return number
 
 
-class _Context:
-    """Everything the rows refer to, loaded in a fixed number of queries."""
+def _key(module_id: int, class_id: int, cohort_id: int, mode: Mode) -> int:
+    """(module, class, cohort, mode) as one int: a million of them fit in little memory."""
+    return ((module_id << 32 | class_id) << 32 | cohort_id) << 2 | MODES.index(mode)
 
-    def __init__(self, session: Session, rows: Rows) -> None:
-        self.modules = catalog.lookup(
-            session, catalog.MODULE, {r.get("module", "") for _, r in rows}
-        )
-        self.classes = catalog.lookup(session, catalog.CLASS, {r.get("class", "") for _, r in rows})
-        self.cohorts = catalog.lookup(
-            session, catalog.COHORT, {r.get("cohort", "") for _, r in rows}
-        )
+
+class _Context:
+    """What the rows refer to, looked up chunk by chunk: each distinct code or e-mail
+    once, in one query per kind for a chunk's new ones; facilitators' rows locked
+    (FOR UPDATE, as offering create does) before their load is counted."""
+
+    def __init__(self, session: Session, *, lock: bool) -> None:
+        self.session = session
+        self.lock = lock
+        self.found: dict[str, dict[str, Any]] = {k.entity: {} for k in KINDS}
+        self.asked: dict[str, set[str]] = {k.entity: set() for k in KINDS}
+        self.people: dict[str, User] = {}
+        self.asked_people: set[str] = set()
+        self.existing: set[int] = set()
+        self.intervals: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        self._checked: dict[tuple[str, str], tuple[Any, int]] = {}
+
+    def load(self, rows: Rows) -> None:
+        """Look up what these rows name that earlier chunks did not."""
+        new_modules: list[Any] = []
+        for kind in KINDS:
+            keys = {
+                kind.normalize(v)
+                for _, r in rows
+                if (v := r.get(kind.entity, "")).strip() and len(v) <= LONGEST_NAME
+            }
+            fresh = keys - self.asked[kind.entity]
+            if fresh:
+                self.asked[kind.entity] |= fresh
+                hits = catalog.lookup(self.session, kind, fresh)
+                self.found[kind.entity].update(hits)
+                if kind is catalog.MODULE:
+                    new_modules = list(hits.values())
         emails: set[str] = set()
         for _, r in rows:
-            try:
-                if (r.get("facilitator") or "").strip():
-                    emails.add(normalize_email(r["facilitator"]))
-            except ValidationError:
-                pass  # reported on its line
-        self.people: dict[str, User] = {}
-        for chunk in _chunks(sorted(emails)):
-            for user in session.exec(select(User).where(col(User.email).in_(chunk))).all():
+            value = (r.get("facilitator") or "").strip()
+            if value:
+                with contextlib.suppress(ValidationError):  # reported on its line
+                    emails.add(normalize_email(value))
+        fresh_people = sorted(emails - self.asked_people)
+        self.asked_people |= set(fresh_people)
+        new_people: list[User] = []
+        for chunk in _chunks(fresh_people):
+            people = select(User).where(col(User.email).in_(chunk))
+            if self.lock:
+                people = people.with_for_update()
+            for user in self.session.exec(people).all():
                 self.people[user.email] = user
-        self.existing: set[tuple[int, int, int, str]] = set()
-        module_ids = sorted(m.id for m in self.modules.values())
-        for chunk in _chunks(module_ids):
-            query = select(
+                new_people.append(user)
+        for chunk in _chunks(sorted(m.id for m in new_modules)):
+            taken = select(
                 Offering.module_id, Offering.class_id, Offering.cohort_id, Offering.mode
             ).where(col(Offering.module_id).in_(chunk))
-            for m, c, h, mode in session.exec(query).all():
-                self.existing.add((m, c, h, str(getattr(mode, "value", mode))))
-        self.intervals: dict[int, list[tuple[date, date]]] = defaultdict(list)
-        facilitator_ids = sorted(u.id for u in self.people.values() if u.id is not None)
-        for chunk in _chunks(facilitator_ids):
+            for m, c, h, mode in self.session.exec(taken).all():
+                self.existing.add(_key(m, c, h, Mode(getattr(mode, "value", mode))))
+        for chunk in _chunks(sorted(u.id for u in new_people if u.id is not None)):
             held = sa.select(
                 col(Offering.facilitator_id), col(Offering.start_date), col(Offering.end_date)
             ).where(col(Offering.facilitator_id).in_(chunk), col(Offering.cancelled_at).is_(None))
-            for fid, start, end in session.execute(held).all():
+            for fid, start, end in self.session.execute(held).all():
                 self.intervals[fid].append((start, end))
-        # Each distinct cell is checked once: a term's file names the same few codes and
-        # people thousands of times.
-        self._found = {
-            catalog.MODULE.entity: self.modules,
-            catalog.CLASS.entity: self.classes,
-            catalog.COHORT.entity: self.cohorts,
-        }
-        self._checked: dict[tuple[str, str], tuple[Any, int]] = {}
 
     def known(self, kind: catalog.Kind, text: str) -> tuple[Any, int]:
-        """The active catalog item a cell names, and its id."""
+        """The active catalog item a cell names, and its id (each distinct cell once)."""
         hit = self._checked.get((kind.entity, text))
         if hit is None:
-            item = _known(self._found[kind.entity], kind, text)
+            item = _known(self.found[kind.entity], kind, text)
             hit = self._checked[(kind.entity, text)] = (item, item.id)
         return hit
+
+
+KINDS = (catalog.MODULE, catalog.CLASS, catalog.COHORT)
+#: No code or cohort name is longer: a longer cell names nothing, without a lookup.
+LONGEST_NAME = max(limits.CODE_MAX, limits.COHORT_MAX) + 10
 
 
 def _known(found: dict[str, Any], kind: catalog.Kind, text: str) -> Any:
@@ -113,64 +145,106 @@ def _known(found: dict[str, Any], kind: catalog.Kind, text: str) -> Any:
         raise ValidationError(f"{kind.entity} is empty")
     item = found.get(kind.normalize(value))
     if item is None:
-        raise ValidationError(f"unknown {kind.entity} {value!r}")
+        raise ValidationError(f"unknown {kind.entity} '{shorten(value)}'")
     return catalog.require_active(kind, item)
 
 
 def import_offerings(
     session: Session,
     actor: User,
-    rows: Rows,
+    rows: Iterable[Row],
     *,
     max_load: int,
     dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """All rows or none; problems are ``line N: ...`` in file order (FileProblems, exit 1)."""
+    """All rows or none; problems are ``line N: ...`` in file order (FileProblems, exit 1).
+
+    Rows are streamed in chunks: each chunk is checked and, while no problem has been
+    found and this is not a dry run, inserted; any problem rolls the whole transaction
+    back, so nothing of the file is kept.
+    """
     require(actor, Role.manager)
-    if not rows:
-        raise ValidationError("the file has a header but no rows")
-    ctx = _Context(session, rows)
-    problems: list[str] = []
-    seen: dict[tuple[int, int, int, str], int] = {}
-    accepted: list[dict[str, Any]] = []
+    ctx = _Context(session, lock=not dry_run)
+    problems = Problems()
+    seen: dict[int, int] = {}
+    checked = created = 0
     now = clock.now()
-    for number, (line, row) in enumerate(rows, start=1):
-        if progress is not None and number % 200 == 0:
-            progress(200)
+    chunk: Rows = []
+
+    def flush() -> None:
+        nonlocal created
+        ctx.load(chunk)
+        accepted = _check(ctx, chunk, problems, seen, actor, max_load=max_load, now=now)
+        if not dry_run and not problems:
+            insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
+            created += len(accepted)
+        chunk.clear()
+        if progress is not None:
+            progress()
+
+    for row in rows:
+        chunk.append(row)
+        checked += 1
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    if not checked:
+        raise ValidationError("the file has a header but no rows")
+    problems.check()
+    if not dry_run:
+        audit.record(session, actor, "import", "offering", None, after={"created": created})
+    return ImportReport(created=created, checked=checked, dry_run=dry_run)
+
+
+def _check(
+    ctx: _Context,
+    rows: Rows,
+    problems: Problems,
+    seen: dict[int, int],
+    actor: User,
+    *,
+    max_load: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The insertable rows of a chunk; each bad one adds a problem instead."""
+    accepted: list[dict[str, Any]] = []
+    for line, row in rows:
         try:
             module, module_id = ctx.known(catalog.MODULE, row.get("module", ""))
             group, class_id = ctx.known(catalog.CLASS, row.get("class", ""))
             cohort, cohort_id = ctx.known(catalog.COHORT, row.get("cohort", ""))
-            mode = parse_mode(row.get("mode", ""))
+            mode = parse_mode(shorten(row.get("mode", "")))
             start = _date(row.get("start_date", ""), "start_date")
             end = _date(row.get("end_date", ""), "end_date")
-            if end < start:
-                raise ValidationError(f"end_date {end} is before start_date {start}")
+            check_dates(start, end)
             capacity = _max_students(row.get("max_students", ""))
             facilitator = _facilitator(ctx, row.get("facilitator", ""))
         except ValidationError as exc:
-            problems.append(f"line {line}: {exc.message}")
+            problems.add(line, exc.message)
             continue
-        key = (module_id, class_id, cohort_id, mode.value)
+        key = _key(module_id, class_id, cohort_id, mode)
         label = f"{module.code} / {group.code} / {cohort.name} / {mode.value}"
-        if key in seen:
-            problems.append(f"line {line}: {label} is also on line {seen[key]}")
+        first = seen.setdefault(key, line)
+        if first != line:
+            problems.add(line, f"{label} is also on line {first}")
             continue
-        seen[key] = line
         if key in ctx.existing:
-            problems.append(f"line {line}: an offering {label} already exists")
+            problems.add(line, f"an offering {label} already exists")
             continue
         if facilitator is not None:
             held = ctx.intervals[facilitator.id]  # type: ignore[index]
             load = sum(1 for s, e in held if s <= end and e >= start)
             if load >= max_load:
-                problems.append(
-                    f"line {line}: {facilitator.email} would hold {load + 1} offerings overlapping "
-                    f"{start}..{end} (max_load {max_load})"
+                problems.add(
+                    line,
+                    f"{facilitator.email} would hold {load + 1} offerings overlapping "
+                    f"{start}..{end} (max_load {max_load})",
                 )
                 continue
             held.append((start, end))
+        if problems:
+            continue  # nothing will be written: no need to keep the row
         accepted.append(
             {
                 "module_id": module_id,
@@ -186,14 +260,7 @@ def import_offerings(
                 "updated_at": now,
             }
         )
-    if progress is not None:
-        progress(len(rows) % 200)
-    if problems:
-        raise FileProblems(f"{len(problems)} problem(s) found; nothing was imported", problems)
-    if not dry_run:
-        insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
-        audit.record(session, actor, "import", "offering", None, after={"created": len(accepted)})
-    return ImportReport(created=0 if dry_run else len(accepted), checked=len(rows), dry_run=dry_run)
+    return accepted
 
 
 def _facilitator(ctx: _Context, text: str) -> User | None:

@@ -20,7 +20,7 @@ from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import normalize_email, require
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import ClassGroup, Cohort, Mode, Module
-from cms_cli.core import clock
+from cms_cli.core import clock, limits
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from cms_cli.offerings.models import Enrolment, Offering
 
@@ -260,14 +260,28 @@ class NewOffering:
     manager: str | None = None
 
 
-def _dates(start: date, end: date) -> None:
+def check_dates(start: date, end: date) -> None:
+    """Years within limits.FIRST_YEAR..LAST_YEAR, end not before start, at most
+    limits.MAX_WEEKS weeks (create, update and import alike)."""
+    limits.check_year(start, "start_date")
+    limits.check_year(end, "end_date")
     if end < start:
         raise ValidationError(f"end_date {end} is before start_date {start}")
+    weeks = weeks_between(start, end)
+    if weeks > limits.MAX_WEEKS:
+        raise ValidationError(
+            f"{start}..{end} is {weeks} weeks: an offering lasts at most {limits.MAX_WEEKS}",
+            hint="check the years; a longer course is several offerings",
+        )
 
 
-def _capacity(value: int | None) -> None:
-    if value is not None and value < 1:
-        raise ValidationError(f"max_students must be at least 1 (got {value})")
+def check_capacity(value: int | None) -> None:
+    if value is not None and not 1 <= value <= limits.MAX_STUDENTS:
+        raise ValidationError(
+            f"max_students must be 1 to {limits.MAX_STUDENTS} (got {value})"
+            if value > 0
+            else f"max_students must be at least 1 (got {value})"
+        )
 
 
 def resolve_person(session: Session, email: str, role: Role, what: str) -> User:
@@ -326,11 +340,13 @@ def check_load(
         )
 
 
-def _duplicate(offering: Offering, names: tuple[str, str, str]) -> Conflict:
+def _duplicate(mode: Mode, names: tuple[str, str, str]) -> Conflict:
+    """The conflict of a second (module, class, cohort, mode); ``mode`` is the one the
+    command tried to write (read before the rollback that restores the old one)."""
     module, group, cohort = names
     return Conflict(
         f"an offering of {module} for class {group}, cohort {cohort}, mode "
-        f"{offering.mode.value} already exists"
+        f"{mode.value} already exists"
     )
 
 
@@ -348,8 +364,8 @@ def create(
         catalog.COHORT, catalog.find(session, catalog.COHORT, data.cohort)
     )
     mode = parse_mode(data.mode)
-    _dates(data.start, data.end)
-    _capacity(data.max_students)
+    check_dates(data.start, data.end)
+    check_capacity(data.max_students)
     facilitator = (
         resolve_person(session, data.facilitator, Role.facilitator, "facilitator")
         if data.facilitator
@@ -379,7 +395,7 @@ def create(
         session.flush()
     except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise _duplicate(offering, (module.code, group.code, cohort.name)) from exc
+        raise _duplicate(mode, (module.code, group.code, cohort.name)) from exc
     shown = _one(session, offering.id, today)  # type: ignore[arg-type]
     audit.record(session, actor, "create", "offering", offering.id, after=shown)
     return shown
@@ -427,9 +443,10 @@ def update(
             offering.cancelled_at = None
     start = changes.start or offering.start_date
     end = changes.end or offering.end_date
-    _dates(start, end)
+    if changes.start is not None or changes.end is not None:
+        check_dates(start, end)
     if changes.max_students is not None:
-        _capacity(changes.max_students)
+        check_capacity(changes.max_students)
         if changes.max_students < before["enrolled"]:
             raise ValidationError(
                 f"{before['enrolled']} students are enrolled: max_students cannot be "
@@ -465,11 +482,14 @@ def update(
                 hint="use --status cancelled to cancel; other statuses follow the dates",
             )
     offering.updated_at = clock.now()
+    wanted_mode = offering.mode
     try:
         session.flush()
     except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise _duplicate(offering, (before["module"], before["class"], before["cohort"])) from exc
+        raise _duplicate(
+            wanted_mode, (before["module"], before["class"], before["cohort"])
+        ) from exc
     after = _one(session, offering_id, today)
     audit.record(session, actor, "update", "offering", offering_id, before=before, after=after)
     return after

@@ -20,7 +20,7 @@ def doctor(json_: JsonOpt = False) -> None:
     Example: cms doctor --json
     """
     from cms_cli.core.context import current
-    from cms_cli.core.output import stdout_console, write_json
+    from cms_cli.core.output import stdout_console, text_cell, write_json
     from cms_cli.ops.doctor import run
 
     report = run(current().config)
@@ -35,11 +35,14 @@ def doctor(json_: JsonOpt = False) -> None:
         )
     else:
         from rich.table import Table
-        from rich.text import Text
 
         table = Table(show_header=False, box=None, pad_edge=False)
         for check in report.checks:
-            table.add_row(check.name, Text(check.status, style=_STYLE[check.status]), check.detail)
+            table.add_row(
+                check.name,
+                text_cell(check.status, style=_STYLE[check.status]),
+                text_cell(check.detail),
+            )
         stdout_console().print(table)
     failing = [c.name for c in report.checks if c.status in ("fail", "down")]
     if failing:

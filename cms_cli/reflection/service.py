@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import require
-from cms_cli.core import clock
+from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import PermissionDenied, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment
@@ -23,7 +23,7 @@ from cms_cli.reflection.models import Reflection
 QUESTIONS = ("question1", "question2", "question3")
 LANGUAGES = ("en", "fr")
 FIELDS = ("student", "offering_id", "language", "answers", "submitted_at")
-MAX_ANSWER = 20000
+MAX_ANSWER = limits.ANSWER
 MAX_FILE = 1_000_000
 
 
@@ -47,18 +47,26 @@ def read_file(path: Path) -> Submission:
         raise ValidationError(f"{path}: too large for a reflection ({len(raw)} bytes)")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # undecodable, not JSON, or a number past int's limit
         raise ValidationError(f"{path}: not a JSON file ({exc})") from exc
     if not isinstance(data, dict):
         raise ValidationError(f"{path}: expected a JSON object")
     offering = data.get("offering")
     if isinstance(offering, bool) or not (
-        isinstance(offering, int) or (isinstance(offering, str) and offering.strip().isdigit())
+        isinstance(offering, int)
+        or (isinstance(offering, str) and offering.strip().isascii() and offering.strip().isdigit())
     ):
-        raise ValidationError(f"{path}: 'offering' must be an offering id (got {offering!r})")
+        raise ValidationError(
+            f"{path}: 'offering' must be an offering id (got {text.shorten(repr(offering))})"
+        )
+    number = offering if isinstance(offering, int) else int(offering.strip()[:12] or "0")
+    if not 1 <= number <= limits.MAX_INT or len(str(offering).strip()) > 12:
+        raise ValidationError(f"{path}: 'offering' {text.shorten(str(offering))} is not an id")
     language = data.get("language")
     if language not in LANGUAGES:
-        raise ValidationError(f"{path}: 'language' must be en or fr (got {language!r})")
+        raise ValidationError(
+            f"{path}: 'language' must be en or fr (got {text.shorten(repr(language))})"
+        )
     answers = data.get("answers")
     if not isinstance(answers, dict):
         raise ValidationError(f"{path}: 'answers' must be an object with question1..question3")
@@ -67,11 +75,12 @@ def read_file(path: Path) -> Submission:
         value = answers.get(question)
         if not isinstance(value, str) or not value.strip():
             raise ValidationError(f"{path}: the answer to {question} is missing or blank")
-        if len(value) > MAX_ANSWER:
-            raise ValidationError(
-                f"{path}: the answer to {question} is over {MAX_ANSWER} characters"
-            )
-        clean[question] = value.strip()
+        try:
+            answer = text.multi_line(value, f"the answer to {question}", max_length=MAX_ANSWER)
+        except ValidationError as exc:
+            raise ValidationError(f"{path}: {exc.message}", hint=exc.hint) from None
+        assert answer is not None
+        clean[question] = answer
     stamp = data.get("submitted_at")
     if not isinstance(stamp, str):
         raise ValidationError(f"{path}: 'submitted_at' must be an ISO 8601 date-time")
@@ -81,7 +90,7 @@ def read_file(path: Path) -> Submission:
         raise ValidationError(
             f"{path}: 'submitted_at' is not an ISO 8601 date-time ({stamp!r})"
         ) from None
-    return Submission(int(offering), language, clean, submitted)
+    return Submission(number, language, clean, submitted)
 
 
 def _shape(reflection: Reflection, email: str) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def terminal(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from cms_cli.core.output import stdout_console
+    from cms_cli.core.output import stdout_console, text_cell
 
     most = max((len(o["weeks"]) for o in data["offerings"]), default=0)
     table = Table(title="Compliance", header_style="bold", pad_edge=False)
@@ -55,7 +55,10 @@ def terminal(data: dict[str, Any]) -> None:
                 mark, style = STYLE[state]
                 cells.append(Text(mark, style=style))
         table.add_row(
-            str(offering["id"]), offering["module"], offering["facilitator"] or "—", *cells
+            str(offering["id"]),
+            text_cell(offering["module"]),
+            text_cell(offering["facilitator"] or "—"),
+            *cells,
         )
     console = stdout_console()
     console.print(table)

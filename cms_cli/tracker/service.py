@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import normalize_email, require
-from cms_cli.core import clock
+from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment, Offering
@@ -186,6 +186,7 @@ def write_log(
         raise ValidationError(f"offering {offering.id} is cancelled")
     number = choose_week(offering, week, today)
     statuses = {name: parse_status(value) for name, value in changes.statuses.items()}
+    notes = text.multi_line(changes.notes, "notes", max_length=limits.NOTES)
     log = session.exec(
         select(WeeklyLog)
         .where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == number)
@@ -199,7 +200,7 @@ def write_log(
     for name, value in statuses.items():
         setattr(log, name, value)
     if changes.notes is not None:
-        log.notes = changes.notes.strip() or None
+        log.notes = notes
     marks = _attendance(session, offering, changes) if changes.attendance_given() else None
     if marks is not None:
         log.attendance_taken = True

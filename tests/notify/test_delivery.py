@@ -172,3 +172,60 @@ def test_inbox_read(cli: Cli, logged: dict[str, int]) -> None:
     cli.login("ben@uni.edu")
     assert cli("inbox", "read", str(items[0]["id"])).exit_code == 3  # not his
     assert cli("inbox", "read").exit_code == 2
+
+
+HOSTILE_NAMES = [
+    "Ana, Spy <spy@evil.example>, X",
+    'Ana "Spy" <spy@evil.example>',
+    "spy@evil.example",
+    "Ana; Bcc: spy@evil.example",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_display_name_never_adds_a_recipient(
+    cli: Cli, logged: dict[str, int], smtp: Any, name: str, db_url: str
+) -> None:
+    """The To: header is built by the email package and the envelope names only the
+    account's address: whatever the name holds, one message reaches one person."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE app_user SET name = :n WHERE email = 'ana@uni.edu'"), {"n": name}
+        )
+    engine.dispose()
+    rows = [r for r in swept(cli) if r["recipient"] == "ana@uni.edu"]
+    config = cli.config(CMS_SMTP_URL=smtp.url)
+    assert delivery.deliver(rows[0]["id"], config) == "sent"
+    assert smtp.recipients == [["ana@uni.edu"]]
+    to = smtp.messages[0]["To"]
+    assert [a.addr_spec for a in to.addresses] == ["ana@uni.edu"]
+    assert to.addresses[0].display_name == name
+
+
+@pytest.mark.parametrize("name", ["Ana\r\nBcc: spy@evil.example", "Ana\x1b[2J", "Ana\nLopez"])
+def test_a_stored_name_with_control_characters_still_gets_its_mail(
+    cli: Cli, logged: dict[str, int], smtp: Any, name: str, db_url: str
+) -> None:
+    """Names stored before input was checked (or written by another tool) neither break
+    delivery nor reach a header or a body raw."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE app_user SET name = :n WHERE email = 'ana@uni.edu'"), {"n": name}
+        )
+    engine.dispose()
+    rows = [r for r in swept(cli) if r["recipient"] == "ana@uni.edu"]
+    config = cli.config(CMS_SMTP_URL=smtp.url)
+    assert delivery.deliver(rows[0]["id"], config) == "sent"
+    assert smtp.recipients == [["ana@uni.edu"]]
+    message = smtp.messages[0]
+    assert "Bcc" not in message
+    assert [a.addr_spec for a in message["To"].addresses] == ["ana@uni.edu"]
+    body = message.get_body(("plain",)).get_content()
+    assert "\x1b" not in body
+    assert "\r\nBcc" not in body

@@ -1,0 +1,117 @@
+"""Text that people type, and text that reaches a terminal or a spreadsheet.
+
+At input, names, codes and free text refuse control characters (C0 and C1, ESC, DEL;
+CR/LF except the newlines of notes and answers) and bidirectional overrides, and are
+held to the documented maximum length of their field (docs/limits.md), the same on
+SQLite and MySQL, before the database sees them (ValidationError, exit 1).
+
+At output, text stored before these checks (or arriving by another way) is shown with
+those characters made visible (``\\x1b``), so a value can never clear a screen, recolour
+it, hide a link or rewrite a line. CSV cells that a spreadsheet would run as a formula
+get a leading ``'`` (OWASP's advice); JSON stays exact.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cms_cli.core.errors import ValidationError
+
+# C0 controls, DEL, C1 controls; Unicode line/paragraph separators; bidirectional
+# embeddings, overrides and isolates ("Trojan Source"). Tab and newline are listed:
+# single-line fields refuse them too, multi-line ones allow them (below).
+_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_ANY_CONTROL = re.compile(f"[{_CONTROL}]")
+# The same less tab (0x09) and newline (0x0a): what free text may hold.
+_MULTILINE_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+#: Spreadsheet formula triggers at the start of a CSV cell (OWASP CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def single_line(
+    value: str | None, field: str, *, max_length: int, min_length: int = 1
+) -> str | None:
+    """A one-line value, trimmed: None when blank (and min_length allows it), else
+    checked for control characters and length. Inner runs of spaces are kept."""
+    if value is None:
+        return None
+    text = value.strip(" ")
+    bad = _ANY_CONTROL.search(text)
+    if bad:
+        raise ValidationError(
+            f"{field} must not contain control characters (found {_describe(bad.group())})",
+            hint="type it on one line, without tabs or terminal escape sequences",
+        )
+    if not text:
+        if min_length > 0:
+            raise ValidationError(f"{field} must not be empty")
+        return None
+    check_length(text, field, max_length=max_length, min_length=min_length)
+    return text
+
+
+def multi_line(value: str | None, field: str, *, max_length: int) -> str | None:
+    """Free text (notes, answers): newlines and tabs allowed (CRLF becomes LF), other
+    control characters refused, at most ``max_length`` characters; None when blank."""
+    if value is None:
+        return None
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    bad = _MULTILINE_BAD.search(text)
+    if bad:
+        raise ValidationError(
+            f"{field} must not contain control characters (found {_describe(bad.group())})",
+            hint="plain text only: no terminal escape sequences",
+        )
+    if not text:
+        return None
+    check_length(text, field, max_length=max_length)
+    return text
+
+
+def check_length(text: str, field: str, *, max_length: int, min_length: int = 1) -> None:
+    if not min_length <= len(text) <= max_length:
+        if min_length <= 1:
+            raise ValidationError(
+                f"{field} is too long: {len(text)} characters, at most {max_length}"
+            )
+        raise ValidationError(
+            f"{field} must have {min_length} to {max_length} characters (got {len(text)})"
+        )
+
+
+def has_control(text: str) -> bool:
+    return _ANY_CONTROL.search(text) is not None
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def neutralise(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), so that
+    printing it cannot drive the terminal. Newlines stay when ``keep_newlines``."""
+    pattern = _MULTILINE_BAD if keep_newlines else _ANY_CONTROL
+    return pattern.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters as spaces and runs of spaces made one (a display
+    name in a mail header)."""
+    return " ".join(_ANY_CONTROL.sub(" ", text).split())
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell a spreadsheet will show, never run: formula triggers get a ``'``."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """At most ``limit`` characters of a value for a message, neutralised."""
+    shown = neutralise(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

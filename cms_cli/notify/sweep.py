@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from cms_cli.core import clock
+from cms_cli.core import clock, limits
 from cms_cli.core.config import Config
 from cms_cli.core.db import UTCDateTime, in_transaction, rowcount, session_scope
 from cms_cli.notify.models import Kind, Notification, NotificationStatus
@@ -66,22 +66,36 @@ class SweepResult:
         }
 
 
+def _tracked() -> Any:
+    """The offerings the sweep considers: live, and within the supported dates (rows
+    stored before the limits, or by another tool, are left out, never a failure)."""
+    o = OFFERING
+    return sa.and_(
+        o.c.cancelled_at.is_(None),
+        o.c.start_date >= calendar.FIRST_DAY,
+        o.c.end_date <= calendar.LAST_DAY,
+        o.c.end_date >= o.c.start_date,
+    )
+
+
 def _max_weeks(session: Session, cutoff: date) -> int:
+    """Weeks that can be due at ``cutoff``: the longest tracked offering's, capped at
+    limits.MAX_WEEKS (so one odd row never grows the statement or its work)."""
     longest = session.execute(
         sa.select(sa.func.max(days_between(OFFERING.c.start_date, OFFERING.c.end_date))).where(
-            OFFERING.c.cancelled_at.is_(None), OFFERING.c.start_date <= cutoff
+            _tracked(), OFFERING.c.start_date <= cutoff
         )
     ).scalar()
-    return 0 if longest is None else int(longest) // 7 + 1
+    return 0 if longest is None else min(int(longest) // 7 + 1, limits.MAX_WEEKS)
 
 
 def _weeks(count: int) -> Any:
-    """A derived table of week numbers 1..count (literals: portable, no parameters)."""
-    parts: list[Any] = [
-        sa.select(sa.literal_column(str(n)).label("n")) for n in range(1, count + 1)
-    ]
-    union: Any = parts[0] if count == 1 else sa.union_all(*parts)
-    return union.subquery("weeks")
+    """Week numbers 1..count: a recursive CTE, the same statement whatever ``count``."""
+    weeks = sa.select(sa.literal(1, sa.Integer).label("n")).cte("weeks", recursive=True)
+    step = sa.select((weeks.c.n + 1).label("n")).where(
+        weeks.c.n < sa.bindparam("week_count", count, sa.Integer)
+    )
+    return weeks.union_all(step)
 
 
 def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: str) -> Any:
@@ -117,7 +131,7 @@ def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: 
         .select_from(o.join(w, sa.and_(within, due)))
         .outerjoin(lg, sa.and_(lg.c.offering_id == o.c.id, lg.c.week == w.c.n))
         .where(
-            o.c.cancelled_at.is_(None),
+            _tracked(),
             o.c.start_date <= cutoffs.reminder,
             who,
             sa.or_(lg.c.id.is_(None), lg.c.complete.is_(False)),

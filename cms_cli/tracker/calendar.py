@@ -9,6 +9,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from cms_cli.core import limits
+
+#: The first and last days an offering may cover (core.limits' years).
+FIRST_DAY = date(limits.FIRST_YEAR, 1, 1)
+LAST_DAY = date(limits.LAST_YEAR, 12, 31)
+
+
+def tracked_weeks(start: date, end: date) -> int:
+    """The weeks of an offering that logs, the report, the lists and the sweep expand.
+
+    All of them for offerings within the limits (create, update and import enforce
+    those). Rows stored before the limits, or by another tool, never stop the rest:
+    at most ``limits.MAX_WEEKS`` of their weeks are tracked, none when they start or
+    end outside the supported years (their dates would overflow the calendar).
+    """
+    if end < start or start < FIRST_DAY or end > LAST_DAY:
+        return 0
+    return min(((end - start).days + 7) // 7, limits.MAX_WEEKS)
+
 
 def week_start(start: date, week: int) -> date:
     return start + timedelta(days=7 * (week - 1))

@@ -113,7 +113,7 @@ def choose_offering(
 
 
 def choose_week(offering: Offering, week: int | None, today: date) -> int:
-    weeks = offerings.weeks_between(offering.start_date, offering.end_date)
+    weeks = calendar.tracked_weeks(offering.start_date, offering.end_date)
     chosen = week if week is not None else calendar.current_week(offering.start_date, today)
     if not 1 <= chosen <= weeks:
         if week is None:
@@ -432,7 +432,7 @@ def list_logs(
         keys = sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week)).where(chosen_logs)
         have = {(offering_id, week) for offering_id, week in session.execute(keys)}
         for item in offerings.list_offerings(session, actor, chosen, today=today):
-            for week in range(1, item["weeks"] + 1):
+            for week in range(1, calendar.tracked_weeks(item["start_date"], item["end_date"]) + 1):
                 if filters.week is not None and week != filters.week:
                     continue
                 due = deadlines.due(item["start_date"], week)
@@ -482,7 +482,8 @@ def report(
     matrix = []
     for offering in offering_rows:
         weeks: dict[str, str] = {}
-        for week in range(1, offering["weeks"] + 1):
+        tracked = calendar.tracked_weeks(offering["start_date"], offering["end_date"])
+        for week in range(1, tracked + 1):
             due = calendar.week_end(offering["start_date"], week) <= last_due
             logged = state.get((offering["id"], week))
             weeks[str(week)] = cell_state(due, logged)

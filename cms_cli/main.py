@@ -147,9 +147,13 @@ class LazyGroup(TyperGroup):
             sys.stderr.write("error: interrupted\n")
             ctx.exit(EXIT_INTERRUPTED)
         except BaseException as exc:
-            if isinstance(exc, SystemExit) or context.current().debug:
+            if isinstance(exc, SystemExit):
                 raise
             error = as_cms_error(exc)
+            if context.current().debug:  # the traceback too; the exit code stays the same
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
             report(error)
             ctx.exit(error.exit_code)
 

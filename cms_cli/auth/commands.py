@@ -58,7 +58,13 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
     password = read_password(password_stdin)
     config = current().config()
     with transaction() as session:
-        done = service.login(session, email, password, hours=config.settings.session_hours)
+        done = service.login(
+            session,
+            email,
+            password,
+            hours=config.settings.session_hours,
+            rounds=config.settings.bcrypt_rounds,
+        )
     store = credentials.save(config, done.token)
     user = done.user
     result(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from cms_cli.core.config import Config
+from cms_cli.core.files import private_dir
 from cms_cli.core.output import warning
 
 Store = Literal["keyring", "file", "env"]
@@ -100,7 +101,7 @@ def save(config: Config, token: str) -> Store:
             token_file(config).unlink(missing_ok=True)
             return "keyring"
     path = token_file(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -34,7 +34,6 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str | None = Field(default=None, max_length=100)
     is_active: bool = Field(default=True)
-    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
 
@@ -59,11 +58,19 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
-class LoginFailure(SQLModel, table=True):
-    """One failed password check, kept for the lockout window."""
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins and the lock of one address, known account or not.
 
-    __tablename__ = "login_failure"
+    Keyed by the SHA-256 of the normalised e-mail (addresses people mistype, or try,
+    are not kept in clear). Every login locks its address's row first, so attempts on
+    one address are taken one at a time on every database: the fifth failure locks,
+    and nothing after it is evaluated. An unknown address locks like a known one, so
+    the lock message says nothing about which accounts exist.
+    """
 
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
-    at: datetime = Field(sa_column=utc_column())
+    __tablename__ = "login_throttle"
+
+    address_key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    window_start: datetime = Field(sa_column=utc_column(index=True))
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -19,8 +19,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
-from cms_cli.auth.models import AuthSession, LoginFailure, Role, User, UserPublic
+from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic
 from cms_cli.core import clock, limits, text
+from cms_cli.core.db import insert_or_lock
 from cms_cli.core.errors import (
     Conflict,
     NotAuthenticated,
@@ -36,13 +37,17 @@ LOCK_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
 LOCK_DURATION = timedelta(minutes=15)
 MIN_PASSWORD = 8
+#: How far ahead of the reading clock a session's issue time may be (hosts' clocks
+#: differ by seconds); beyond it the session was minted under a moved clock.
+CLOCK_SKEW = timedelta(minutes=5)
 BAD_CREDENTIALS = "wrong e-mail or password"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
 USER_FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
 
-# A hash to compare against when the e-mail is unknown, so that both cases cost the
-# same time (no account enumeration by timing).
-_DUMMY_HASH: bytes | None = None
+# Hashes to compare against when the e-mail is unknown (or the address is locked), one
+# per cost, so that every attempt costs one bcrypt check at the configured cost, the
+# same as a real account's (no account enumeration by timing).
+_DUMMY_HASHES: dict[int, bytes] = {}
 
 
 # -- values ---------------------------------------------------------------------------
@@ -71,12 +76,17 @@ def hash_password(password: str, rounds: int = 12) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
-def verify_password(password: str, hashed: str | None) -> bool:
-    global _DUMMY_HASH
+def verify_password(password: str, hashed: str | None, *, rounds: int = 12) -> bool:
+    """True when ``password`` matches ``hashed``. With no hash (unknown account, no
+    password set, a locked address), one check against a dummy hash of the same cost is
+    made all the same, so every answer takes as long."""
     if hashed is None:
-        if _DUMMY_HASH is None:
-            _DUMMY_HASH = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(4))
-        bcrypt.checkpw(password.encode(), _DUMMY_HASH)
+        dummy = _DUMMY_HASHES.get(rounds)
+        if dummy is None:
+            dummy = _DUMMY_HASHES.setdefault(
+                rounds, bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds))
+            )
+        bcrypt.checkpw(password.encode(), dummy)
         return False
     try:
         return bcrypt.checkpw(password.encode(), hashed.encode())
@@ -349,9 +359,8 @@ def set_password(
     user = get_user(session, email)
     check_password(password, user.email)
     user.password_hash = hash_password(password, rounds)
-    user.locked_until = None
     user.updated_at = clock.now()
-    _clear_failures(session, user)
+    _unlock(session, user.email)
     _revoke_all(session, user)
     audit.record(session, actor, "set-password", "user", user.email)
     return user
@@ -392,10 +401,6 @@ class Login:
     auth_session: AuthSession
 
 
-def _clear_failures(session: Session, user: User) -> None:
-    session.execute(sa.delete(LoginFailure).where(col(LoginFailure.user_id) == user.id))
-
-
 def _revoke_all(session: Session, user: User) -> None:
     session.execute(
         sa.update(AuthSession)
@@ -406,58 +411,107 @@ def _revoke_all(session: Session, user: User) -> None:
 
 def _locked_message(until: datetime) -> str:
     stamp = until.isoformat(timespec="seconds")
-    return f"account locked after {LOCK_FAILURES} failed logins until {stamp}"
+    return f"too many failed logins: this address is locked until {stamp}"
 
 
-def check_password_of(session: Session, email: str, password: str) -> User:
-    """The account if the password is right; records failures and locks after five.
+def _throttle(session: Session, address: str, now: datetime) -> LoginThrottle:
+    """The address's throttle row, created if need be and locked for this transaction:
+    concurrent attempts on one address are taken one at a time (SQLite and MySQL)."""
+    key = token_hash(address)
+    insert_or_lock(
+        session,
+        LoginThrottle.__table__,  # type: ignore[attr-defined]
+        {"address_key": key, "failures": 0, "window_start": now, "locked_until": None},
+    )
+    return session.exec(
+        select(LoginThrottle)
+        .where(LoginThrottle.address_key == key)
+        .execution_options(populate_existing=True)
+    ).one()
 
-    A failure is recorded in the caller's transaction and the NotAuthenticated raised
-    carries ``keep_changes``, so the session scope commits the record (and the lock)
-    even though the command fails.
+
+def _unlock(session: Session, address: str) -> None:
+    session.execute(
+        sa.delete(LoginThrottle).where(col(LoginThrottle.address_key) == token_hash(address))
+    )
+
+
+def check_password_of(session: Session, email: str, password: str, *, rounds: int = 12) -> User:
+    """The account if the password is right; counts failures and locks after five.
+
+    Every outcome costs one bcrypt check at the configured cost and, but for a right
+    password, says the same whether the account exists or not: "wrong e-mail or
+    password", or, after five failures within 15 minutes on that address (known or
+    not), that it is locked and until when. A deactivated account is named as such only
+    to someone who gave its right password. The failure is written in the caller's
+    transaction and the NotAuthenticated raised carries ``keep_changes``, so the
+    session scope commits it even though the command fails.
     """
     try:
         address = normalize_email(email)
     except ValidationError:
-        verify_password(password, None)
+        verify_password(password, None, rounds=rounds)
         raise NotAuthenticated(BAD_CREDENTIALS) from None
-    user = session.exec(select(User).where(User.email == address)).first()
     now = clock.now()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
+    throttle = _throttle(session, address, now)
+    user = session.exec(select(User).where(User.email == address)).first()
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        verify_password(password, None, rounds=rounds)  # as long as any other answer
         raise NotAuthenticated(
-            _locked_message(user.locked_until), hint="wait, or ask a manager to set a new password"
+            _locked_message(throttle.locked_until),
+            hint="wait, or ask a manager to set a new password",
         )
-    if user is None or not verify_password(password, user.password_hash):
-        if user is not None:
-            _record_failure(session, user, now)
-        raise NotAuthenticated(BAD_CREDENTIALS, keep_changes=user is not None)
+    hashed = user.password_hash if user is not None else None
+    if not verify_password(password, hashed, rounds=rounds):
+        _record_failure(session, throttle, user, now)
+        raise NotAuthenticated(BAD_CREDENTIALS, keep_changes=True)
+    assert user is not None
     if not user.is_active:
         raise NotAuthenticated("this account is deactivated", hint="ask a manager")
     return user
 
 
-def _record_failure(session: Session, user: User, now: datetime) -> None:
-    assert user.id is not None
-    session.add(LoginFailure(user_id=user.id, at=now))
+def _record_failure(
+    session: Session, throttle: LoginThrottle, user: User | None, now: datetime
+) -> None:
+    """One more failure in the address's window; the fifth locks it."""
+    if throttle.failures == 0 or throttle.window_start <= now - LOCK_WINDOW:
+        throttle.failures, throttle.window_start = 1, now
+    else:
+        throttle.failures += 1
+    if throttle.failures >= LOCK_FAILURES:
+        throttle.locked_until = now + LOCK_DURATION
+        throttle.failures = 0
+        if user is not None:
+            audit.record(
+                session,
+                None,
+                "lock",
+                "user",
+                user.email,
+                after={"locked_until": throttle.locked_until},
+            )
     session.flush()
-    recent = session.exec(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.user_id == user.id, col(LoginFailure.at) > now - LOCK_WINDOW)
-    ).one()
-    if recent >= LOCK_FAILURES:
-        user.locked_until = now + LOCK_DURATION
-        _clear_failures(session, user)
-        audit.record(
-            session, None, "lock", "user", user.email, after={"locked_until": user.locked_until}
-        )
 
 
-def login(session: Session, email: str, password: str, *, hours: int) -> Login:
-    user = check_password_of(session, email, password)
+def prune_throttles(session: Session) -> int:
+    """Forget addresses with no recent failure and no lock (the sweep calls this)."""
     now = clock.now()
-    _clear_failures(session, user)
-    user.locked_until = None
+    result = session.execute(
+        sa.delete(LoginThrottle).where(
+            col(LoginThrottle.window_start) < now - LOCK_WINDOW,
+            sa.or_(
+                col(LoginThrottle.locked_until).is_(None), col(LoginThrottle.locked_until) < now
+            ),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def login(session: Session, email: str, password: str, *, hours: int, rounds: int = 12) -> Login:
+    user = check_password_of(session, email, password, rounds=rounds)
+    now = clock.now()
+    _unlock(session, user.email)
     token = secrets.token_urlsafe(32)  # 256 bits
     row = AuthSession(
         user_id=user.id,  # type: ignore[arg-type]
@@ -479,6 +533,13 @@ def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
     ).first()
     if row is None:
         raise NotAuthenticated("the session is not valid", hint="run cms auth login")
+    if row.created_at > now + CLOCK_SKEW:
+        # Minted under a clock moved forward (CMS_NOW): worth nothing under this one.
+        raise NotAuthenticated(
+            f"the session was issued in the future ({row.created_at.isoformat(timespec='seconds')})"
+            " of this clock: it is not valid",
+            hint="run cms auth login",
+        )
     if row.revoked_at is not None:
         raise NotAuthenticated("the session was revoked", hint="run cms auth login")
     if row.expires_at <= now:
@@ -526,9 +587,17 @@ def change_password(
     ``old`` is checked when given (the interactive form asks it); the caller's valid
     session is what vouches for a script.
     """
-    if old is not None and not verify_password(old, user.password_hash):
-        _record_failure(session, user, clock.now())
-        raise NotAuthenticated("the current password is wrong", keep_changes=True)
+    if old is not None:
+        now = clock.now()
+        throttle = _throttle(session, user.email, now)
+        if throttle.locked_until is not None and throttle.locked_until > now:
+            raise NotAuthenticated(
+                _locked_message(throttle.locked_until),
+                hint="wait, or ask a manager to set a new password",
+            )
+        if not verify_password(old, user.password_hash, rounds=rounds):
+            _record_failure(session, throttle, user, now)
+            raise NotAuthenticated("the current password is wrong", keep_changes=True)
     check_password(new, user.email)
     if verify_password(new, user.password_hash):
         raise ValidationError("the new password is the same as the current one")

@@ -7,11 +7,12 @@ or from platformdirs' user config and data directories.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -195,14 +196,25 @@ def load_config(profile: str | None = None) -> Config:
     return Config(settings=settings, profile=name, paths=where, file_found=found)
 
 
+#: Query-string parameters that carry a secret (``?password=``, ``?ssl_key=``...).
+SECRET_PARAMS = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """``scheme://user:***@host/db``: the password never reaches output or logs."""
+    """``scheme://user:***@host/db?password=***``: no password, in the user part or in
+    the query string, reaches output or logs."""
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    secret_query = any(SECRET_PARAMS.search(k) for k, _ in pairs)
+    base, mark, query = url.partition("?")  # not urlunsplit: it rewrites sqlite:////path
+    if password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        base = base.replace(parts.netloc, f"{parts.username or ''}:***@{host}", 1)
+    if secret_query:
+        shown = [(k, "***" if SECRET_PARAMS.search(k) else v) for k, v in pairs]
+        query = urlencode(shown, safe="*/:")
+    return base + mark + query

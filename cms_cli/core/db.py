@@ -20,7 +20,7 @@ from cms_cli.core.errors import CmsError, SchemaBehind, Unavailable
 
 #: The Alembic revision this code expects. tests/core/test_migrations.py checks that it
 #: is the head of migrations/versions, so bumping a migration without it fails CI.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 # A naming convention for constraints, so that Alembic batch mode on SQLite and
 # ALTERs on MySQL can name what they drop. Set before any model is declared.
@@ -97,7 +97,9 @@ def make_engine(url: str) -> Engine:
         if sa_url.database and sa_url.database != ":memory:":
             from pathlib import Path
 
-            Path(sa_url.database).parent.mkdir(parents=True, exist_ok=True)
+            from cms_cli.core.files import private_file
+
+            private_file(Path(sa_url.database))  # 0600 in a 0700 folder when new
         engine = sa.create_engine(sa_url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -373,3 +375,26 @@ def _processed(rows: list[dict[str, Any]], key: str, process: Callable[[Any], An
 def rowcount(result: Any) -> int:
     """Rows an UPDATE/DELETE/INSERT matched (a CursorResult's rowcount)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def insert_or_lock(session: Session, table: sa.Table, values: dict[str, Any]) -> None:
+    """INSERT ``values`` unless a row with the same primary key exists; either way this
+    transaction then holds that row's write lock, until it ends.
+
+    MySQL: ``INSERT ... ON DUPLICATE KEY UPDATE`` (a no-op update) takes an exclusive
+    lock on an existing row, where ``INSERT IGNORE`` would take a shared one that two
+    callers then both try to upgrade (a deadlock); concurrent callers queue instead.
+    SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE).
+    """
+    dialect = session.get_bind().dialect.name
+    key = next(c.name for c in table.primary_key.columns)
+    if dialect == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement: Any = mysql_insert(table).values(**values)
+        statement = statement.on_duplicate_key_update({key: statement.inserted[key]})
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    session.execute(statement)

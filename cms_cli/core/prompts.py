@@ -16,7 +16,14 @@ def interactive() -> bool:
 def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool = False) -> str:
     """One line from stdin with ``--password-stdin``; else a hidden prompt on a TTY."""
     if from_stdin:
-        line = sys.stdin.readline().rstrip("\r\n")
+        not_text = ValidationError(
+            "the password on stdin is not UTF-8 text", hint="give it as one line of UTF-8"
+        )
+        try:
+            line = sys.stdin.readline().rstrip("\r\n")
+            line.encode("utf-8")  # undecodable bytes arrive as lone surrogates
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            raise not_text from None
         if not line:
             raise ValidationError("no password on stdin")
         return line

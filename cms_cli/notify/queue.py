@@ -51,7 +51,9 @@ def _build(config: Config, immediate: bool) -> Any:
         )
         huey = RedisHuey("cms", connection_pool=pool)
     else:
-        config.queue_file.parent.mkdir(parents=True, exist_ok=True)
+        from cms_cli.core.files import private_dir
+
+        private_dir(config.queue_file.parent)
         huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10)
     s = config.settings
 

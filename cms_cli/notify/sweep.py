@@ -279,6 +279,9 @@ def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepR
             .values(status=NotificationStatus.queued.value, queued_at=now)
         ),
     )
+    from cms_cli.auth.service import prune_throttles
+
+    in_transaction(config, prune_throttles)  # housekeeping: forgotten login failures
     new = created[Kind.reminder] + created[Kind.escalation]
     result = SweepResult(
         created[Kind.reminder], created[Kind.escalation], requeued, min(handed, new)

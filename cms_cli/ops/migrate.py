@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -61,16 +62,42 @@ def _run(config: Config, action: str, revision: str) -> str | None:
 
     engine = engine_for(config.database_url)
     try:
-        with engine.begin() as conn:
-            cfg = _alembic(conn)
-            if action == "upgrade":
-                command.upgrade(cfg, revision)
-            else:
-                command.downgrade(cfg, revision)
+        with engine.connect() as conn:
+            # SQLite rebuilds a table to alter it (batch mode): with foreign keys on, the
+            # rebuild of a table others refer to (app_user) fails. Off for the migration,
+            # set outside any transaction as SQLite requires; checked before commit.
+            raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    cfg = _alembic(conn)
+                    if action == "upgrade":
+                        command.upgrade(cfg, revision)
+                    else:
+                        command.downgrade(cfg, revision)
+                    if raw is not None:
+                        _foreign_keys_hold(conn)
+            finally:
+                if raw is not None:
+                    raw.execute("PRAGMA foreign_keys=ON")
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc
     forget_schema_checks()
     return schema_revision(engine)
+
+
+def _foreign_keys_hold(conn: Any) -> None:
+    """ValidationError (and a rollback) if the migration left a dangling reference."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        from cms_cli.core.errors import ValidationError
+
+        raise ValidationError(
+            f"the migration would leave {len(broken)} broken reference(s) "
+            f"(first: table {broken[0][0]}); nothing was changed",
+            hint="run again with --debug and report it",
+        )
 
 
 def upgrade(config: Config, revision: str = "head") -> str | None:

@@ -111,3 +111,22 @@ def test_mask_url() -> None:
     assert mask_url("mysql+pymysql://u:p%40ss@h:3306/db") == "mysql+pymysql://u:***@h:3306/db"
     assert mask_url("redis://localhost:6379/0") == "redis://localhost:6379/0"
     assert mask_url("smtps://:pw@host") == "smtps://:***@host"
+    assert mask_url("sqlite:////var/lib/cms/cms.db") == "sqlite:////var/lib/cms/cms.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("mysql+pymysql://cms@db/cms?password=hunter2&charset=utf8mb4", "hunter2"),
+        ("redis://q:6379/0?password=hunter2", "hunter2"),
+        ("smtp://h:587?starttls=1&auth_token=hunter2", "hunter2"),
+        ("mysql+pymysql://cms:pw1@db/cms?ssl_key=/k&PASSWD=hunter2", "hunter2"),
+    ],
+)
+def test_query_string_secrets_are_masked(cli: Cli, home: Path, url: str, secret: str) -> None:
+    assert secret not in mask_url(url)
+    assert "***" in mask_url(url)
+    env = {"CMS_HOME": str(home), "CMS_REDIS_URL": url}
+    shown = cli.ok("config", "show", "--json", env=env).stdout
+    assert secret not in shown
+    assert secret not in cli.ok("config", "show", env=env).stdout

@@ -76,7 +76,7 @@ def test_downgrade_and_upgrade_again(cli: Cli, empty_url: str) -> None:
     cli.ok("db", "upgrade", env=env)
     with engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
-    assert {"app_user", "auth_session", "login_failure", "audit_event"} <= tables
+    assert {"app_user", "auth_session", "login_throttle", "audit_event"} <= tables
 
 
 def test_unknown_revision_is_not_found(cli: Cli) -> None:
@@ -200,3 +200,14 @@ def test_a_lost_lock_race_is_a_one_line_error_saying_nothing_changed() -> None:
     assert error.exit_code == 1
     assert "nothing was changed" in error.message
     assert error.hint == "run the command again"
+
+
+def test_upgrading_a_populated_database_keeps_its_rows(cli: Cli, logged: dict[str, int]) -> None:
+    """0006 rebuilds app_user (SQLite batch mode) while other tables refer to it: the
+    rows, their references and logins survive a downgrade and an upgrade."""
+    before = cli.ok("offering", "list", "--json").json()
+    cli.ok("db", "downgrade", "0005", "--yes")
+    cli.ok("db", "upgrade")
+    assert cli.ok("offering", "list", "--json").json() == before
+    cli.login("ana@uni.edu")
+    assert cli.ok("tracker", "show", "--offering", str(logged["A"]), "--week", "1", "--json")

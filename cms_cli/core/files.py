@@ -1,0 +1,39 @@
+"""Files cms keeps for one person: created readable by that person only.
+
+The embedded database, the queue file and the token file hold accounts, password
+hashes and session tokens; their folders are created 0700 and the files 0600, whatever
+the umask. Files that exist already are left as their owner set them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` (and missing parents) created with mode 0700."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """``path`` created empty with mode 0600 if it does not exist (its folder 0700)."""
+    private_dir(path.parent)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path  # another process created it just now
+        os.fchmod(fd, 0o600)
+        os.close(fd)
+    return path

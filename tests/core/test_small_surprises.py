@@ -1,0 +1,109 @@
+"""Small surprises the adversarial review found, each now a clear answer."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Cli, create
+
+
+def test_a_non_utf8_password_on_stdin_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    env = {**os.environ, "CMS_HOME": str(tmp_path / "h"), "LC_ALL": "C"}
+    for locale in ("C", "C.UTF-8"):
+        env["LC_ALL"] = locale
+        proc = subprocess.run(
+            [sys.executable, "-m", "cms_cli", "auth", "bootstrap", "--email", "a@uni.edu",
+             "--name", "A", "--password-stdin"],
+            input=b"ab\xff\xfecdefgh\n", capture_output=True, env=env, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc
+        assert proc.stderr.decode().startswith("error: the password on stdin is not UTF-8 text")
+
+
+@pytest.mark.parametrize("what", ["user", "offering"])
+def test_header_only_files_are_refused_by_both_imports(
+    cli: Cli, term: dict[str, str], tmp_path: Path, what: str
+) -> None:
+    header = {
+        "user": "email,name,role\n",
+        "offering": "module,class,cohort,mode,start_date,end_date\n",
+    }[what]
+    file = tmp_path / "h.csv"
+    file.write_text(header)
+    for extra in ((), ("--dry-run",)):
+        run = cli(what, "import", str(file), *extra)
+        assert run.exit_code == 1, run
+        assert run.stderr == "error: the file has a header but no rows\n"
+
+
+def test_update_mode_conflict_names_the_mode_asked_for(cli: Cli, offerings: dict[str, int]) -> None:
+    other = create(cli, mode="hybrid")
+    run = cli("offering", "update", str(other), "--mode", "online")
+    assert run.exit_code == 6, run
+    assert "mode online already exists" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("offering", "show", "999"), 3),
+        (("module", "add", "CS101", "--name", "Again", "--credits", "3"), 6),
+        (("class", "add", "X9Z", "--year", "1990", "--trimester", "1", "--intake", "FT"), 1),
+        (("tracker", "list", "--status", "nonsense"), 1),
+        (("offering", "cancel", "1"), 2),
+    ],
+)
+def test_debug_never_changes_an_exit_code(
+    cli: Cli, offerings: dict[str, int], args: tuple[str, ...], code: int
+) -> None:
+    plain = cli(*args)
+    debug = cli("--debug", *args)
+    assert plain.exit_code == debug.exit_code == code, (plain, debug)
+    assert plain.stderr.splitlines()[-1] in debug.stderr
+
+
+def test_debug_keeps_exit_4_and_5(cli: Cli, people: dict[str, str]) -> None:
+    cli.login("sam@uni.edu")
+    assert cli("--debug", "user", "list").exit_code == 5
+    cli.ok("auth", "logout")
+    assert cli("--debug", "user", "list").exit_code == 4
+
+
+def test_the_embedded_database_is_private(tmp_path: Path) -> None:
+    home = tmp_path / "fresh" / "home"
+    env = {**os.environ, "CMS_HOME": str(home)}
+    env.pop("CMS_DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, "-m", "cms_cli", "auth", "status"],
+        env=env, capture_output=True, timeout=60,
+        preexec_fn=lambda: os.umask(0o022),  # a umask that shares by default
+    )  # fmt: skip
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert stat.S_IMODE((home.parent).stat().st_mode) == 0o700
+    database = home / "cms.db"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    for extra in home.glob("cms.db-*"):
+        assert stat.S_IMODE(extra.stat().st_mode) & 0o077 == 0
+
+
+def test_imports_report_the_first_hundred_problems_and_count_the_rest(
+    cli: Cli, term: dict[str, str], tmp_path: Path
+) -> None:
+    junk = "Z" * 5000
+    lines = ["module,class,cohort,mode,start_date,end_date"]
+    lines += [f"{junk}{i},2026J,Cohort A,online,2026-01-05,2026-02-27" for i in range(250)]
+    file = tmp_path / "junk.csv"
+    file.write_text("\n".join(lines) + "\n")
+    run = cli("offering", "import", str(file), "--dry-run")
+    assert run.exit_code == 1
+    out = run.stderr.splitlines()
+    assert len(out) == 102
+    assert out[0].startswith("line 2: unknown module 'ZZZ")
+    assert all(len(line) < 140 for line in out), max(out, key=len)
+    assert out[100] == "... and 150 more problem(s) not shown"
+    assert out[101] == "error: 250 problem(s) found; nothing was imported"

@@ -44,10 +44,17 @@ BAD_CREDENTIALS = "wrong e-mail or password"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
 USER_FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
 
-# Hashes to compare against when the e-mail is unknown (or the address is locked), one
-# per cost, so that every attempt costs one bcrypt check at the configured cost, the
-# same as a real account's (no account enumeration by timing).
-_DUMMY_HASHES: dict[int, bytes] = {}
+# What a password is compared against when there is no hash to compare with (unknown
+# e-mail, no password set, a locked address): a well-formed bcrypt hash of the
+# configured cost, so that every answer costs one bcrypt check like a real account's
+# (no account enumeration by timing). checkpw only reads the cost and the salt of it,
+# so it is written out rather than computed: computing it would cost a second bcrypt
+# run in the process that needs it first (a fresh `cms auth login`).
+_DUMMY_SALT_AND_HASH = b"Ro0CUfOqk6cXEKf3dyaM7OhSCvnwM9s4wIX9JeLapehKK5YdLxKcm"
+
+
+def _dummy_hash(rounds: int) -> bytes:
+    return b"$2b$%02d$" % rounds + _DUMMY_SALT_AND_HASH
 
 
 # -- values ---------------------------------------------------------------------------
@@ -81,12 +88,7 @@ def verify_password(password: str, hashed: str | None, *, rounds: int = 12) -> b
     password set, a locked address), one check against a dummy hash of the same cost is
     made all the same, so every answer takes as long."""
     if hashed is None:
-        dummy = _DUMMY_HASHES.get(rounds)
-        if dummy is None:
-            dummy = _DUMMY_HASHES.setdefault(
-                rounds, bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds))
-            )
-        bcrypt.checkpw(password.encode(), dummy)
+        bcrypt.checkpw(password.encode(), _dummy_hash(rounds))
         return False
     try:
         return bcrypt.checkpw(password.encode(), hashed.encode())

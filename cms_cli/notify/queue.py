@@ -51,9 +51,9 @@ def _build(config: Config, immediate: bool) -> Any:
         )
         huey = RedisHuey("cms", connection_pool=pool)
     else:
-        from cms_cli.core.files import private_dir
+        from cms_cli.core.files import private_file
 
-        private_dir(config.queue_file.parent)
+        private_file(config.queue_file)  # 0600 in a 0700 folder when new
         huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10)
     s = config.settings
 

@@ -66,16 +66,12 @@ class SweepResult:
         }
 
 
-def _tracked() -> Any:
-    """The offerings the sweep considers: live, and within the supported dates (rows
-    stored before the limits, or by another tool, are left out, never a failure)."""
+def _tracked(cutoff: date) -> Any:
+    """The offerings the sweep considers: live, started by ``cutoff`` and not before the
+    supported years (calendar.tracked_weeks: rows stored before the limits are left
+    out or capped, never a failure). One range on start_date: cheap per row."""
     o = OFFERING
-    return sa.and_(
-        o.c.cancelled_at.is_(None),
-        o.c.start_date >= calendar.FIRST_DAY,
-        o.c.end_date <= calendar.LAST_DAY,
-        o.c.end_date >= o.c.start_date,
-    )
+    return sa.and_(o.c.cancelled_at.is_(None), o.c.start_date.between(calendar.FIRST_DAY, cutoff))
 
 
 def _max_weeks(session: Session, cutoff: date) -> int:
@@ -83,7 +79,7 @@ def _max_weeks(session: Session, cutoff: date) -> int:
     limits.MAX_WEEKS (so one odd row never grows the statement or its work)."""
     longest = session.execute(
         sa.select(sa.func.max(days_between(OFFERING.c.start_date, OFFERING.c.end_date))).where(
-            _tracked(), OFFERING.c.start_date <= cutoff
+            _tracked(cutoff)
         )
     ).scalar()
     return 0 if longest is None else min(int(longest) // 7 + 1, limits.MAX_WEEKS)
@@ -131,8 +127,7 @@ def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: 
         .select_from(o.join(w, sa.and_(within, due)))
         .outerjoin(lg, sa.and_(lg.c.offering_id == o.c.id, lg.c.week == w.c.n))
         .where(
-            _tracked(),
-            o.c.start_date <= cutoffs.reminder,
+            _tracked(cutoffs.reminder),
             who,
             sa.or_(lg.c.id.is_(None), lg.c.complete.is_(False)),
         )

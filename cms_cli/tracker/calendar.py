@@ -21,10 +21,11 @@ def tracked_weeks(start: date, end: date) -> int:
 
     All of them for offerings within the limits (create, update and import enforce
     those). Rows stored before the limits, or by another tool, never stop the rest:
-    at most ``limits.MAX_WEEKS`` of their weeks are tracked, none when they start or
-    end outside the supported years (their dates would overflow the calendar).
+    their first ``limits.MAX_WEEKS`` weeks are tracked, none when they start outside
+    the supported years or end before they start (their dates would overflow the
+    calendar, or mean nothing).
     """
-    if end < start or start < FIRST_DAY or end > LAST_DAY:
+    if end < start or not FIRST_DAY <= start <= LAST_DAY:
         return 0
     return min(((end - start).days + 7) // 7, limits.MAX_WEEKS)
 

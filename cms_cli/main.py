@@ -175,6 +175,13 @@ def as_cms_error(exc: BaseException) -> CmsError:
         except CmsError:
             url = "the database"
         return database_error(url, exc)
+    if isinstance(exc, OverflowError):  # a number the database driver cannot bind
+        from cms_cli.core.errors import ValidationError
+
+        return ValidationError(
+            f"a value is out of range ({exc}); nothing was changed",
+            hint="see docs/limits.md for the limit of each field",
+        )
     redis_exc = sys.modules.get("redis.exceptions")
     if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
         return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")

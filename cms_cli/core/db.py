@@ -237,10 +237,23 @@ def is_transient(exc: BaseException) -> bool:
     return _mysql_code(exc) in _MYSQL_TRANSIENT
 
 
+#: MySQL refusing a value: too long (1406), out of range (1264), not valid text (1366).
+#: Services check every limit first (core.limits); this is the net behind them.
+_MYSQL_VALUE = {1264, 1366, 1406}
+
+
 def database_error(url: str, exc: BaseException) -> CmsError:
     """Exit 7 for an unreachable database; any other database failure is exit 1."""
     if is_unreachable(exc):
         return unavailable(url, exc)
+    if _mysql_code(exc) in _MYSQL_VALUE or isinstance(_driver_error(exc), OverflowError):
+        from cms_cli.core.errors import ValidationError
+
+        return ValidationError(
+            f"a value is too long or out of range for the database ({_reason(exc)[:120]});"
+            " nothing was changed",
+            hint="see docs/limits.md for the limit of each field",
+        )
     if is_transient(exc):
         return CmsError(
             "the database was too busy to finish (lock conflict); nothing was changed",

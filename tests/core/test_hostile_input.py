@@ -257,3 +257,28 @@ def test_reflection_answers_refuse_control_characters(
         run = cli("reflection", "submit", str(file))
         assert run.exit_code == 1, run
         assert len(run.stderr) < 400
+
+
+def test_the_database_refusing_a_value_is_a_clear_error(cli: Cli, db_url: str) -> None:
+    """The net behind the limits: a value the database itself refuses (here, through a
+    service call that skips the checks) is exit 1 with a hint, never a raw driver error."""
+    from cms_cli.core.db import database_error
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO module (code, name, credits, is_active, created_at) "
+                    "VALUES (:c, 'n', :cr, 1, '2026-01-01 00:00:00')"
+                ),
+                {"c": "X" * 300, "cr": 2**70},
+            )
+    except (sa.exc.DBAPIError, OverflowError) as exc:
+        error = database_error(db_url, exc)
+        assert error.exit_code == 1
+        assert "too long or out of range" in error.message
+    else:  # SQLite neither checks lengths nor refuses... a 2**70 integer: it must
+        raise AssertionError("the database took a value it cannot hold")
+    finally:
+        engine.dispose()

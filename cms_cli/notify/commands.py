@@ -29,17 +29,25 @@ def sweep(
         bool, typer.Option("--quiet", "-q", help="Print nothing when nothing was created.")
     ] = False,
     json_: JsonOpt = False,
+    requeue_now: Annotated[
+        bool,
+        typer.Option(
+            "--requeue-now",
+            help="Hand every waiting row to the queue again now, not after 10 minutes.",
+        ),
+    ] = False,
 ) -> None:
     """Write reminders and escalations for every week past its deadline (operator; cron).
 
     Idempotent and safe to run concurrently: one notification per recipient, kind,
-    offering and week. Exit 7 when the queue is down (the rows wait in the outbox).
+    offering and week. Exit 7 when the queue is down (the rows wait in the outbox; once
+    it is back, --requeue-now hands them over at once).
 
     Example: */10 * * * * cms notify sweep --quiet
     """
     from cms_cli.notify import sweep as sweeping
 
-    done = sweeping.run(current().config(), dry_run=dry_run)
+    done = sweeping.run(current().config(), dry_run=dry_run, requeue_now=requeue_now)
     if json_:
         write_json(done.as_json())
         return

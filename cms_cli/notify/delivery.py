@@ -36,6 +36,19 @@ STALE_CLAIM = timedelta(minutes=10)
 LIVE = (NotificationStatus.pending, NotificationStatus.queued)
 
 
+class TryAgain(Exception):
+    """This delivery failed and the worker's settings allow another attempt later."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"try again in {delay:g} s")
+        self.delay = delay
+
+
+def retry_delay(config: Config, attempts: int) -> float:
+    """Seconds before attempt ``attempts + 1``: retry_seconds, doubled each time."""
+    return float(config.settings.retry_seconds * 2 ** (attempts - 1))
+
+
 @dataclass(frozen=True)
 class Message:
     to: str
@@ -272,7 +285,7 @@ def deliver(notification_id: int, config: Config) -> str:
         log.warning("notification %s attempt %s failed: %s", notification_id, attempts, reason)
         if final:
             return "failed"
-        raise
+        raise TryAgain(retry_delay(config, attempts)) from exc
     log.info(
         "delivered %s %s to %s by %s",
         message.subject.split(":")[0].lower(),

@@ -73,3 +73,6 @@ class WorkerHeartbeat(SQLModel, table=True):
     started_at: datetime = Field(sa_column=utc_column())
     seen_at: datetime = Field(sa_column=utc_column())
     scheduler: bool = Field(default=False)
+    #: Set when the worker stopped cleanly (SIGTERM/SIGINT); a worker killed leaves it
+    #: unset and its heartbeat simply ages.
+    stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

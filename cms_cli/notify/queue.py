@@ -41,30 +41,35 @@ def _build(config: Config, immediate: bool) -> Any:
 
     url = config.settings.redis_url
     huey: Any
+    # results=False: nobody reads a delivery's return value, and a stored one per task
+    # would grow the queue's storage forever (huey.results.cms in Redis).
     if immediate:
-        huey = SqliteHuey("cms", immediate=True, filename=":memory:")
+        huey = SqliteHuey("cms", immediate=True, filename=":memory:", results=False)
     elif url:
         import redis
 
         pool = redis.ConnectionPool.from_url(
             url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
         )
-        huey = RedisHuey("cms", connection_pool=pool)
+        huey = RedisHuey("cms", connection_pool=pool, results=False)
     else:
         from cms_cli.core.files import private_file
 
         private_file(config.queue_file)  # 0600 in a 0700 folder when new
-        huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10)
+        huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10, results=False)
     s = config.settings
 
-    @huey.task(
-        retries=s.delivery_attempts - 1,
-        retry_delay=s.retry_seconds,
-        retry_backoff=2,
-        name="cms.deliver",
-    )
+    # No retry policy is frozen into the message: the process that enqueues (a sweep)
+    # may have other settings than the worker. The worker's own configuration decides
+    # at delivery time whether to try again, and when (delivery.retry_delay).
+    @huey.task(name="cms.deliver")
     def deliver(notification_id: int) -> str:
-        return delivery.deliver(notification_id, config)
+        from huey.exceptions import RetryTask
+
+        try:
+            return delivery.deliver(notification_id, config)
+        except delivery.TryAgain as again:
+            raise RetryTask(delay=again.delay) from again
 
     minutes = s.sweep_minutes
     schedule = (
@@ -107,9 +112,14 @@ def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
             if config.settings.redis_url
             else str(config.queue_file)
         )
+        from cms_cli.core import clock
+        from cms_cli.notify.sweep import STALE
+
+        after = (clock.now() + STALE).astimezone(config.tz).strftime("%H:%M %Z")
         raise Unavailable(
             f"queue unavailable ({where}): {exc}; "
             f"{len(ids) - done} notification(s) stay in the outbox",
-            hint="a later cms notify sweep hands them over once the queue is back",
+            hint=f"the first cms notify sweep after {after} hands them over again; once "
+            "the queue is back, cms notify sweep --requeue-now does it at once",
         ) from exc
     return done

@@ -193,21 +193,22 @@ def write_outbox(
     return token, created
 
 
-def stale_condition(now: datetime) -> Any:
-    """Rows handed to nobody, or to a queue or worker that lost them."""
+def stale_condition(now: datetime, wait: timedelta = STALE) -> Any:
+    """Rows handed to nobody, or to a queue or worker that lost them, ``wait`` ago or
+    earlier (``--requeue-now``: no wait). A row a worker holds right now is never one."""
     o = OUTBOX
     return sa.and_(
         o.c.status.in_([NotificationStatus.pending.value, NotificationStatus.queued.value]),
-        sa.func.coalesce(o.c.queued_at, o.c.created_at) < now - STALE,
+        sa.func.coalesce(o.c.queued_at, o.c.created_at) <= now - wait,
         sa.or_(o.c.claimed_at.is_(None), o.c.claimed_at < now - STALE),
     )
 
 
-def mark_requeue(session: Session, now: datetime, token: str) -> int:
+def mark_requeue(session: Session, now: datetime, token: str, wait: timedelta = STALE) -> int:
     result = session.execute(
         sa.update(OUTBOX)
         .where(
-            stale_condition(now),
+            stale_condition(now, wait),
             sa.or_(OUTBOX.c.sweep_token.is_(None), OUTBOX.c.sweep_token != token),
         )
         .values(sweep_token=token + "r", queued_at=now, claim_token=None, claimed_at=None)
@@ -216,11 +217,11 @@ def mark_requeue(session: Session, now: datetime, token: str) -> int:
 
 
 def _write(
-    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool
+    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool, wait: timedelta
 ) -> tuple[str, dict[Kind, int], int]:
     """The sweep's first transaction: new rows, stale rows marked, one audit event."""
     token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
-    requeued = 0 if dry_run else mark_requeue(session, now, token)
+    requeued = 0 if dry_run else mark_requeue(session, now, token, wait)
     if not dry_run and (created[Kind.reminder] or created[Kind.escalation] or requeued):
         from cms_cli.audit import service as audit
 
@@ -239,9 +240,12 @@ def _write(
     return token, created, requeued
 
 
-def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepResult:
+def run(
+    config: Config, *, dry_run: bool = False, enqueue: Any = None, requeue_now: bool = False
+) -> SweepResult:
     """One sweep. Raises Unavailable (exit 7) when the queue cannot take the rows; they
-    stay in the outbox and a later sweep hands them over.
+    stay in the outbox and a later sweep hands them over (after STALE, or at once with
+    ``requeue_now``: once the queue is back after an outage).
 
     Concurrent sweeps (cron on several hosts) race on the outbox's unique key; on MySQL
     the loser of such a race is rolled back as a deadlock victim, and its transaction is
@@ -251,11 +255,12 @@ def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepR
 
     now = clock.now()
     cutoffs = Cutoffs.at(now, config)
+    wait = timedelta(0) if requeue_now else STALE
     token, created, requeued = in_transaction(
-        config, lambda session: _write(session, now, cutoffs, dry_run=dry_run)
+        config, lambda session: _write(session, now, cutoffs, dry_run=dry_run, wait=wait)
     )
     if dry_run:
-        stale = _count_stale(config, now)
+        stale = _count_stale(config, now, wait)
         return SweepResult(created[Kind.reminder], created[Kind.escalation], stale, 0, dry_run=True)
     mine = OUTBOX.c.sweep_token.in_([token, token + "r"])
     with session_scope(config) as session:
@@ -285,11 +290,11 @@ def run(config: Config, *, dry_run: bool = False, enqueue: Any = None) -> SweepR
     return result
 
 
-def _count_stale(config: Config, now: datetime) -> int:
+def _count_stale(config: Config, now: datetime, wait: timedelta) -> int:
     with session_scope(config) as session:
         return int(
             session.execute(
-                sa.select(sa.func.count()).select_from(OUTBOX).where(stale_condition(now))
+                sa.select(sa.func.count()).select_from(OUTBOX).where(stale_condition(now, wait))
             ).scalar()
             or 0
         )

@@ -27,12 +27,23 @@ def beat(config: Config, name: str, started: Any, scheduler: bool) -> None:
         updated = session.execute(
             sa.update(WorkerHeartbeat)
             .where(WorkerHeartbeat.name == name)  # type: ignore[arg-type]
-            .values(seen_at=now, scheduler=scheduler)
+            .values(seen_at=now, scheduler=scheduler, stopped_at=None)
         )
         if not rowcount(updated):
             session.add(
                 WorkerHeartbeat(name=name, started_at=started, seen_at=now, scheduler=scheduler)
             )
+
+
+def record_stop(config: Config, name: str) -> None:
+    """Say this worker stopped on purpose: `cms doctor` then knows nobody delivers."""
+    now = clock.now()
+    with session_scope(config) as session:
+        session.execute(
+            sa.update(WorkerHeartbeat)
+            .where(WorkerHeartbeat.name == name)  # type: ignore[arg-type]
+            .values(seen_at=now, stopped_at=now)
+        )
 
 
 def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event) -> None:
@@ -81,3 +92,8 @@ def run(config: Config, *, workers: int, scheduler: bool) -> None:
         close_connections()  # QUIT the SMTP connections the threads kept open
         stop.set()
         beater.join(timeout=5)
+        try:
+            record_stop(config, name)
+        except Exception as exc:  # the database may be away: the heartbeat will age
+            log.warning("could not record the stop: %s", exc)
+        log.info("cms worker %s stopped", name)

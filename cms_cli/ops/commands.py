@@ -29,7 +29,8 @@ def doctor(json_: JsonOpt = False) -> None:
             {
                 "ok": report.ok,
                 "checks": [
-                    {"name": c.name, "status": c.status, "detail": c.detail} for c in report.checks
+                    {"name": c.name, "status": c.status, "detail": c.detail, "hint": c.hint}
+                    for c in report.checks
                 ],
             }
         )
@@ -43,10 +44,12 @@ def doctor(json_: JsonOpt = False) -> None:
                 text_cell(check.status, style=_STYLE[check.status]),
                 text_cell(check.detail),
             )
+            if check.hint and check.status != "ok":
+                table.add_row("", "", text_cell(f"hint: {check.hint}", style="dim"))
         stdout_console().print(table)
     failing = [c.name for c in report.checks if c.status in ("fail", "down")]
     if failing:
         from cms_cli.core.errors import Unavailable, ValidationError
 
         error = Unavailable if report.exit_code == Unavailable.exit_code else ValidationError
-        raise error("not healthy: " + ", ".join(failing), hint="see the details above")
+        raise error("not healthy: " + ", ".join(failing), hint="see the hints above")

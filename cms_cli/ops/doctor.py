@@ -6,9 +6,9 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cms_cli.core.config import Config, mask_url
@@ -23,6 +23,14 @@ class Check:
     name: str
     status: Status
     detail: str
+    hint: str | None = None  # what to do, for a check that is not ok
+
+
+def backlog_limit_minutes(sweep_minutes: int) -> int:
+    """How long a notification may wait (pending or queued) before the outbox check
+    fails: a sweep hands rows over again after 10 minutes and runs every sweep_minutes,
+    so twice that plus 10, and never less than 30 minutes (docs/operations.md)."""
+    return max(30, 2 * sweep_minutes + 10)
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,11 @@ def _worker_and_backlog(config: Config) -> list[Check]:
     now = clock.now()
     engine = engine_for(config.database_url)
     with engine.connect() as conn:
-        seen = conn.execute(sa.select(sa.func.max(col(WorkerHeartbeat.seen_at)))).scalar()
+        workers = list(
+            conn.execute(
+                sa.select(col(WorkerHeartbeat.seen_at), col(WorkerHeartbeat.stopped_at))
+            ).all()
+        )
         waiting = conn.execute(
             sa.select(sa.func.count(), sa.func.min(col(Notification.created_at))).where(
                 col(Notification.status).in_(
@@ -193,28 +205,73 @@ def _worker_and_backlog(config: Config) -> list[Check]:
         failed = conn.execute(
             sa.select(sa.func.count()).where(col(Notification.status) == NotificationStatus.failed)
         ).scalar()
-    checks = []
-    limit = max(2 * config.settings.sweep_minutes, 5)
-    if seen is None:
-        checks.append(Check("worker", "warn", "no cms worker has run against this database"))
-    else:
-        seen = seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen
-        age = (now - seen).total_seconds() / 60
-        status: Status = "ok" if age <= limit else "warn"
-        checks.append(Check("worker", status, f"last heartbeat {age:.0f} min ago"))
+    return [
+        _worker_check(workers, now, config.settings.sweep_minutes, waiting[0]),
+        _outbox_check(waiting, failed or 0, now, config.settings.sweep_minutes),
+    ]
+
+
+START_WORKER = "start one: cms worker (systemctl start cms-worker; docs/operations.md)"
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _worker_check(workers: list[Any], now: datetime, sweep_minutes: int, waiting: int) -> Check:
+    """Fails when the newest heartbeat is older than 2 x sweep_minutes, or when every
+    worker recorded a clean stop while notifications wait."""
+    limit = 2 * sweep_minutes
+    if not workers:
+        if waiting:
+            return Check(
+                "worker", "fail", f"no cms worker has run; {waiting} notification(s) wait",
+                START_WORKER,
+            )  # fmt: skip
+        return Check("worker", "warn", "no cms worker has run against this database", START_WORKER)
+    live = [w for w in workers if w.stopped_at is None]
+    if not live:
+        stopped = max(_aware(w.stopped_at) for w in workers)
+        detail = f"every worker stopped (the last at {stopped.isoformat(timespec='seconds')})"
+        if waiting:
+            return Check(
+                "worker", "fail", f"{detail}; {waiting} notification(s) wait", START_WORKER
+            )
+        return Check("worker", "warn", detail, START_WORKER)
+    seen = max(_aware(w.seen_at) for w in live)
+    age = (now - seen).total_seconds() / 60
+    if age > limit:
+        return Check(
+            "worker",
+            "fail",
+            f"last heartbeat {age:.0f} min ago (more than 2 x sweep_minutes = {limit} min): "
+            "the worker is dead or cannot reach the database",
+            "check it (systemctl status cms-worker; journalctl -u cms-worker) and restart it",
+        )
+    return Check("worker", "ok", f"{len(live)} running, last heartbeat {age * 60:.0f} s ago")
+
+
+def _outbox_check(waiting: Any, failed: int, now: datetime, sweep_minutes: int) -> Check:
     count, oldest = waiting
+    limit = backlog_limit_minutes(sweep_minutes)
+    retry = "cms notify list --status failed; cms notify retry --all-failed"
     if count:
-        oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
-        age = (now - oldest).total_seconds() / 60
+        age = (now - _aware(oldest)).total_seconds() / 60
         detail = f"{count} waiting, the oldest for {age:.0f} min; {failed} failed"
-        status = "ok" if age <= 30 and not failed else "warn"
-    else:
-        detail = f"nothing waiting; {failed} failed"
-        status = "warn" if failed else "ok"
+        if age > limit:
+            return Check(
+                "outbox",
+                "fail",
+                f"{detail} (more than {limit} min: deliveries are stuck)",
+                "check the worker and the queue (cms doctor's queue line); "
+                "cms notify sweep --requeue-now hands the rows over again",
+            )
+        if failed:
+            return Check("outbox", "warn", detail, retry)
+        return Check("outbox", "ok", detail)
     if failed:
-        detail += " (cms notify list --status failed; cms notify retry --all-failed)"
-    checks.append(Check("outbox", status, detail))
-    return checks
+        return Check("outbox", "warn", f"nothing waiting; {failed} failed", retry)
+    return Check("outbox", "ok", "nothing waiting; 0 failed")
 
 
 def run(load: Callable[[], Config]) -> Report:

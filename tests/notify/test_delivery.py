@@ -107,10 +107,12 @@ def test_smtp_down_retries_then_fails_then_retry_delivers(
     rows = swept(cli)
     target = rows[0]["id"]
     smtp.fail = True
-    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="3")
+    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="3", CMS_RETRY_SECONDS="30")
     for attempt in (1, 2):
-        with pytest.raises(Exception, match="451"):
+        with pytest.raises(delivery.TryAgain) as again:
             delivery.deliver(target, config)
+        assert again.value.delay == 30 * 2 ** (attempt - 1)  # the worker's backoff
+        assert "451" in str(again.value.__cause__)
         row = next(r for r in cli.ok("notify", "list", "--json").json() if r["id"] == target)
         assert (row["status"], row["attempts"]) == ("queued", attempt)
         assert "451" in row["last_error"]

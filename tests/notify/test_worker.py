@@ -92,15 +92,19 @@ def test_worker_delivers_and_stops_on_sigterm(
     worker = start_worker(cli, workers)
     wait_until_sent(cli, 6)
     assert len(smtp.messages) == 6
+    # The heartbeat and the empty backlog show in the doctor.
+    checks = {c["name"]: c for c in cli.ok("doctor", "--json").json()["checks"]}
+    assert checks["worker"]["status"] == "ok"
+    assert checks["outbox"]["detail"].startswith("nothing waiting")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     log = worker.stderr.read()  # type: ignore[union-attr]
     assert log.count("delivered ") == 6
     assert "Traceback" not in log
-    # The heartbeat and the empty backlog show in the doctor.
+    # It recorded its stop: nobody delivers now (a warning while nothing waits).
     checks = {c["name"]: c for c in cli.ok("doctor", "--json").json()["checks"]}
-    assert checks["worker"]["status"] == "ok"
-    assert checks["outbox"]["detail"].startswith("nothing waiting")
+    assert checks["worker"]["status"] == "warn"
+    assert checks["worker"]["detail"].startswith("every worker stopped")
 
 
 def test_the_default_sqlite_queue(
@@ -192,13 +196,20 @@ def test_redis_down_at_sweep_time(
         assert down.exit_code == 7
         assert down.stderr.startswith("error: queue unavailable")
         assert "Traceback" not in down.stderr
+        # when the rows go out again, and how to hurry it (TERM_NOW 12:00 + 10 min)
+        assert "hint: the first cms notify sweep after 12:10 UTC hands them over" in down.stderr
+        assert "--requeue-now" in down.stderr
         assert {r["status"] for r in rows(cli)} == {"pending"}
         assert len(rows(cli)) == 6  # kept in the outbox
         again = start_redis_again(url)
         try:
+            soon = json.loads(cli.ok("notify", "sweep", "--json").stdout)
+            assert soon["requeued"] == 0  # not yet: they wait 10 minutes
+            now = json.loads(cli.ok("notify", "sweep", "--requeue-now", "--json").stdout)
+            assert now["requeued"] == 6
             later = {"CMS_NOW": LATER}
             swept = json.loads(cli.ok("notify", "sweep", "--json", env=later).stdout)
-            assert swept["requeued"] == 6
+            assert swept["requeued"] == 6  # handed at 12:00, not taken: again at 12:11
             cli.env.update(later)
             start_worker(cli, workers)
             wait_until_sent(cli, 6)
@@ -206,3 +217,37 @@ def test_redis_down_at_sweep_time(
         finally:
             again.terminate()
             again.wait()
+
+
+def test_the_workers_settings_decide_retries_and_no_results_pile_up(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+    fresh_redis: str,
+) -> None:
+    """The sweep enqueues under 5 attempts and a 60 s backoff; the worker is started
+    with 2 attempts and 0.2 s: the worker's settings are the ones that hold. And Huey
+    keeps no result per delivery in Redis."""
+    import redis
+
+    smtp.fail = True
+    cli.ok("notify", "sweep", env={"CMS_DELIVERY_ATTEMPTS": "5", "CMS_RETRY_SECONDS": "60"})
+    start_worker(cli, workers, "--workers", "2")
+    workers[-1].kill()  # restart it with other settings (as an operator would)
+    workers[-1].wait()
+    proc = cli.spawn(
+        "worker", "--no-scheduler", env={"CMS_DELIVERY_ATTEMPTS": "2", "CMS_RETRY_SECONDS": "0.2"}
+    )
+    workers.append(proc)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = rows(cli)
+        if all(r["status"] == "failed" for r in current):
+            break
+        time.sleep(0.3)
+    assert {(r["status"], r["attempts"]) for r in rows(cli)} == {("failed", 2)}
+    client = redis.Redis.from_url(fresh_redis)
+    assert not [k for k in client.keys("*") if b"result" in k]
+    client.close()

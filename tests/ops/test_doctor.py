@@ -68,3 +68,76 @@ def test_bad_config_is_reported(cli: Cli, tmp_path: Path) -> None:
     result = cli("doctor", "--json", env={"CMS_HOME": str(tmp_path)})
     assert result.exit_code == 1
     assert result.json()["checks"][0]["status"] == "fail"
+
+
+def _checks(result: object) -> dict[str, dict[str, str]]:
+    return {c["name"]: c for c in result.json()["checks"]}  # type: ignore[attr-defined]
+
+
+def _beat(db_url: str, seen: str, stopped: str | None = None) -> None:
+    """A worker's heartbeat row, as `cms worker` writes it."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO worker_heartbeat (name, started_at, seen_at, scheduler, stopped_at)"
+                " VALUES ('host:1', :s, :s, 0, :stopped)"
+            ),
+            {"s": seen, "stopped": stopped},
+        )
+    engine.dispose()
+
+
+def test_a_stale_heartbeat_fails_with_a_hint(cli: Cli, manager: str, db_url: str) -> None:
+    """Older than 2 x sweep_minutes (15 by default): the probe fires (exit 1)."""
+    _beat(db_url, "2026-03-02 09:00:00")
+    fresh = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:29:00+00:00"})
+    assert _checks(fresh)["worker"]["status"] == "ok"
+    stale = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:31:00+00:00"})
+    assert stale.exit_code == 1
+    assert stale.json()["ok"] is False
+    worker = _checks(stale)["worker"]
+    assert worker["status"] == "fail"
+    assert "31 min ago" in worker["detail"]
+    assert "restart" in worker["hint"]
+    human = cli("doctor", env={"CMS_NOW": "2026-03-02T09:31:00+00:00"})
+    assert "hint: check it (systemctl status cms-worker" in human.stdout
+    assert human.stderr.startswith("error: not healthy: worker")
+    shorter = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:11:00+00:00",
+                                           "CMS_SWEEP_MINUTES": "5"})  # fmt: skip
+    assert _checks(shorter)["worker"]["status"] == "fail"
+
+
+def test_a_stopped_worker_with_a_backlog_fails(
+    cli: Cli, logged: dict[str, int], db_url: str
+) -> None:
+    cli.ok("notify", "sweep")  # six rows wait (no worker ran)
+    never = cli("doctor", "--json")
+    assert never.exit_code == 1
+    assert _checks(never)["worker"]["status"] == "fail"
+    _beat(db_url, "2026-02-01 11:59:00", stopped="2026-02-01 11:59:00")
+    stopped = cli("doctor", "--json")
+    assert stopped.exit_code == 1
+    worker = _checks(stopped)["worker"]
+    assert worker["status"] == "fail"
+    assert worker["detail"].startswith("every worker stopped")
+    assert "6 notification(s) wait" in worker["detail"]
+    assert worker["hint"].startswith("start one: cms worker")
+
+
+def test_an_old_backlog_fails(cli: Cli, logged: dict[str, int], db_url: str) -> None:
+    from cms_cli.ops.doctor import backlog_limit_minutes
+
+    cli.ok("notify", "sweep")
+    _beat(db_url, "2026-02-01 13:00:00")  # a live worker, seen at each "now" below
+    limit = backlog_limit_minutes(15)
+    assert limit == 40
+    ok = cli("doctor", "--json", env={"CMS_NOW": "2026-02-01T12:39:00+00:00"})
+    assert _checks(ok)["outbox"]["status"] == "ok"
+    old = cli("doctor", "--json", env={"CMS_NOW": "2026-02-01T12:41:00+00:00"})
+    assert old.exit_code == 1
+    outbox = _checks(old)["outbox"]
+    assert outbox["status"] == "fail"
+    assert "--requeue-now" in outbox["hint"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,8 +113,47 @@ def _context_query() -> Any:
     )
 
 
+#: What each activity is called in a message.
+ACTIVITY_WORDS = {
+    "formative_one_grading": "formative one grading",
+    "formative_two_grading": "formative two grading",
+    "summative_grading": "summative grading",
+    "course_moderation": "course moderation",
+    "intranet_sync": "intranet sync",
+    "grade_book_status": "grade book",
+}
+
+
+def log_state(entry: WeeklyLog | None) -> tuple[str, str]:
+    """(short, long) wording of a week's log: "not logged", or "incomplete" with what
+    is still to do, e.g. "incomplete (43%: still to do: summative grading, grade book)"."""
+    if entry is None:
+        return "not logged", "has not been logged"
+    todo = [word for name, word in ACTIVITY_WORDS.items() if _status(entry, name) != "done"]
+    if not entry.attendance_taken:
+        todo.append("attendance")
+    return "incomplete", f"is incomplete ({entry.completion}%: still to do: {', '.join(todo)})"
+
+
+def _status(entry: WeeklyLog, name: str) -> str:
+    value = getattr(entry, name)
+    return str(getattr(value, "value", value))
+
+
+def deadline_words(start: Any, week: int, config: Config) -> str:
+    """The deadline, unambiguous: "due by the end of Sun 25 Jan 2026; reminders go out
+    after 00:00 Mon 26 Jan 2026 CET + 48 h grace"."""
+    last = calendar.week_end(start, week)
+    midnight = calendar.due_at_day(last, config.tz, 0).astimezone(config.tz)
+    grace = config.settings.grace_hours
+    return (
+        f"due by the end of {last:%a %d %b %Y}; reminders go out after "
+        f"{midnight:%H:%M %a %d %b %Y %Z} + {grace} h grace"
+    )
+
+
 def compose(session: Session, notification: Notification, config: Config) -> Message:
-    """Subject and body naming the offering, the week and the deadline (local time)."""
+    """Subject and body naming the offering, the week, its state and the deadline."""
     row = session.execute(_context_query(), {"notification_id": notification.id}).one()
     offering, module, group, cohort, recipient, facilitator, entry = row
     week = notification.week
@@ -121,21 +161,20 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
         calendar.week_start(offering.start_date, week),
         calendar.week_end(offering.start_date, week),
     )
-    due = calendar.due_at(offering.start_date, week, config.tz, config.settings.grace_hours)
-    due_text = due.astimezone(config.tz).strftime("%a %d %b %Y %H:%M %Z")
     what = (
         f"{module.code} {module.name}, class {group.code}, cohort {cohort.name} "
         f"(offering {offering.id})"
     )
-    state = "has not been logged" if entry is None else f"is only {entry.completion}% complete"
+    short, state = log_state(entry)
+    deadline = deadline_words(offering.start_date, week, config)
     command = f"cms tracker log --offering {offering.id} --week {week}"
     if notification.kind is Kind.reminder:
-        subject = f"Reminder: week {week} of {module.code} (offering {offering.id}) is overdue"
+        subject = f"Reminder: week {week} of {module.code} (offering {offering.id}) is {short}"
         lines = [
             f"Hello {recipient.name},",
             "",
-            f"The activity log for week {week} ({first} to {last}) of {what} was due on "
-            f"{due_text} and {state}.",
+            f"The activity log for week {week} ({first} to {last}) of {what} {state}.",
+            f"It was {deadline}.",
             "",
             f"Log it with:  {command}",
         ]
@@ -146,13 +185,13 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
             else "no facilitator (none is assigned)"
         )
         subject = (
-            f"Escalation: week {week} of {module.code} (offering {offering.id}) is still not logged"
+            f"Escalation: week {week} of {module.code} (offering {offering.id}) is still {short}"
         )
         lines = [
             f"Hello {recipient.name},",
             "",
-            f"The activity log for week {week} ({first} to {last}) of {what} was due on "
-            f"{due_text} and {state}. Facilitator: {holder}.",
+            f"The activity log for week {week} ({first} to {last}) of {what} {state}.",
+            f"It was {deadline}. Facilitator: {holder}.",
             "",
             f"See it with:  cms tracker list --offering {offering.id} --status overdue",
         ]
@@ -161,7 +200,11 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
     import html
 
     body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
-    page = f"<!doctype html><html><body>{body}<p>-- cms</p></body></html>"
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(neutralise(subject))}</title></head>"
+        f"<body>{body}<p>-- cms</p></body></html>"
+    )
     return Message(recipient.email, recipient.name, neutralise(subject), text, page)
 
 
@@ -231,6 +274,12 @@ def recipient_header(name: str, address: str) -> Address:
     return Address(display_name=shown, username=local, domain=domain)
 
 
+def _sender_domain(config: Config) -> str:
+    """The domain of mail_from (for Message-ID), or localhost."""
+    address = parseaddr(config.settings.mail_from)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
 def send_email(config: Config, message: Message) -> None:
     """Send through this thread's SMTP connection (opened, or reused while fresh), to the
     account's address only: the envelope recipient is given, never read from headers."""
@@ -238,6 +287,11 @@ def send_email(config: Config, message: Message) -> None:
     email["From"] = config.settings.mail_from
     email["To"] = recipient_header(message.name, message.to)
     email["Subject"] = message.subject
+    email["Date"] = format_datetime(clock.now())
+    email["Message-ID"] = make_msgid("cms", domain=_sender_domain(config))
+    # RFC 3834: sent by a program; out-of-office replies and loops leave it alone.
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Auto-Response-Suppress"] = "All"
     email.set_content(message.text)
     email.add_alternative(message.html, subtype="html")
     url = config.settings.smtp_url or ""

@@ -33,11 +33,16 @@ def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any
         if m["To"].addresses[0].addr_spec == "ana@uni.edu" and "week 3" in m["Subject"]
     )
     assert reminder["From"] == "registry@uni.edu"
-    assert reminder["Subject"] == f"Reminder: week 3 of CS101 (offering {logged['A']}) is overdue"
+    assert (
+        reminder["Subject"] == f"Reminder: week 3 of CS101 (offering {logged['A']}) is not logged"
+    )
     text = reminder.get_body(("plain",)).get_content()
     assert "week 3 (2026-01-19 to 2026-01-25)" in text
     # The deadline in the institution's time zone: midnight after Jan 25 in Paris + 48 h.
-    assert "was due on Wed 28 Jan 2026 00:00 CET" in text
+    assert (
+        "It was due by the end of Sun 25 Jan 2026; reminders go out after "
+        "00:00 Mon 26 Jan 2026 CET + 48 h grace." in text
+    )
     assert f"cms tracker log --offering {logged['A']} --week 3" in text
     assert "has not been logged" in text
     assert reminder.get_body(("html",)) is not None
@@ -138,8 +143,9 @@ def test_smtp_unreachable_is_an_error_to_retry(cli: Cli, logged: dict[str, int])
 
     rows = swept(cli)
     config = cli.config(CMS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
-    with pytest.raises(ConnectionRefusedError):
+    with pytest.raises(delivery.TryAgain) as again:
         delivery.deliver(rows[0]["id"], config)
+    assert isinstance(again.value.__cause__, ConnectionRefusedError)
     row = cli.ok("notify", "list", "--json").json()[0]
     assert row["status"] == "queued"
     assert row["attempts"] == 1
@@ -231,3 +237,32 @@ def test_a_stored_name_with_control_characters_still_gets_its_mail(
     body = message.get_body(("plain",)).get_content()
     assert "\x1b" not in body
     assert "\r\nBcc" not in body
+
+
+def test_mail_is_mail_and_says_what_is_missing(cli: Cli, logged: dict[str, int], smtp: Any) -> None:
+    """Date, Message-ID in the sender's domain, Auto-Submitted (RFC 3834), a text and an
+    HTML part; an incomplete week says what is still to do, in the subject too."""
+    from email.utils import parsedate_to_datetime
+
+    rows = swept(cli)
+    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_MAIL_FROM="Registry <registry@uni.edu>")
+    week2 = next(r for r in rows if r["kind"] == "reminder" and r["week"] == 2
+                 and r["offering_id"] == logged["A"])  # fmt: skip
+    assert delivery.deliver(week2["id"], config) == "sent"
+    message = smtp.messages[0]
+    assert parsedate_to_datetime(message["Date"]).tzinfo is not None
+    assert message["Message-ID"].startswith("<")
+    assert message["Message-ID"].endswith("@uni.edu>")
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Subject"] == f"Reminder: week 2 of CS101 (offering {logged['A']}) is incomplete"
+    text = message.get_body(("plain",)).get_content()
+    # week 2 of A: formative one done, the rest not started, no attendance: 1 of 7
+    assert (
+        "is incomplete (14%: still to do: formative two grading, summative grading, course "
+        "moderation, intranet sync, grade book, attendance)." in text
+    )
+    assert "not been logged" not in text
+    html = message.get_body(("html",)).get_content()
+    assert "still to do" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,16 @@ inbox_app = typer.Typer(
     help="Your in-app notifications.", invoke_without_command=True, rich_markup_mode=None
 )
 worker_app = typer.Typer(rich_markup_mode=None, add_completion=False)
+
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        envvar="CMS_LOG_FORMAT",
+        metavar="plain|json",
+        help="Logs on stderr: plain lines, or one JSON object per line (journald, ELK).",
+    ),
+]
 
 
 @app.command()
@@ -36,6 +47,15 @@ def sweep(
             help="Hand every waiting row to the queue again now, not after 10 minutes.",
         ),
     ] = False,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            metavar="PATH",
+            help="Write the sweep's Prometheus metrics there (node_exporter textfile).",
+        ),
+    ] = None,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Write reminders and escalations for every week past its deadline (operator; cron).
 
@@ -45,9 +65,29 @@ def sweep(
 
     Example: */10 * * * * cms notify sweep --quiet
     """
+    import time
+
     from cms_cli.notify import sweep as sweeping
 
+    if log_format is not None:
+        from cms_cli.core import logs
+
+        logs.setup(log_format, debug=current().debug)
+    started = time.monotonic()
     done = sweeping.run(current().config(), dry_run=dry_run, requeue_now=requeue_now)
+    if metrics_file is not None and not dry_run:
+        from cms_cli.notify.metrics import write_textfile
+
+        try:
+            write_textfile(metrics_file, done, time.monotonic() - started)
+        except OSError as exc:
+            from cms_cli.core.errors import CmsError
+
+            raise CmsError(
+                f"the sweep ran, but its metrics could not be written to {metrics_file}: "
+                f"{exc.strerror}",
+                hint="check the folder exists and is writable (node_exporter's textfile dir)",
+            ) from exc
     if json_:
         write_json(done.as_json())
         return
@@ -162,6 +202,22 @@ def worker(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not run the periodic sweep here.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=1,
+            max=65535,
+            help="Serve Prometheus metrics on this port (http://HOST:PORT/metrics).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", metavar="HOST", help="Address for --metrics-port (loopback)."
+        ),
+    ] = "127.0.0.1",
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Deliver notifications (e-mail and inbox) and run the sweep every sweep_minutes.
 
@@ -175,4 +231,11 @@ def worker(
 
     config = current().config()
     ensure_schema(config)
-    running.run(config, workers=workers, scheduler=not no_scheduler)
+    running.run(
+        config,
+        workers=workers,
+        scheduler=not no_scheduler,
+        log_format=log_format or "plain",
+        debug=current().debug,
+        metrics=(metrics_host, metrics_port) if metrics_port is not None else None,
+    )

@@ -27,6 +27,7 @@ from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import in_transaction, rowcount, session_scope
 from cms_cli.core.text import neutralise, one_line
+from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
@@ -315,15 +316,26 @@ def send_email(config: Config, message: Message) -> None:
 
 
 def deliver(notification_id: int, config: Config) -> str:
-    """Deliver one notification. Returns "sent", "skipped" or "failed"; raises to retry."""
+    """Deliver one notification. Returns "sent", "skipped" or "failed"; raises TryAgain
+    when the worker's settings allow another attempt. Logs one line per attempt."""
+    started = time.monotonic()
     with session_scope(config) as session:
         token = claim(session, notification_id)
         if token is None:
             return "skipped"
         notification = session.get(Notification, notification_id)
         assert notification is not None
+        kind = notification.kind.value
+        attempt = notification.attempts + 1
         message = compose(session, notification, config)
     channels = ["inbox"]
+    fields: dict[str, Any] = {
+        "event": "delivery",
+        "notification": notification_id,
+        "kind": kind,
+        "recipient": message.to,
+        "attempt": attempt,
+    }
     try:
         if config.settings.smtp_url:
             send_email(config, message)
@@ -336,17 +348,47 @@ def deliver(notification_id: int, config: Config) -> str:
             final = attempts >= config.settings.delivery_attempts
             status = NotificationStatus.failed if final else NotificationStatus.queued
             _finish(session, notification_id, token, status, reason)
-        log.warning("notification %s attempt %s failed: %s", notification_id, attempts, reason)
+        outcome = "failed" if final else "retry"
+        delay = 0.0 if final else retry_delay(config, attempts)
+        then = "no attempt left" if final else f"next attempt in {delay:g} s"
+        log.warning(
+            "%s %s to %s: attempt %s failed (%s); %s",
+            kind,
+            notification_id,
+            message.to,
+            attempts,
+            reason,
+            then,
+            extra={
+                **fields,
+                "attempt": attempts,
+                "outcome": outcome,
+                "reason": reason,
+                "duration": round(time.monotonic() - started, 3),
+            },
+        )
+        channel = "e-mail" if config.settings.smtp_url else "inbox"
+        events.delivered(kind, [channel], outcome, time.monotonic() - started)
         if final:
             return "failed"
-        raise TryAgain(retry_delay(config, attempts)) from exc
+        raise TryAgain(delay) from exc
+    duration = time.monotonic() - started
     log.info(
-        "delivered %s %s to %s by %s",
-        message.subject.split(":")[0].lower(),
+        "delivered %s %s to %s by %s (attempt %s, %.2f s)",
+        kind,
         notification_id,
         message.to,
         " and ".join(channels),
+        attempt,
+        duration,
+        extra={
+            **fields,
+            "channels": channels,
+            "outcome": "sent",
+            "duration": round(duration, 3),
+        },
     )
+    events.delivered(kind, channels, "sent", duration)
     return "sent"
 
 

@@ -70,6 +70,15 @@ def _build(config: Config, immediate: bool) -> Any:
             return delivery.deliver(notification_id, config)
         except delivery.TryAgain as again:
             raise RetryTask(delay=again.delay) from again
+        except Exception as exc:  # the database away while claiming, say: one line
+            log.warning(
+                "notification %s not delivered now (%s: %s); a later sweep hands it over",
+                notification_id,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:300] if str(exc) else "",
+                extra={"event": "delivery", "notification": notification_id, "outcome": "later"},
+            )
+            return "later"
 
     minutes = s.sweep_minutes
     schedule = (

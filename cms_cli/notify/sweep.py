@@ -251,8 +251,11 @@ def run(
     the loser of such a race is rolled back as a deadlock victim, and its transaction is
     simply run again (it then finds the rows written and adds nothing).
     """
-    from cms_cli.notify import queue
+    import time
 
+    from cms_cli.notify import events, queue
+
+    started = time.monotonic()
     now = clock.now()
     cutoffs = Cutoffs.at(now, config)
     wait = timedelta(0) if requeue_now else STALE
@@ -286,7 +289,17 @@ def run(
     result = SweepResult(
         created[Kind.reminder], created[Kind.escalation], requeued, min(handed, new)
     )
-    log.info("sweep: %s", result.as_json())
+    seconds = time.monotonic() - started
+    log.info(
+        "sweep: %s reminder(s), %s escalation(s) created; %s enqueued, %s requeued (%.2f s)",
+        result.reminders,
+        result.escalations,
+        result.enqueued,
+        result.requeued,
+        seconds,
+        extra={"event": "sweep", **result.as_json(), "duration": round(seconds, 3)},
+    )
+    events.swept(result, seconds)
     return result
 
 

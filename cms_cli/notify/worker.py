@@ -47,24 +47,54 @@ def record_stop(config: Config, name: str) -> None:
 
 
 def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event) -> None:
+    import time
+
+    from cms_cli.notify import events
+
     started = clock.now()
     while not stop.is_set():
         try:
             beat(config, name, started, scheduler)
+            events.heartbeat(time.time())
         except Exception as exc:  # the database may be away for a while; keep beating
-            log.warning("heartbeat failed: %s", exc)
+            log.warning("heartbeat failed: %s", exc, extra={"event": "heartbeat"})
         stop.wait(HEARTBEAT_SECONDS)
 
 
-def run(config: Config, *, workers: int, scheduler: bool) -> None:
-    """Run until SIGTERM or SIGINT; the deliveries in hand finish first."""
+def run(
+    config: Config,
+    *,
+    workers: int,
+    scheduler: bool,
+    log_format: str = "plain",
+    debug: bool = False,
+    metrics: tuple[str, int] | None = None,
+) -> None:
+    """Run until SIGTERM or SIGINT; the deliveries in hand finish first. ``metrics`` is
+    (host, port) to serve Prometheus metrics on."""
     from huey.consumer import Consumer
 
+    from cms_cli.core import logs
+    from cms_cli.notify import events
     from cms_cli.notify.queue import get_huey
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(log_format, debug=debug)
+    served = None
+    if metrics is not None:
+        from cms_cli.notify.metrics import serve
+
+        host, port = metrics
+        try:
+            listener, served = serve(config, port, host)
+        except OSError as exc:
+            from cms_cli.core.errors import CmsError
+
+            raise CmsError(
+                f"cannot serve metrics on {host}:{port}: {exc.strerror}",
+                hint="choose another --metrics-port",
+            ) from exc
+        events.listen(listener)
+        log.info("metrics on http://%s:%s/metrics", host, port, extra={"event": "metrics"})
     huey = get_huey(config)
     consumer = Consumer(
         huey,
@@ -82,7 +112,11 @@ def run(config: Config, *, workers: int, scheduler: bool) -> None:
     beater = threading.Thread(target=_heartbeat, args=(config, name, scheduler, stop), daemon=True)
     beater.start()
     log.info(
-        "cms worker %s: %s thread(s), scheduler %s", name, workers, "on" if scheduler else "off"
+        "cms worker %s: %s thread(s), scheduler %s",
+        name,
+        workers,
+        "on" if scheduler else "off",
+        extra={"event": "start", "worker": name},
     )
     try:
         consumer.run()
@@ -96,4 +130,6 @@ def run(config: Config, *, workers: int, scheduler: bool) -> None:
             record_stop(config, name)
         except Exception as exc:  # the database may be away: the heartbeat will age
             log.warning("could not record the stop: %s", exc)
-        log.info("cms worker %s stopped", name)
+        if served is not None:
+            served.shutdown()
+        log.info("cms worker %s stopped", name, extra={"event": "stop", "worker": name})

@@ -36,9 +36,12 @@ def workers(cli: Cli) -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def start_worker(
-    cli: Cli, workers: list[subprocess.Popen[str]], *args: str
+    cli: Cli,
+    workers: list[subprocess.Popen[str]],
+    *args: str,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
-    proc = cli.spawn("worker", "--no-scheduler", *args)
+    proc = cli.spawn("worker", "--no-scheduler", *args, env=env_extra)
     workers.append(proc)
     return proc
 

@@ -1,0 +1,174 @@
+"""Prometheus metrics of the notification pipeline, with the official prometheus-client.
+
+`cms worker --metrics-port N` serves them over HTTP (loopback unless --metrics-host);
+`cms notify sweep --metrics-file PATH` writes the sweep's to a node_exporter textfile
+(atomically: a temporary file renamed over the old one). docs/operations.md lists the
+metrics, a scrape configuration and alert rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from cms_cli.core.config import Config
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class SweepMetrics:
+    """The last sweep: how long, what it created, requeued and handed over, and when."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.duration = Gauge(
+            "cms_sweep_duration_seconds", "How long the last sweep took.", registry=registry
+        )
+        self.created = Gauge(
+            "cms_sweep_created", "Notifications the last sweep created.", ["kind"],
+            registry=registry,
+        )  # fmt: skip
+        self.requeued = Gauge(
+            "cms_sweep_requeued", "Older rows the last sweep handed over again.", registry=registry
+        )
+        self.enqueued = Gauge(
+            "cms_sweep_enqueued", "New rows the last sweep handed to the queue.", registry=registry
+        )
+        self.last_success = Gauge(
+            "cms_sweep_last_success_timestamp_seconds",
+            "When the last sweep that succeeded ended (UNIX time).",
+            registry=registry,
+        )
+        self.sweeps = Counter(
+            "cms_sweeps", "Sweeps run by this process.", registry=registry
+        )  # exposed as cms_sweeps_total
+
+    def swept(self, result: Any, seconds: float) -> None:
+        import time
+
+        self.duration.set(seconds)
+        self.created.labels("reminder").set(result.reminders)
+        self.created.labels("escalation").set(result.escalations)
+        self.requeued.set(result.requeued)
+        self.enqueued.set(result.enqueued)
+        self.last_success.set(time.time())
+        self.sweeps.inc()
+
+    def delivered(self, kind: str, channels: Sequence[str], outcome: str, seconds: float) -> None:
+        pass
+
+    def heartbeat(self, at: float) -> None:
+        pass
+
+
+class WorkerMetrics(SweepMetrics):
+    """What a worker serves: deliveries, their latency, retries, its heartbeat, and
+    (read from the database at each scrape) the outbox by status and its oldest row."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        super().__init__(registry)
+        self.deliveries = Counter(
+            "cms_deliveries",
+            "Delivery attempts by kind, channel and outcome (sent, retry, failed).",
+            ["kind", "channel", "outcome"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "cms_delivery_duration_seconds",
+            "Time to deliver one notification (claim, compose, send, record).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.retries = Counter(
+            "cms_delivery_retries", "Failed attempts that will be tried again.", ["kind"],
+            registry=registry,
+        )  # fmt: skip
+        self.beat = Gauge(
+            "cms_worker_last_heartbeat_timestamp_seconds",
+            "When this worker last recorded its heartbeat (UNIX time).",
+            registry=registry,
+        )
+
+    def delivered(self, kind: str, channels: Sequence[str], outcome: str, seconds: float) -> None:
+        for channel in channels:
+            self.deliveries.labels(kind, channel, outcome).inc()
+        if outcome == "sent":
+            self.latency.observe(seconds)
+        elif outcome == "retry":
+            self.retries.labels(kind).inc()
+
+    def heartbeat(self, at: float) -> None:
+        self.beat.set(at)
+
+
+class OutboxCollector(Collector):
+    """cms_outbox_rows{status} and cms_outbox_oldest_waiting_seconds, read at scrape
+    time in one statement. A database that cannot be read yields nothing (the scrape
+    still answers; cms doctor says what is wrong)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        import sqlalchemy as sa
+        from sqlmodel import col
+
+        from cms_cli.core import clock
+        from cms_cli.core.db import engine_for
+        from cms_cli.notify.models import Notification, NotificationStatus
+
+        rows = GaugeMetricFamily("cms_outbox_rows", "Outbox rows by status.", labels=["status"])
+        oldest = GaugeMetricFamily(
+            "cms_outbox_oldest_waiting_seconds",
+            "Age of the oldest pending or queued notification (0 when none waits).",
+        )
+        waiting = (NotificationStatus.pending.value, NotificationStatus.queued.value)
+        try:
+            with engine_for(self.config.database_url).connect() as conn:
+                counts = conn.execute(
+                    sa.select(
+                        col(Notification.status),
+                        sa.func.count(),
+                        sa.func.min(col(Notification.created_at)),
+                    ).group_by(col(Notification.status))
+                ).all()
+        except Exception:
+            return
+        now = clock.now()
+        first = None
+        seen = {str(getattr(s, "value", s)): (n, at) for s, n, at in counts}
+        for status in NotificationStatus:
+            n, at = seen.get(status.value, (0, None))
+            rows.add_metric([status.value], n)
+            if status.value in waiting and at is not None:
+                at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+                first = at if first is None else min(first, at)
+        oldest.add_metric([], 0 if first is None else max((now - first).total_seconds(), 0))
+        yield rows
+        yield oldest
+
+
+def serve(config: Config, port: int, host: str) -> Any:
+    """Serve the worker's metrics on http://host:port/metrics; returns the listener to
+    pass to events.listen (and the server, to shut down)."""
+    from prometheus_client import start_http_server
+
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry)
+    registry.register(OutboxCollector(config))
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return metrics, server
+
+
+def write_textfile(path: Path, result: Any, seconds: float) -> None:
+    """The sweep's metrics in node_exporter's textfile format, replaced atomically."""
+    from prometheus_client import write_to_textfile
+
+    registry = CollectorRegistry()
+    SweepMetrics(registry).swept(result, seconds)
+    write_to_textfile(str(path), registry)

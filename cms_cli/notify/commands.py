@@ -76,10 +76,10 @@ def sweep(
     started = time.monotonic()
     done = sweeping.run(current().config(), dry_run=dry_run, requeue_now=requeue_now)
     if metrics_file is not None and not dry_run:
-        from cms_cli.notify.metrics import write_textfile
+        from cms_cli.notify.textfile import write_sweep
 
         try:
-            write_textfile(metrics_file, done, time.monotonic() - started)
+            write_sweep(metrics_file, done, time.monotonic() - started)
         except OSError as exc:
             from cms_cli.core.errors import CmsError
 

@@ -2,7 +2,7 @@
 
 `cms worker --metrics-port N` serves them over HTTP (loopback unless --metrics-host);
 `cms notify sweep --metrics-file PATH` writes the sweep's to a node_exporter textfile
-(atomically: a temporary file renamed over the old one). docs/operations.md lists the
+(notify.textfile: the same names, without importing this library). docs/operations.md lists the
 metrics, a scrape configuration and alert rules.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -18,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cms_cli.core.config import Config
+from cms_cli.notify.textfile import SWEEP_GAUGES
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -26,24 +26,12 @@ class SweepMetrics:
     """The last sweep: how long, what it created, requeued and handed over, and when."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.duration = Gauge(
-            "cms_sweep_duration_seconds", "How long the last sweep took.", registry=registry
-        )
-        self.created = Gauge(
-            "cms_sweep_created", "Notifications the last sweep created.", ["kind"],
-            registry=registry,
-        )  # fmt: skip
-        self.requeued = Gauge(
-            "cms_sweep_requeued", "Older rows the last sweep handed over again.", registry=registry
-        )
-        self.enqueued = Gauge(
-            "cms_sweep_enqueued", "New rows the last sweep handed to the queue.", registry=registry
-        )
-        self.last_success = Gauge(
-            "cms_sweep_last_success_timestamp_seconds",
-            "When the last sweep that succeeded ended (UNIX time).",
-            registry=registry,
-        )
+        spec = SWEEP_GAUGES
+        self.duration = Gauge(*spec["duration"], registry=registry)
+        self.created = Gauge(*spec["created"], ["kind"], registry=registry)
+        self.requeued = Gauge(*spec["requeued"], registry=registry)
+        self.enqueued = Gauge(*spec["enqueued"], registry=registry)
+        self.last_success = Gauge(*spec["last_success"], registry=registry)
         self.sweeps = Counter(
             "cms_sweeps", "Sweeps run by this process.", registry=registry
         )  # exposed as cms_sweeps_total
@@ -163,12 +151,3 @@ def serve(config: Config, port: int, host: str) -> Any:
     registry.register(OutboxCollector(config))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return metrics, server
-
-
-def write_textfile(path: Path, result: Any, seconds: float) -> None:
-    """The sweep's metrics in node_exporter's textfile format, replaced atomically."""
-    from prometheus_client import write_to_textfile
-
-    registry = CollectorRegistry()
-    SweepMetrics(registry).swept(result, seconds)
-    write_to_textfile(str(path), registry)

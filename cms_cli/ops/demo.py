@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth import service as auth
@@ -225,24 +225,36 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
     return result
 
 
-def sweep_and_deliver(config: Config) -> dict[str, int]:
-    """Run the sweep and deliver what it created in-process (Huey immediate mode, inbox only)."""
+def sweep_and_deliver(config: Config, *, smtp: bool = False) -> dict[str, int]:
+    """Run the sweep and deliver what it created in-process (Huey immediate mode): to
+    the in-app inbox, and by e-mail too when ``smtp`` (the demo run ``--here`` with
+    CMS_SMTP_URL set). Returns the sweep's counts and how many rows ended ``sent``."""
     from cms_cli.notify import queue, sweep
+    from cms_cli.notify.models import Notification, NotificationStatus
 
-    quiet = config.__class__(
-        settings=config.settings.model_copy(update={"smtp_url": None}),
-        profile=config.profile,
-        paths=config.paths,
-        file_found=config.file_found,
-    )
-    huey = queue.get_huey(quiet, immediate=True)
+    used = config
+    if not smtp:
+        used = config.__class__(
+            settings=config.settings.model_copy(update={"smtp_url": None}),
+            profile=config.profile,
+            paths=config.paths,
+            file_found=config.file_found,
+        )
+    huey = queue.get_huey(used, immediate=True)
 
     def deliver_now(_config: Config, ids: list[int]) -> int:
         for notification_id in ids:
             huey.cms_deliver(notification_id)
         return len(ids)
 
-    return sweep.run(quiet, enqueue=deliver_now).as_json()
+    counts = sweep.run(used, enqueue=deliver_now).as_json()
+    with session_scope(config) as session:
+        counts["sent"] = session.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.status == NotificationStatus.sent)
+        ).one()
+    return counts
 
 
 def reset(config: Config) -> None:

@@ -65,6 +65,18 @@ def demo(
             "this database already has accounts: the demo only fills an empty one",
             hint="cms demo --reset empties it first (everything in it is lost)",
         )
+    # E-mail only into a setup someone configured on purpose (--here): the embedded demo
+    # never mails its made-up people through a relay it happens to find in the env.
+    mail = bool(here and config.settings.smtp_url)
+    if mail:
+        from cms_cli.core.config import mask_url
+
+        relay = mask_url(config.settings.smtp_url or "")
+        channels = f"by e-mail through {relay} and to the in-app inboxes"
+    elif config.settings.smtp_url:
+        channels = "to the in-app inboxes only (e-mail is sent with --here only)"
+    else:
+        channels = "to the in-app inboxes only (no CMS_SMTP_URL: e-mail is off)"
     console = stderr_console()
     steps = ["accounts", "catalog", "offerings and enrolments", "weekly logs", "sweep and delivery"]
     if sys.stderr.isatty():
@@ -78,16 +90,18 @@ def demo(
 
             made = building.build(config, step)
             step("sweep and delivery")
-            swept = building.sweep_and_deliver(config)
+            swept = building.sweep_and_deliver(config, smtp=mail)
     else:
         made = building.build(config, lambda name: message(f"demo: {name}"))
         message("demo: sweep and delivery")
-        swept = building.sweep_and_deliver(config)
+        swept = building.sweep_and_deliver(config, smtp=mail)
     store = building.log_in_registrar(config)
-    _show(config, made, swept, store)
+    _show(config, made, swept, store, channels)
 
 
-def _show(config: Config, made: DemoResult, swept: dict[str, int], store: str) -> None:
+def _show(
+    config: Config, made: DemoResult, swept: dict[str, int], store: str, channels: str
+) -> None:
     from rich.table import Table
 
     from cms_cli.auth.current import signed_in
@@ -110,10 +124,19 @@ def _show(config: Config, made: DemoResult, swept: dict[str, int], store: str) -
         sent = notify.list_notifications(session, me)
     console = stdout_console()
     people = ", ".join(f"{n} {role}s" for role, n in made.accounts.items())
+    made_count = swept["reminders"] + swept["escalations"]
+    delivered = (
+        f"all delivered {channels}"
+        if swept["sent"] == made_count
+        else f"{swept['sent']} delivered {channels}; {made_count - swept['sent']} not yet "
+        "(cms notify list --status queued; cms worker delivers them)"
+    )
     console.print(
         f"[bold]Demo term built[/bold]: {people}; {made.offerings} offerings, "
         f"{made.logs} weekly logs. The sweep made {swept['reminders']} reminder(s) and "
-        f"{swept['escalations']} escalation(s), delivered to the in-app inboxes.\n"
+        f"{swept['escalations']} escalation(s), {delivered}.\n",
+        markup=True,
+        highlight=False,
     )
     render.terminal(data)
     table = Table(title="Notifications sent", header_style="bold")

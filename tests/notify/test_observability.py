@@ -168,3 +168,53 @@ def test_redis_does_not_grow_with_deliveries(
     assert client.dbsize() <= before
     assert not [k for k in client.keys("*") if b"result" in k]
     client.close()
+
+
+def test_the_sweep_textfile_matches_what_the_worker_serves() -> None:
+    """The cron sweep writes its file without prometheus-client (start-up); the library's
+    parser reads it, and the names, types and help are the worker's own."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from cms_cli.notify.metrics import SweepMetrics
+    from cms_cli.notify.sweep import SweepResult
+    from cms_cli.notify.textfile import render_sweep
+
+    result = SweepResult(reminders=4, escalations=2, requeued=1, enqueued=6)
+    ours = render_sweep(result, 0.25, now=1_700_000_000.0)
+    registry = CollectorRegistry()
+    SweepMetrics(registry).swept(result, 0.25)
+    theirs = generate_latest(registry).decode()
+
+    def families(text: str) -> dict[str, tuple[str, str]]:
+        return {f.name: (f.type, f.documentation) for f in text_string_to_metric_families(text)}
+
+    served = families(theirs)
+    written = families(ours)
+    assert written.items() <= served.items()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(ours)
+        for s in f.samples
+    }
+    assert samples[("cms_sweep_created", (("kind", "reminder"),))] == 4
+    assert samples[("cms_sweep_last_success_timestamp_seconds", ())] == 1_700_000_000.0
+
+
+def test_a_cron_sweep_does_not_import_prometheus_client(cli: Cli, tmp_path: Path) -> None:
+    import subprocess as sp
+    import sys
+
+    code = (
+        "import sys\n"
+        "from cms_cli.main import app\n"
+        "try:\n"
+        f"    app(['notify', 'sweep', '--quiet', '--metrics-file', {str(tmp_path / 'm.prom')!r}],"
+        " prog_name='cms')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('PROM=' + str('prometheus_client' in sys.modules))\n"
+    )
+    env = {**__import__("os").environ, **{k: v for k, v in cli.env.items() if v}}
+    out = sp.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().endswith("PROM=False"), out
+    assert (tmp_path / "m.prom").exists()

@@ -15,6 +15,8 @@ def test_demo_on_the_embedded_database(cli: Cli, tmp_path: Path) -> None:
     assert "2 managers, 8 facilitators, 120 students; 24 offerings" in out
     assert "Compliance" in out
     assert "Notifications sent" in out
+    flat = " ".join(out.split())
+    assert "all delivered to the in-app inboxes only (no CMS_SMTP_URL: e-mail is off)" in flat
     assert "registrar@uni.example" in out
     assert "demo-facilitator-pw" in out
     assert "Try next:" in out
@@ -88,3 +90,27 @@ def test_demo_here_on_a_configured_database(cli: Cli) -> None:
     result = cli("demo", "--here")
     assert result.exit_code == 0, result
     assert len(cli.ok("offering", "list", "--all", "--json").json()) == 24
+
+
+def test_demo_here_delivers_through_the_configured_smtp(
+    cli: Cli, db_url: str, smtp: object
+) -> None:
+    url = smtp.url  # type: ignore[attr-defined]
+    result = cli("demo", "--here", env={"CMS_SMTP_URL": url})
+    assert result.exit_code == 0, result
+    assert "all delivered by e-mail through smtp://" in " ".join(result.stdout.split())
+    messages = smtp.messages  # type: ignore[attr-defined]
+    notes = cli.ok("notify", "list", "--json", env={"CMS_SMTP_URL": url}).json()
+    assert len(messages) == len(notes) > 0
+    assert all(m["Auto-Submitted"] == "auto-generated" for m in messages)
+
+
+def test_the_embedded_demo_never_mails_through_a_relay_in_the_environment(
+    cli: Cli, tmp_path: Path, smtp: object
+) -> None:
+    env = {"CMS_HOME": str(tmp_path / "demo"), "CMS_DATABASE_URL": None,
+           "CMS_SMTP_URL": smtp.url}  # type: ignore[attr-defined]  # fmt: skip
+    result = cli("demo", env=env)  # type: ignore[arg-type]
+    assert result.exit_code == 0, result
+    assert "inboxes only (e-mail is sent with --here only)" in " ".join(result.stdout.split())
+    assert smtp.messages == []  # type: ignore[attr-defined]

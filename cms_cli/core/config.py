@@ -37,6 +37,7 @@ CONFIG_KEYS = (
     "sweep_minutes",
     "delivery_attempts",
     "retry_seconds",
+    "digest",
 )
 
 
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     sweep_minutes: int = Field(default=15, ge=1, le=24 * 60)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     retry_seconds: float = Field(default=30.0, ge=0, le=3600)
+    #: One e-mail per recipient per sweep listing every item (the outbox and the inbox
+    #: keep one row per notification); off: one e-mail per notification.
+    digest: bool = True
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -180,6 +180,24 @@ def inbox(
 
 
 @inbox_app.command()
+def show(
+    item_id: Annotated[int, typer.Argument(help="Inbox id.", metavar="ID")],
+    json_: JsonOpt = False,
+) -> None:
+    """Show one of your inbox notifications in full, and mark it read.
+
+    Example: cms inbox show 7
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.core.output import item
+    from cms_cli.notify import service
+
+    with signed_in() as (session, me):
+        shown = service.inbox_item(session, me, item_id)
+    item(shown, json_=json_)
+
+
+@inbox_app.command()
 def read(
     ids: Annotated[list[int] | None, typer.Argument(help="Inbox ids.", metavar="ID...")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Everything unread.")] = False,

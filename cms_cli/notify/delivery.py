@@ -58,6 +58,12 @@ class Message:
     subject: str
     text: str
     html: str
+    #: For a digest: the offering it is about, its heading, this notification in a line
+    #: and the command that acts on it.
+    offering_id: int = 0
+    heading: str = ""
+    line: str = ""
+    command: str = ""
 
 
 def claim(session: Session, notification_id: int) -> str | None:
@@ -206,7 +212,24 @@ def compose(session: Session, notification: Notification, config: Config) -> Mes
         f"<title>{html.escape(neutralise(subject))}</title></head>"
         f"<body>{body}<p>-- cms</p></body></html>"
     )
-    return Message(recipient.email, recipient.name, neutralise(subject), text, page)
+    word = "Reminder" if notification.kind is Kind.reminder else "Escalation"
+    line = neutralise(f"{word}: week {week} ({first} to {last}) {state}; it was {deadline}.")
+    acting = (
+        command
+        if notification.kind is Kind.reminder
+        else f"cms tracker list --offering {offering.id} --status overdue"
+    )
+    return Message(
+        recipient.email,
+        recipient.name,
+        neutralise(subject),
+        text,
+        page,
+        offering.id,
+        neutralise(what),
+        line,
+        acting,
+    )
 
 
 #: An SMTP connection is reused by its thread for this many messages, unless it has been

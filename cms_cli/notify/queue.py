@@ -80,6 +80,26 @@ def _build(config: Config, immediate: bool) -> Any:
             )
             return "later"
 
+    @huey.task(name="cms.deliver_digest")
+    def deliver_digest(notification_ids: list[int]) -> str:
+        from huey.exceptions import RetryTask
+
+        from cms_cli.notify import digest
+
+        try:
+            return digest.deliver_digest(notification_ids, config)
+        except delivery.TryAgain as again:
+            raise RetryTask(delay=again.delay) from again
+        except Exception as exc:  # the database away while claiming, say: one line
+            log.warning(
+                "digest of %s not delivered now (%s: %s); a later sweep hands it over",
+                notification_ids,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:300] if str(exc) else "",
+                extra={"event": "digest", "notification": notification_ids, "outcome": "later"},
+            )
+            return "later"
+
     minutes = s.sweep_minutes
     schedule = (
         crontab(minute=f"*/{minutes}")
@@ -100,8 +120,15 @@ def _build(config: Config, immediate: bool) -> Any:
             log.info("delivery of notification %s interrupted: queued again", task.args[0])
             delivery.release(task.args[0], config)
             huey.enqueue(task)
+        elif task.name == "cms.deliver_digest":
+            from cms_cli.notify import digest
+
+            log.info("digest of %s interrupted: queued again", task.args[0])
+            digest.release_many(task.args[0], config)
+            huey.enqueue(task)
 
     huey.cms_deliver = deliver
+    huey.cms_deliver_digest = deliver_digest
     return huey
 
 
@@ -140,6 +167,27 @@ def _put_many(huey: Any, tasks: list[Any]) -> None:
             storage.enqueue(message)
 
 
+def _by_recipient(config: Config, ids: Sequence[int]) -> list[list[int]]:
+    """``ids`` grouped by recipient (one digest each), in one statement per 1,000."""
+    import sqlalchemy as sa
+
+    from cms_cli.core.db import session_scope
+    from cms_cli.notify.models import Notification
+
+    table = Notification.__table__  # type: ignore[attr-defined]
+    groups: dict[int, list[int]] = {}
+    with session_scope(config) as session:
+        for start in range(0, len(ids), BATCH):
+            part = list(ids[start : start + BATCH])
+            for notification_id, recipient in session.execute(
+                sa.select(table.c.id, table.c.recipient_id)
+                .where(table.c.id.in_(part))
+                .order_by(table.c.id)
+            ):
+                groups.setdefault(recipient, []).append(notification_id)
+    return list(groups.values())
+
+
 def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
     """Hand notifications to the queue, in batches; Unavailable (exit 7) when it cannot
     be reached (what was not handed over stays in the outbox for a later sweep)."""
@@ -148,10 +196,17 @@ def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
     huey = get_huey(config)
     done = 0
     try:
+        if config.settings.digest:
+            groups = _by_recipient(config, ids)
+            for start in range(0, len(groups), BATCH):
+                chunk = groups[start : start + BATCH]
+                _put_many(huey, [huey.cms_deliver_digest.s(group) for group in chunk])
+                done += sum(len(group) for group in chunk)
+            return done
         for start in range(0, len(ids), BATCH):
-            chunk = ids[start : start + BATCH]
-            _put_many(huey, [huey.cms_deliver.s(i) for i in chunk])
-            done += len(chunk)
+            part = ids[start : start + BATCH]
+            _put_many(huey, [huey.cms_deliver.s(i) for i in part])
+            done += len(part)
     except Exception as exc:
         where = (
             mask_url(config.settings.redis_url)

@@ -114,6 +114,19 @@ def inbox(session: Session, actor: User, *, include_read: bool) -> list[dict[str
     return [{f: getattr(i, f) for f in INBOX_FIELDS} for i in items]
 
 
+def inbox_item(session: Session, actor: User, item_id: int) -> dict[str, Any]:
+    """One of the actor's inbox items, marked read (NotFound for anyone else's: the
+    numbering of other people's inboxes is nobody's business)."""
+    item = session.exec(
+        select(InboxItem).where(InboxItem.id == item_id, InboxItem.user_id == actor.id)
+    ).first()
+    if item is None:
+        raise NotFound(f"no inbox item {item_id} of yours", hint="cms inbox --all lists them")
+    if item.read_at is None:
+        item.read_at = clock.now()
+    return {f: getattr(item, f) for f in INBOX_FIELDS}
+
+
 def mark_read(session: Session, actor: User, ids: Sequence[int], *, everything: bool) -> int:
     if bool(ids) == everything:
         raise UsageError("give inbox ids, or --all")

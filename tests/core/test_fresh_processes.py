@@ -223,6 +223,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("notify", "retry", "1"), before=_fail_one_notification(db_url)),
         Step(("worker", "--no-scheduler")),  # run by run_worker below
         Step(("inbox", "--json"), who="facilitator"),
+        Step(("inbox", "show", "1", "--json"), who="facilitator"),
         Step(("inbox", "read", "--all"), who="facilitator"),
         Step(("reflection", "submit", str(reflection)), who="student"),
         Step(("reflection", "list", "--offering", a, "--json")),

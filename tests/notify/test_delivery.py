@@ -182,6 +182,26 @@ def test_inbox_read(cli: Cli, logged: dict[str, int]) -> None:
     assert cli("inbox", "read").exit_code == 2
 
 
+def test_inbox_show_prints_one_item_and_marks_it_read(cli: Cli, logged: dict[str, int]) -> None:
+    rows = swept(cli)
+    config = cli.config()
+    for row in rows:
+        delivery.deliver(row["id"], config)
+    cli.login("ana@uni.edu")
+    first = cli.ok("inbox", "--json").json()[0]
+    shown = cli.ok("inbox", "show", str(first["id"]), "--json").json()
+    assert list(shown) == ["id", "subject", "body", "created_at", "read_at"]
+    assert shown["body"] == first["body"]
+    assert shown["read_at"] is not None
+    assert len(cli.ok("inbox", "--json").json()) == 1  # it is read now
+    human = cli.ok("inbox", "show", str(first["id"]), env={"COLUMNS": "200"}).stdout
+    assert "Log it with:" in human
+    cli.login("ben@uni.edu")
+    other = cli("inbox", "show", str(first["id"]))
+    assert other.exit_code == 3  # someone else's: not found, never shown
+    assert cli("inbox", "show", "99999").exit_code == 3
+
+
 HOSTILE_NAMES = [
     "Ana, Spy <spy@evil.example>, X",
     'Ana "Spy" <spy@evil.example>',

@@ -20,7 +20,13 @@ LATER = "2026-02-01T12:11:00+00:00"
 
 @pytest.fixture
 def queue_env(cli: Cli, fresh_redis: str, smtp: Any) -> dict[str, str]:
-    env = {"CMS_REDIS_URL": fresh_redis, "CMS_SMTP_URL": smtp.url, "CMS_RETRY_SECONDS": "0.2"}
+    # one e-mail per notification here (test_digest.py covers digests)
+    env = {
+        "CMS_REDIS_URL": fresh_redis,
+        "CMS_SMTP_URL": smtp.url,
+        "CMS_RETRY_SECONDS": "0.2",
+        "CMS_DIGEST": "false",
+    }
     cli.env.update(env)
     return env
 
@@ -113,7 +119,7 @@ def test_worker_delivers_and_stops_on_sigterm(
 def test_the_default_sqlite_queue(
     cli: Cli, logged: dict[str, int], smtp: Any, workers: list[subprocess.Popen[str]]
 ) -> None:
-    cli.env.update({"CMS_SMTP_URL": smtp.url})
+    cli.env.update({"CMS_SMTP_URL": smtp.url, "CMS_DIGEST": "false"})
     cli.ok("notify", "sweep")
     worker = start_worker(cli, workers, "--workers", "2")
     wait_until_sent(cli, 6)
@@ -192,7 +198,7 @@ def test_redis_down_at_sweep_time(
     from servers import redis_server, start_redis_again
 
     with redis_server() as (url, proc):
-        cli.env.update({"CMS_REDIS_URL": url, "CMS_SMTP_URL": smtp.url})
+        cli.env.update({"CMS_REDIS_URL": url, "CMS_SMTP_URL": smtp.url, "CMS_DIGEST": "false"})
         proc.terminate()
         proc.wait()
         down = cli("notify", "sweep", "--json")

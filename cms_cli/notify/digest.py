@@ -1,0 +1,235 @@
+"""Digests: one e-mail per recipient for every notification a task hands over.
+
+With ``digest`` on (the default) the sweep hands each recipient's new notifications to
+the queue as one task. The worker claims those rows (a claim token: two workers never
+hold the same row, so an item is in one digest at a time), sends one e-mail listing
+them grouped by offering, then records each row ``sent`` and puts each in the inbox
+once (the inbox is exactly-once per notification, as without digests). A worker killed
+mid-digest leaves its rows claimed and ``queued``: the claim goes stale after 10
+minutes and a sweep hands them over again, so no item is lost, and e-mail is
+at-least-once (a digest sent just before the kill, not yet recorded, goes out again).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from cms_cli.core import clock
+from cms_cli.core.config import Config
+from cms_cli.core.db import in_transaction, session_scope
+from cms_cli.notify import events
+from cms_cli.notify.delivery import (
+    LIVE,
+    STALE_CLAIM,
+    Message,
+    TryAgain,
+    _to_inbox,
+    compose,
+    retry_delay,
+    send_email,
+)
+from cms_cli.notify.models import Notification, NotificationStatus
+
+log = logging.getLogger("cms.notify")
+
+
+def claim_many(session: Session, ids: Sequence[int]) -> tuple[str, list[int]]:
+    """Take the live, unheld rows among ``ids``; returns the claim token and their ids."""
+    token = secrets.token_hex(16)
+    now = clock.now()
+    session.execute(
+        sa.update(Notification)
+        .where(
+            col(Notification.id).in_(list(ids)),
+            col(Notification.status).in_(LIVE),
+            sa.or_(
+                col(Notification.claim_token).is_(None),
+                col(Notification.claimed_at) < now - STALE_CLAIM,
+            ),
+        )
+        .values(claim_token=token, claimed_at=now)
+    )
+    claimed = session.exec(
+        select(Notification.id)
+        .where(Notification.claim_token == token)
+        .order_by(col(Notification.id))
+    ).all()
+    return token, [i for i in claimed if i is not None]
+
+
+def release_many(ids: Sequence[int], config: Config) -> None:
+    """Let go of the rows of an interrupted digest (its task is queued again)."""
+    with session_scope(config) as session:
+        session.execute(
+            sa.update(Notification)
+            .where(col(Notification.id).in_(list(ids)), col(Notification.status).in_(LIVE))
+            .values(claim_token=None, claimed_at=None)
+        )
+
+
+def digest_message(messages: list[Message]) -> Message:
+    """One message for one recipient: every item, grouped by offering."""
+    first = messages[0]
+    reminders = sum(m.subject.startswith("Reminder") for m in messages)
+    escalations = len(messages) - reminders
+    counts = " and ".join(
+        f"{n} {word}{'s' if n != 1 else ''}"
+        for n, word in ((reminders, "reminder"), (escalations, "escalation"))
+        if n
+    )
+    offerings: dict[int, list[Message]] = {}
+    for message in messages:
+        offerings.setdefault(message.offering_id, []).append(message)
+    subject = f"Digest: {counts} for {len(offerings)} offering{'s' if len(offerings) != 1 else ''}"
+    lines = [f"Hello {first.name},", "", f"{counts.capitalize()} need your attention:"]
+    parts = [f"<p>{html.escape(lines[0])}</p><p>{html.escape(lines[2])}</p>"]
+    for items in offerings.values():
+        lines += ["", items[0].heading]
+        lines += [f"  - {m.line}" for m in items]
+        commands = sorted({m.command for m in items})
+        lines += [f"    {c}" for c in commands]
+        parts.append(
+            f"<h2>{html.escape(items[0].heading)}</h2><ul>"
+            + "".join(f"<li>{html.escape(m.line)}</li>" for m in items)
+            + "</ul>"
+            + "".join(f"<p><code>{html.escape(c)}</code></p>" for c in commands)
+        )
+    text = "\n".join([*lines, "", "-- cms"]) + "\n"
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head><body>"
+        + "".join(parts)
+        + "<p>-- cms</p></body></html>"
+    )
+    return Message(first.to, first.name, subject, text, page)
+
+
+def deliver_digest(ids: Sequence[int], config: Config) -> str:
+    """Deliver ``ids`` (one recipient's) as one e-mail and one inbox item each.
+    Returns "sent", "skipped" or "failed"; raises TryAgain when the worker's settings
+    allow another attempt for some of them. Logs one line."""
+    started = time.monotonic()
+    with session_scope(config) as session:
+        token, claimed = claim_many(session, ids)
+        if not claimed:
+            return "skipped"
+        rows = session.exec(select(Notification).where(col(Notification.id).in_(claimed))).all()
+        messages = {row.id or 0: compose(session, row, config) for row in rows}
+        kinds = {row.id or 0: row.kind.value for row in rows}
+    ordered = [messages[i] for i in claimed]
+    recipients = {m.to for m in ordered}
+    if len(recipients) != 1:  # a task is one recipient's; split if ever not
+        for address in sorted(recipients):
+            part = [i for i in claimed if messages[i].to == address]
+            release_many(part, config)
+            deliver_digest(part, config)
+        return "sent"
+    channels = ["inbox"]
+    try:
+        if config.settings.smtp_url:
+            send_email(config, digest_message(ordered))
+            channels.insert(0, "e-mail")
+        in_transaction(config, lambda session: _sent_all(session, claimed, token, messages))
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:1000]
+        left = _failed_all(config, token, reason)
+        final = not left
+        channel = "e-mail" if config.settings.smtp_url else "inbox"
+        for i in claimed:
+            events.delivered(kinds[i], [channel], "failed" if final else "retry", 0.0)
+        then = "no attempt left" if final else f"next attempt in {retry_delay(config, left):g} s"
+        log.warning(
+            "digest of %s to %s: attempt failed (%s); %s",
+            len(claimed),
+            ordered[0].to,
+            reason,
+            then,
+            extra={
+                "event": "digest",
+                "notification": claimed,
+                "recipient": ordered[0].to,
+                "outcome": "failed" if final else "retry",
+                "reason": reason,
+                "duration": round(time.monotonic() - started, 3),
+            },
+        )
+        if final:
+            return "failed"
+        raise TryAgain(retry_delay(config, left)) from exc
+    duration = time.monotonic() - started
+    log.info(
+        "delivered digest of %s (%s) to %s by %s (%.2f s)",
+        len(claimed),
+        ", ".join(map(str, claimed)),
+        ordered[0].to,
+        " and ".join(channels),
+        duration,
+        extra={
+            "event": "digest",
+            "notification": claimed,
+            "recipient": ordered[0].to,
+            "channels": channels,
+            "outcome": "sent",
+            "duration": round(duration, 3),
+        },
+    )
+    for i in claimed:
+        events.delivered(kinds[i], channels, "sent", duration / len(claimed))
+    return "sent"
+
+
+def _sent_all(session: Session, ids: list[int], token: str, messages: dict[int, Message]) -> None:
+    for notification_id in ids:
+        _to_inbox(session, notification_id, messages[notification_id])
+    session.execute(
+        sa.update(Notification)
+        .where(col(Notification.claim_token) == token)
+        .values(
+            status=NotificationStatus.sent,
+            attempts=Notification.attempts + 1,
+            claim_token=None,
+            claimed_at=None,
+            last_error=None,
+            sent_at=clock.now(),
+        )
+    )
+
+
+def _failed_all(config: Config, token: str, reason: str) -> int:
+    """Count a failed attempt on each row of the digest: those out of attempts become
+    ``failed``, the others ``queued``. Returns the attempts made so far by the rows
+    still to try (0 when none is), for the backoff."""
+    limit = config.settings.delivery_attempts
+    with session_scope(config) as session:
+        session.execute(
+            sa.update(Notification)
+            .where(col(Notification.claim_token) == token)
+            .values(
+                status=sa.case(
+                    (col(Notification.attempts) + 1 >= limit, NotificationStatus.failed.value),
+                    else_=NotificationStatus.queued.value,
+                ),
+                attempts=Notification.attempts + 1,
+                last_error=reason,
+            )
+        )
+        left: Any = session.execute(
+            sa.select(sa.func.max(col(Notification.attempts))).where(
+                col(Notification.claim_token) == token,
+                col(Notification.status) == NotificationStatus.queued,
+            )
+        ).scalar()
+        session.execute(
+            sa.update(Notification)
+            .where(col(Notification.claim_token) == token)
+            .values(claim_token=None, claimed_at=None)
+        )
+    return int(left or 0)

@@ -284,6 +284,16 @@ def people(cli: Cli, manager: str) -> dict[str, str]:
     }
 
 
+def set_name(db_url: str, email: str, name: str) -> None:
+    """Store a name directly, as another tool or an older cms might have (no checks)."""
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE app_user SET name = :n WHERE email = :e"), {"n": name, "e": email}
+        )
+    engine.dispose()
+
+
 @pytest.fixture
 def session(cli: Cli, db_url: str) -> Iterator[Any]:
     """A SQLModel session on the test database, for service-level tests."""

@@ -230,33 +230,22 @@ def import_users(
     """All rows or none. ``rows`` are (physical line, columns), streamed in chunks:
     each chunk checked (against the file so far and the database) and, while no problem
     has been found and this is not a dry run, inserted; any problem rolls back all."""
-    from cms_cli.core.csvfile import ImportReport, Problems
+    from cms_cli.core.csvfile import ImportReport, Problems, import_in_chunks
 
     require(actor, Role.manager)
     problems = Problems()
     seen: dict[tuple[str, str], int] = {}
-    checked = created = 0
-    chunk: list[tuple[int, dict[str, str]]] = []
 
-    def flush() -> None:
-        nonlocal created
+    def handle(chunk: Sequence[tuple[int, dict[str, str]]]) -> int:
         valid = _check_users(session, chunk, problems, seen)
-        if not dry_run and not problems and valid:
-            session.add_all([_new_user(d, None, rounds) for d in valid])
-            session.flush()
-            session.expunge_all()  # what is written need not stay in memory
-            created += len(valid)
-        chunk.clear()
+        if dry_run or problems or not valid:
+            return 0
+        session.add_all([_new_user(d, None, rounds) for d in valid])
+        session.flush()
+        session.expunge_all()  # what is written need not stay in memory
+        return len(valid)
 
-    for row in rows:
-        chunk.append(row)
-        checked += 1
-        if len(chunk) >= IMPORT_CHUNK:
-            flush()
-    flush()
-    if not checked:
-        raise ValidationError("the file has a header but no rows")
-    problems.check()
+    checked, created = import_in_chunks(rows, IMPORT_CHUNK, handle, problems)
     if not dry_run:
         audit.record(session, actor, "import", "user", None, after={"created": created})
     return ImportReport(created=created, checked=checked, dry_run=dry_run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -64,6 +64,29 @@ class Problems:
         if hidden:
             lines.append(f"... and {hidden} more problem(s) not shown")
         raise FileProblems(f"{self.count} problem(s) found; {what}", lines)
+
+
+def import_in_chunks(
+    rows: Iterable[Row], size: int, handle: Callable[[Rows], int], problems: Problems
+) -> tuple[int, int]:
+    """The skeleton of an all-or-nothing streamed import: ``handle`` gets the rows
+    ``size`` at a time (and once more at the end, maybe with none), checks them into
+    ``problems`` and writes what it may, returning how many it created. Returns (rows
+    checked, records created); ValidationError for a file with no rows, FileProblems
+    when any problem was found (the caller's transaction then rolls back all)."""
+    checked = created = 0
+    chunk: Rows = []
+    for row in rows:
+        chunk.append(row)
+        checked += 1
+        if len(chunk) >= size:
+            created += handle(chunk)
+            chunk = []
+    created += handle(chunk)
+    if not checked:
+        raise ValidationError("the file has a header but no rows")
+    problems.check()
+    return checked, created
 
 
 def _checked_lines(text: io.TextIOWrapper, path: Path) -> Iterator[str]:

@@ -29,8 +29,13 @@ _MULTILINE_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u20
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _describe(char: str) -> str:
-    return f"U+{ord(char):04X}"
+def _refuse(pattern: re.Pattern[str], text: str, field: str, hint: str) -> None:
+    bad = pattern.search(text)
+    if bad:
+        raise ValidationError(
+            f"{field} must not contain control characters (found U+{ord(bad.group()):04X})",
+            hint=hint,
+        )
 
 
 def single_line(
@@ -41,12 +46,7 @@ def single_line(
     if value is None:
         return None
     text = value.strip(" ")
-    bad = _ANY_CONTROL.search(text)
-    if bad:
-        raise ValidationError(
-            f"{field} must not contain control characters (found {_describe(bad.group())})",
-            hint="type it on one line, without tabs or terminal escape sequences",
-        )
+    _refuse(_ANY_CONTROL, text, field, "type it on one line, without tabs or escape sequences")
     if not text:
         if min_length > 0:
             raise ValidationError(f"{field} must not be empty")
@@ -61,12 +61,7 @@ def multi_line(value: str | None, field: str, *, max_length: int) -> str | None:
     if value is None:
         return None
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    bad = _MULTILINE_BAD.search(text)
-    if bad:
-        raise ValidationError(
-            f"{field} must not contain control characters (found {_describe(bad.group())})",
-            hint="plain text only: no terminal escape sequences",
-        )
+    _refuse(_MULTILINE_BAD, text, field, "plain text only: no terminal escape sequences")
     if not text:
         return None
     check_length(text, field, max_length=max_length)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cms_cli.core.config import Config, mask_url
@@ -31,6 +31,32 @@ def get_huey(config: Config, *, immediate: bool = False) -> Any:
         if key not in _instances:
             _instances[key] = _build(config, immediate)
         return _instances[key]
+
+
+def _attempt(event: str, what: Any, run: Callable[[], str]) -> str:
+    """One delivery task's run: a failure the worker's settings allow to try again
+    becomes Huey's RetryTask (with the worker's backoff); anything else unexpected (the
+    database away while claiming, say) is one log line, and the rows wait in the
+    outbox for a later sweep."""
+    from huey.exceptions import RetryTask
+
+    from cms_cli.notify import delivery
+
+    try:
+        return run()
+    except delivery.TryAgain as again:
+        raise RetryTask(delay=again.delay) from again
+    except Exception as exc:
+        first = str(exc).splitlines()[0][:300] if str(exc) else ""
+        log.warning(
+            "%s of %s not made now (%s: %s); a later sweep hands it over",
+            event,
+            what,
+            type(exc).__name__,
+            first,
+            extra={"event": event, "notification": what, "outcome": "later"},
+        )
+        return "later"
 
 
 def _build(config: Config, immediate: bool) -> Any:
@@ -64,41 +90,17 @@ def _build(config: Config, immediate: bool) -> Any:
     # at delivery time whether to try again, and when (delivery.retry_delay).
     @huey.task(name="cms.deliver")
     def deliver(notification_id: int) -> str:
-        from huey.exceptions import RetryTask
-
-        try:
-            return delivery.deliver(notification_id, config)
-        except delivery.TryAgain as again:
-            raise RetryTask(delay=again.delay) from again
-        except Exception as exc:  # the database away while claiming, say: one line
-            log.warning(
-                "notification %s not delivered now (%s: %s); a later sweep hands it over",
-                notification_id,
-                type(exc).__name__,
-                str(exc).splitlines()[0][:300] if str(exc) else "",
-                extra={"event": "delivery", "notification": notification_id, "outcome": "later"},
-            )
-            return "later"
+        return _attempt(
+            "delivery", notification_id, lambda: delivery.deliver(notification_id, config)
+        )
 
     @huey.task(name="cms.deliver_digest")
     def deliver_digest(notification_ids: list[int]) -> str:
-        from huey.exceptions import RetryTask
-
         from cms_cli.notify import digest
 
-        try:
-            return digest.deliver_digest(notification_ids, config)
-        except delivery.TryAgain as again:
-            raise RetryTask(delay=again.delay) from again
-        except Exception as exc:  # the database away while claiming, say: one line
-            log.warning(
-                "digest of %s not delivered now (%s: %s); a later sweep hands it over",
-                notification_ids,
-                type(exc).__name__,
-                str(exc).splitlines()[0][:300] if str(exc) else "",
-                extra={"event": "digest", "notification": notification_ids, "outcome": "later"},
-            )
-            return "later"
+        return _attempt(
+            "digest", notification_ids, lambda: digest.deliver_digest(notification_ids, config)
+        )
 
     minutes = s.sweep_minutes
     schedule = (

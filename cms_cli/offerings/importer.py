@@ -19,7 +19,7 @@ from cms_cli.auth.service import normalize_email, require
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import Mode
 from cms_cli.core import clock, limits
-from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows
+from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_in_chunks
 from cms_cli.core.db import insert_many
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.text import shorten
@@ -168,30 +168,19 @@ def import_offerings(
     ctx = _Context(session, lock=not dry_run)
     problems = Problems()
     seen: dict[int, int] = {}
-    checked = created = 0
     now = clock.now()
-    chunk: Rows = []
 
-    def flush() -> None:
-        nonlocal created
+    def handle(chunk: Rows) -> int:
         ctx.load(chunk)
         accepted = _check(ctx, chunk, problems, seen, actor, max_load=max_load, now=now)
-        if not dry_run and not problems:
-            insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
-            created += len(accepted)
-        chunk.clear()
         if progress is not None:
             progress()
+        if dry_run or problems:
+            return 0
+        insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
+        return len(accepted)
 
-    for row in rows:
-        chunk.append(row)
-        checked += 1
-        if len(chunk) >= CHUNK:
-            flush()
-    flush()
-    if not checked:
-        raise ValidationError("the file has a header but no rows")
-    problems.check()
+    checked, created = import_in_chunks(rows, CHUNK, handle, problems)
     if not dry_run:
         audit.record(session, actor, "import", "offering", None, after={"created": created})
     return ImportReport(created=created, checked=checked, dry_run=dry_run)

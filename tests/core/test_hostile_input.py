@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import Cli
+from conftest import Cli, set_name
 
 from cms_cli.core import limits
 
@@ -186,19 +186,10 @@ def test_max_students_is_bounded_everywhere(
 # -- output ----------------------------------------------------------------------------
 
 
-def _store_name(db_url: str, email: str, name: str) -> None:
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE app_user SET name = :n WHERE email = :e"), {"n": name, "e": email}
-        )
-    engine.dispose()
-
-
 def test_stored_control_characters_never_reach_the_terminal(
     cli: Cli, people: dict[str, str], db_url: str
 ) -> None:
-    _store_name(db_url, "sam@uni.edu", "Sam\x1b[2J\x1b]8;;http://evil.example\x07Stu\u202e")
+    set_name(db_url, "sam@uni.edu", "Sam\x1b[2J\x1b]8;;http://evil.example\x07Stu\u202e")
     table = cli.ok("user", "list", env={"COLUMNS": "300"}).stdout
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in table

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import Cli
+from conftest import Cli, set_name
 
 from cms_cli.notify import delivery
 
@@ -216,14 +216,7 @@ def test_a_display_name_never_adds_a_recipient(
 ) -> None:
     """The To: header is built by the email package and the envelope names only the
     account's address: whatever the name holds, one message reaches one person."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE app_user SET name = :n WHERE email = 'ana@uni.edu'"), {"n": name}
-        )
-    engine.dispose()
+    set_name(db_url, "ana@uni.edu", name)
     rows = [r for r in swept(cli) if r["recipient"] == "ana@uni.edu"]
     config = cli.config(CMS_SMTP_URL=smtp.url)
     assert delivery.deliver(rows[0]["id"], config) == "sent"
@@ -239,14 +232,7 @@ def test_a_stored_name_with_control_characters_still_gets_its_mail(
 ) -> None:
     """Names stored before input was checked (or written by another tool) neither break
     delivery nor reach a header or a body raw."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE app_user SET name = :n WHERE email = 'ana@uni.edu'"), {"n": name}
-        )
-    engine.dispose()
+    set_name(db_url, "ana@uni.edu", name)
     rows = [r for r in swept(cli) if r["recipient"] == "ana@uni.edu"]
     config = cli.config(CMS_SMTP_URL=smtp.url)
     assert delivery.deliver(rows[0]["id"], config) == "sent"

@@ -166,10 +166,18 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             proc.wait(timeout=30)
 
 
-def start_redis_again(url: str) -> subprocess.Popen[bytes]:
-    """Start redis-server again on the port of ``url`` (after a test stopped it)."""
+@contextlib.contextmanager
+def redis_again(url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """redis-server again on the port of ``url`` (after a test stopped it), stopped and
+    its folder removed at the end."""
     port = int(url.rsplit(":", 1)[1].split("/")[0])
-    return _start_redis(port, tempfile.mkdtemp(prefix="cms-redis-"))
+    with tempfile.TemporaryDirectory(prefix="cms-redis-") as tmp:
+        proc = _start_redis(port, tmp)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 class SmtpSink:

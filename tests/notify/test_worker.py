@@ -195,7 +195,7 @@ def test_a_killed_worker_loses_nothing(
 def test_redis_down_at_sweep_time(
     cli: Cli, logged: dict[str, int], smtp: Any, workers: list[subprocess.Popen[str]]
 ) -> None:
-    from servers import redis_server, start_redis_again
+    from servers import redis_again, redis_server
 
     with redis_server() as (url, proc):
         cli.env.update({"CMS_REDIS_URL": url, "CMS_SMTP_URL": smtp.url, "CMS_DIGEST": "false"})
@@ -210,8 +210,7 @@ def test_redis_down_at_sweep_time(
         assert "--requeue-now" in down.stderr
         assert {r["status"] for r in rows(cli)} == {"pending"}
         assert len(rows(cli)) == 6  # kept in the outbox
-        again = start_redis_again(url)
-        try:
+        with redis_again(url):
             soon = json.loads(cli.ok("notify", "sweep", "--json").stdout)
             assert soon["requeued"] == 0  # not yet: they wait 10 minutes
             now = json.loads(cli.ok("notify", "sweep", "--requeue-now", "--json").stdout)
@@ -223,9 +222,6 @@ def test_redis_down_at_sweep_time(
             start_worker(cli, workers)
             wait_until_sent(cli, 6)
             assert len(smtp.messages) == 6
-        finally:
-            again.terminate()
-            again.wait()
 
 
 def test_the_workers_settings_decide_retries_and_no_results_pile_up(
@@ -260,3 +256,31 @@ def test_the_workers_settings_decide_retries_and_no_results_pile_up(
     client = redis.Redis.from_url(fresh_redis)
     assert not [k for k in client.keys("*") if b"result" in k]
     client.close()
+
+
+def test_doctor_fails_after_sigterm_when_rows_wait(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    """The only worker stopped cleanly, then the sweep wrote rows: nobody will deliver
+    them, and the probe fires (exit 1) with the hint to start one."""
+    worker = start_worker(cli, workers)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        checks = {c["name"]: c for c in cli("doctor", "--json").json()["checks"]}
+        if checks["worker"]["status"] == "ok":
+            break
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    cli.ok("notify", "sweep")
+    doctor = cli("doctor", "--json")
+    assert doctor.exit_code == 1
+    assert doctor.json()["ok"] is False
+    worker_check = {c["name"]: c for c in doctor.json()["checks"]}["worker"]
+    assert worker_check["status"] == "fail"
+    assert "6 notification(s) wait" in worker_check["detail"]
+    assert worker_check["hint"].startswith("start one: cms worker")

@@ -222,9 +222,10 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("notify", "list", "--json")),
         Step(("notify", "retry", "1"), before=_fail_one_notification(db_url)),
         Step(("worker", "--no-scheduler")),  # run by run_worker below
-        Step(("inbox", "--json"), who="facilitator"),
-        Step(("inbox", "show", "1", "--json"), who="facilitator"),
-        Step(("inbox", "read", "--all"), who="facilitator"),
+        # as the recipient of inbox item 1 (what the worker just delivered)
+        Step(("inbox", "--json"), who="inbox-owner"),
+        Step(("inbox", "show", "1", "--json"), who="inbox-owner"),
+        Step(("inbox", "read", "--all"), who="inbox-owner"),
         Step(("reflection", "submit", str(reflection)), who="student"),
         Step(("reflection", "list", "--offering", a, "--json")),
         Step(("audit", "list", "--json")),
@@ -293,6 +294,21 @@ def run_worker(cli: Cli, tokens: dict[str, str], db_url: str) -> RunResult:
     return RunResult(("worker", "--no-scheduler"), proc.returncode, out, err)
 
 
+def _inbox_owner(db_url: str) -> str:
+    """Whose token reads inbox item 1."""
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        email = conn.execute(
+            sa.text(
+                "SELECT u.email FROM inbox_item i JOIN app_user u ON u.id = i.user_id"
+                " WHERE i.id = 1"
+            )
+        ).scalar()
+    engine.dispose()
+    by_email = {"ana@uni.edu": "facilitator", "ben@uni.edu": "facilitator2"}
+    return by_email.get(str(email), "manager")
+
+
 def test_every_command_is_covered(cli: Cli, tmp_path: Path) -> None:
     steps = scenario(cli, "sqlite://", tmp_path, 1, "sqlite")
     covered = {s.command for s in steps}
@@ -308,6 +324,7 @@ def test_every_command_as_a_fresh_process(
     for who, email in (
         ("student2", "sue@uni.edu"),
         ("student", "sam@uni.edu"),
+        ("facilitator2", "ben@uni.edu"),
         ("facilitator", "ana@uni.edu"),
         ("manager", "dean@uni.edu"),
     ):
@@ -317,6 +334,8 @@ def test_every_command_as_a_fresh_process(
     for step in scenario(cli, db_url, tmp_path, logged["A"], backend):
         if step.before is not None:
             step.before()
+        if step.who == "inbox-owner":
+            tokens["inbox-owner"] = tokens[_inbox_owner(db_url)]
         if step.args[0] == "worker":
             run = run_worker(cli, tokens, db_url)
         else:

@@ -243,14 +243,18 @@ def _worker_run(work: Path, digest: bool) -> None:
         total = sum(json.loads(swept.stdout)[k] for k in ("reminders", "escalations"))
         start = time.perf_counter()
 
+        counted = [0, 0]  # messages read so far, items in them
+
         def items() -> int:
+            """Notifications received: each digest's items, each message read once."""
             if not digest:
                 return len(sink.messages)
-            return sum(
-                sum(1 for line in m.get_body(("plain",)).get_content().splitlines()
-                    if line.startswith("  - "))
-                for m in list(sink.messages)
-            )  # fmt: skip
+            fresh = list(sink.messages[counted[0] :])
+            for message in fresh:
+                text = message.get_body(("plain",)).get_content()
+                counted[1] += sum(1 for line in text.splitlines() if line.startswith("  - "))
+            counted[0] += len(fresh)
+            return counted[1]
 
         while items() < total and time.perf_counter() - start < 120:
             time.sleep(0.05)

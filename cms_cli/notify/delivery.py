@@ -11,6 +11,7 @@ import secrets
 import smtplib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
@@ -96,12 +97,21 @@ def release(notification_id: int, config: Config) -> None:
 
 
 @functools.cache
-def _context_query() -> Any:
-    """Everything a message names, in one statement (built once: a worker runs it often)."""
+def _context_query(many: bool = False) -> Any:
+    """Everything a message names, in one statement (built once: a worker runs it often);
+    ``many``: for a list of notifications (a digest), each row led by its id."""
     recipient_t = sa.orm.aliased(User)
     facilitator_t = sa.orm.aliased(User)
+    wanted = (
+        col(Notification.id).in_(sa.bindparam("ids", expanding=True))
+        if many
+        else col(Notification.id) == sa.bindparam("notification_id")
+    )
+    lead = (col(Notification.id),) if many else ()
     return (
-        sa.select(Offering, Module, ClassGroup, Cohort, recipient_t, facilitator_t, WeeklyLog)
+        sa.select(
+            *lead, Offering, Module, ClassGroup, Cohort, recipient_t, facilitator_t, WeeklyLog
+        )
         .select_from(Notification)
         .join(Offering, col(Offering.id) == Notification.offering_id)
         .join(Module, col(Module.id) == Offering.module_id)
@@ -116,7 +126,7 @@ def _context_query() -> Any:
                 col(WeeklyLog.week) == Notification.week,
             ),
         )
-        .where(col(Notification.id) == sa.bindparam("notification_id"))
+        .where(wanted)
     )
 
 
@@ -159,9 +169,14 @@ def deadline_words(start: Any, week: int, config: Config) -> str:
     )
 
 
-def compose(session: Session, notification: Notification, config: Config) -> Message:
-    """Subject and body naming the offering, the week, its state and the deadline."""
-    row = session.execute(_context_query(), {"notification_id": notification.id}).one()
+def compose(
+    session: Session, notification: Notification, config: Config, context: Any = None
+) -> Message:
+    """Subject and body naming the offering, the week, its state and the deadline
+    (``context``: the row of ``_context_query`` when the caller read it already)."""
+    row = context
+    if row is None:
+        row = session.execute(_context_query(), {"notification_id": notification.id}).one()
     offering, module, group, cohort, recipient, facilitator, entry = row
     week = notification.week
     first, last = (
@@ -425,22 +440,48 @@ def _sent(session: Session, notification_id: int, token: str, message: Message) 
     _finish(session, notification_id, token, NotificationStatus.sent, None)
 
 
+def compose_many(
+    session: Session, notifications: Sequence[Notification], config: Config
+) -> dict[int, Message]:
+    """The message of each notification, their context read in one statement."""
+    ids = [n.id for n in notifications]
+    rows = {r[0]: r[1:] for r in session.execute(_context_query(True), {"ids": ids}).all()}
+    return {n.id or 0: compose(session, n, config, rows[n.id]) for n in notifications}
+
+
 def _to_inbox(session: Session, notification_id: int, message: Message) -> None:
-    exists = session.exec(
-        select(InboxItem.id).where(InboxItem.notification_id == notification_id)
-    ).first()
-    if exists is not None:
-        return
-    row = session.get(Notification, notification_id)
-    assert row is not None
-    session.add(
-        InboxItem(
-            user_id=row.recipient_id,
-            notification_id=notification_id,
-            subject=message.subject[:300],
-            body=message.text,
-            created_at=clock.now(),
-        )
+    to_inboxes(session, {notification_id: message})
+
+
+def to_inboxes(session: Session, messages: dict[int, Message]) -> None:
+    """One inbox item per notification, never two (those already there are skipped),
+    in a constant number of statements."""
+    ids = list(messages)
+    there = set(
+        session.exec(
+            select(InboxItem.notification_id).where(col(InboxItem.notification_id).in_(ids))
+        ).all()
+    )
+    owners = dict(
+        session.execute(
+            sa.select(col(Notification.id), col(Notification.recipient_id)).where(
+                col(Notification.id).in_(ids)
+            )
+        ).all()
+    )
+    now = clock.now()
+    session.add_all(
+        [
+            InboxItem(
+                user_id=owners[i],
+                notification_id=i,
+                subject=messages[i].subject[:300],
+                body=messages[i].text,
+                created_at=now,
+            )
+            for i in ids
+            if i not in there
+        ]
     )
 
 

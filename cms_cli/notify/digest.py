@@ -31,10 +31,10 @@ from cms_cli.notify.delivery import (
     STALE_CLAIM,
     Message,
     TryAgain,
-    _to_inbox,
-    compose,
+    compose_many,
     retry_delay,
     send_email,
+    to_inboxes,
 )
 from cms_cli.notify.models import Notification, NotificationStatus
 
@@ -122,7 +122,7 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
         if not claimed:
             return "skipped"
         rows = session.exec(select(Notification).where(col(Notification.id).in_(claimed))).all()
-        messages = {row.id or 0: compose(session, row, config) for row in rows}
+        messages = compose_many(session, rows, config)
         kinds = {row.id or 0: row.kind.value for row in rows}
     ordered = [messages[i] for i in claimed]
     recipients = {m.to for m in ordered}
@@ -187,8 +187,7 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
 
 
 def _sent_all(session: Session, ids: list[int], token: str, messages: dict[int, Message]) -> None:
-    for notification_id in ids:
-        _to_inbox(session, notification_id, messages[notification_id])
+    to_inboxes(session, {i: messages[i] for i in ids})
     session.execute(
         sa.update(Notification)
         .where(col(Notification.claim_token) == token)

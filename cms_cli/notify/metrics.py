@@ -37,14 +37,14 @@ class SweepMetrics:
         )  # exposed as cms_sweeps_total
 
     def swept(self, result: Any, seconds: float) -> None:
-        import time
+        from cms_cli.core import clock
 
         self.duration.set(seconds)
         self.created.labels("reminder").set(result.reminders)
         self.created.labels("escalation").set(result.escalations)
         self.requeued.set(result.requeued)
         self.enqueued.set(result.enqueued)
-        self.last_success.set(time.time())
+        self.last_success.set(clock.wall())
         self.sweeps.inc()
 
     def delivered(self, kind: str, channels: Sequence[str], outcome: str, seconds: float) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
+
+from cms_cli.core import clock
 
 #: key -> (metric name, help): the last sweep, as gauges.
 SWEEP_GAUGES = {
@@ -44,7 +45,7 @@ def render_sweep(result: Any, seconds: float, now: float | None = None) -> str:
         ),
         _gauge("requeued", [("", result.requeued)]),
         _gauge("enqueued", [("", result.enqueued)]),
-        _gauge("last_success", [("", time.time() if now is None else now)]),
+        _gauge("last_success", [("", clock.wall() if now is None else now)]),
     ]
     return "\n".join(parts) + "\n"
 

@@ -47,15 +47,13 @@ def record_stop(config: Config, name: str) -> None:
 
 
 def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event) -> None:
-    import time
-
     from cms_cli.notify import events
 
     started = clock.now()
     while not stop.is_set():
         try:
             beat(config, name, started, scheduler)
-            events.heartbeat(time.time())
+            events.heartbeat(clock.wall())
         except Exception as exc:  # the database may be away for a while; keep beating
             log.warning("heartbeat failed: %s", exc, extra={"event": "heartbeat"})
         stop.wait(HEARTBEAT_SECONDS)

@@ -97,3 +97,23 @@ def test_a_fresh_process_has_every_table_once_it_has_an_engine() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     tables = set(out.stdout.strip().split(","))
     assert {"offering", "notification", "app_user", "weekly_log", "audit_event"} <= tables
+
+
+def test_every_clock_read_goes_through_core_clock() -> None:
+    """CMS_NOW moves every decision of one process, and nothing reads the time around
+    it (a session, a lock or a deadline on another clock would be a hole)."""
+    import re
+    from pathlib import Path
+
+    import cms_cli
+
+    root = Path(cms_cli.__file__).parent
+    reads = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        if path.name != "clock.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if reads.search(line)
+    ]
+    assert offenders == []

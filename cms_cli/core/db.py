@@ -229,7 +229,10 @@ def is_unreachable(exc: BaseException) -> bool:
 
 # MySQL errors after which the server has rolled back (1213, deadlock victim) or given up
 # waiting for a lock (1205): running the same transaction again is the documented remedy.
-_MYSQL_TRANSIENT = {1205, 1213}
+# 1467 ("Failed to read auto-increment value from storage engine") is InnoDB's answer
+# when the table's AUTO-INC lock, taken by an INSERT ... SELECT, is lost to a deadlock
+# or a lock wait: the same race as 1213, seen by concurrent sweeps on MariaDB 10.11.
+_MYSQL_TRANSIENT = {1205, 1213, 1467}
 
 
 def is_transient(exc: BaseException) -> bool:

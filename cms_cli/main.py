@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: Entries that are one command rather than a group of subcommands.
 SINGLE_COMMANDS = frozenset({"demo", "doctor", "worker"})
 EXIT_INTERRUPTED = 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 
 
 def load_command(name: str) -> click.Command:
@@ -140,8 +141,16 @@ class LazyGroup(TyperGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            outcome = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that went away shows here, inside the boundary
+            return outcome
+        except BrokenPipeError:
+            closed_pipe(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                closed_pipe(ctx)
             raise  # Click's own: usage errors (exit 2), --help, explicit exits
         except KeyboardInterrupt:
             sys.stderr.write("error: interrupted\n")
@@ -156,6 +165,22 @@ class LazyGroup(TyperGroup):
                 traceback.print_exception(exc, file=sys.stderr)
             report(error)
             ctx.exit(error.exit_code)
+
+
+def closed_pipe(ctx: click.Context) -> None:
+    """The reader of stdout went away (``| head``): stop at once and quietly, as
+    coreutils do, with their status: 141 (128 + SIGPIPE). What is left in the buffer
+    goes to /dev/null, so that the interpreter's last flush finds nothing to complain
+    about. Nothing is written to stderr."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner)
+        pass
+    ctx.exit(EXIT_CLOSED_PIPE)
 
 
 def as_cms_error(exc: BaseException) -> CmsError:

@@ -29,16 +29,26 @@ CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV (header row first
 Row = Mapping[str, Any]
 
 
-def stdout_console() -> Console:
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    return Console(soft_wrap=False, highlight=False)
+    class PipeAwareConsole(Console):
+        """Rich exits 1 itself when the reader of stdout goes away; cms lets the one
+        error boundary end the command quietly instead (exit 141, like coreutils)."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeAwareConsole
+
+
+def stdout_console() -> Console:
+    return _console_class()(soft_wrap=False, highlight=False)
 
 
 def stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return _console_class()(stderr=True, highlight=False)
 
 
 def plain(value: Any) -> Any:

@@ -21,11 +21,23 @@ class Current:
     store: credentials.Store
 
 
+def _first_step(session: Session) -> str:
+    """What to do first: log in, or, on a database with no account yet, create one."""
+    from sqlmodel import func, select
+
+    if session.exec(select(func.count()).select_from(User)).one() == 0:
+        return (
+            "this database has no account yet: cms auth bootstrap --email EMAIL --name NAME "
+            "creates the first (a manager); or try cms demo"
+        )
+    return "run cms auth login --email EMAIL"
+
+
 def current(session: Session, config: Config) -> Current:
     """NotAuthenticated (exit 4) without a valid session."""
     stored = credentials.load(config)
     if stored is None:
-        raise NotAuthenticated("not logged in", hint="run cms auth login --email EMAIL")
+        raise NotAuthenticated("not logged in", hint=_first_step(session))
     user, row = service.authenticate(session, stored.token)
     return Current(user=user, auth_session=row, store=stored.store)
 

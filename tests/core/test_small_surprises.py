@@ -107,3 +107,21 @@ def test_imports_report_the_first_hundred_problems_and_count_the_rest(
     assert all(len(line) < 140 for line in out), max(out, key=len)
     assert out[100] == "... and 150 more problem(s) not shown"
     assert out[101] == "error: 250 problem(s) found; nothing was imported"
+
+
+def test_a_mistyped_command_suggests_the_right_one(cli: Cli) -> None:
+    for typed, meant in (("offerings", "offering"), ("tracke", "tracker"), ("users", "user")):
+        run = cli(typed, "list")
+        assert run.exit_code == 2
+        assert f"No such command '{typed}'. Did you mean '{meant}'?" in run.stderr
+    assert "Did you mean" not in cli("zzz").stderr
+
+
+def test_an_empty_database_says_to_bootstrap_not_to_log_in(cli: Cli) -> None:
+    empty = cli("offering", "list")
+    assert empty.exit_code == 4
+    assert "hint: this database has no account yet: cms auth bootstrap" in empty.stderr
+    cli.bootstrap(strict=True)
+    after = cli("offering", "list")
+    assert after.exit_code == 4
+    assert "hint: run cms auth login --email EMAIL" in after.stderr

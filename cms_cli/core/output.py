@@ -189,7 +189,13 @@ def listing(
     tz = _local_zone()
     grid = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
-        grid.add_column(column.replace("_", " "), overflow="fold")
+        numbers = [row.get(column) for row in rows if row.get(column) is not None]
+        numeric = bool(numbers) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers
+        )
+        grid.add_column(
+            column.replace("_", " "), overflow="fold", justify="right" if numeric else "left"
+        )
     for row in rows:
         grid.add_row(*(text_cell(row.get(c), tz) for c in columns))
     stdout_console().print(grid)

@@ -175,7 +175,11 @@ def inbox(
         json_=json_,
         title="Inbox",
         empty="no unread notifications",
-        table=(("id", "created_at", "subject", "read_at"), dict),
+        # "read at" only when read ones are listed: for unread ones it is always empty
+        table=(
+            ("id", "created_at", "subject", "read_at") if all_ else ("id", "created_at", "subject"),
+            dict,
+        ),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -180,8 +180,15 @@ def list_(
         csv_=csv_,
         title="Offerings",
         empty="no offerings match",
-        table=(TABLE_COLUMNS, dict),
+        table=(TABLE_COLUMNS, _shown_offering),
     )
+
+
+def _shown_offering(row: Any) -> dict[str, Any]:
+    """An offering's row for people: no facilitator is a dash, not a blank cell."""
+    shown = dict(row)
+    shown["facilitator"] = row.get("facilitator") or "—"
+    return shown
 
 
 @app.command()
@@ -361,6 +368,12 @@ def enrol(
     if report.already:
         text += f" {len(report.already)} already enrolled."
     result(text)
+    from cms_cli.core import clock
+    from cms_cli.core.output import warning
+
+    today = clock.today(current().config().tz)
+    if report.added and report.end_date is not None and report.end_date < today:
+        warning(f"offering {offering_id} ended on {report.end_date}: check it is the one you meant")
 
 
 @app.command()

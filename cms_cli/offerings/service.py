@@ -522,6 +522,7 @@ class EnrolReport:
     already: list[str]
     enrolled: int
     max_students: int | None
+    end_date: date | None = None
 
 
 def _students(session: Session, emails: Iterable[str]) -> dict[str, User]:
@@ -582,6 +583,7 @@ def enrol(session: Session, actor: User, offering_id: int, emails: Iterable[str]
         sorted(u.email for u in students.values() if u.id in present),
         count + len(new),
         offering.max_students,
+        offering.end_date,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -228,9 +229,18 @@ def list_(
         empty="no logs match",
         table=(
             ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
-            dict,
+            _shown_log,
         ),
     )
+
+
+def _shown_log(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A log's row for people: completion as a percentage, a week with no log at all
+    said as such (not a 0 % log), a blank facilitator as a dash."""
+    shown = dict(row)
+    shown["completion"] = "no log" if row.get("updated_at") is None else f"{row['completion']}%"
+    shown["facilitator"] = row.get("facilitator") or "—"
+    return shown
 
 
 @app.command()

@@ -125,3 +125,33 @@ def test_an_empty_database_says_to_bootstrap_not_to_log_in(cli: Cli) -> None:
     after = cli("offering", "list")
     assert after.exit_code == 4
     assert "hint: run cms auth login --email EMAIL" in after.stderr
+
+
+def test_tables_people_read(cli: Cli, logged: dict[str, int]) -> None:
+    """tracker list: 57 % not 57, a week with no log said as such; a blank facilitator
+    is a dash; numbers right-aligned; the unread inbox has no always-empty column."""
+    wide = {"COLUMNS": "200"}
+    create(cli, module="MA201", klass="2026K", start="2026-01-05", end="2026-02-27")
+    overdue = cli.ok("tracker", "list", "--status", "overdue", env=wide).stdout
+    assert "14%" in overdue  # A week 2: one activity of seven
+    assert "no log" in overdue  # A week 3: nothing logged
+    offerings = cli.ok("offering", "list", env=wide).stdout
+    assert "—" in offerings  # the new offering has no facilitator
+    cli.ok("notify", "sweep")
+    from cms_cli.notify import delivery
+
+    config = cli.config()
+    for row in cli.ok("notify", "list", "--json").json():
+        delivery.deliver(row["id"], config)
+    cli.login("ana@uni.edu")
+    unread = cli.ok("inbox", env=wide).stdout
+    assert "read at" not in unread
+    assert "read at" in cli.ok("inbox", "--all", env=wide).stdout
+
+
+def test_enrolling_into_a_finished_offering_warns(cli: Cli, offerings: dict[str, int]) -> None:
+    done = create(cli, mode="in-person", start="2025-09-01", end="2025-12-12")
+    run = cli.ok("offering", "enrol", str(done), "--student", "sam@uni.edu")
+    assert f"warning: offering {done} ended on 2025-12-12" in run.stderr
+    current = cli.ok("offering", "enrol", str(offerings["A"]), "--student", "sue@uni.edu")
+    assert "warning" not in current.stderr

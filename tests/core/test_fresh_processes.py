@@ -315,6 +315,17 @@ def test_every_command_is_covered(cli: Cli, tmp_path: Path) -> None:
     assert leaf_commands() - covered == set()
 
 
+#: On MariaDB, the steps whose process touches what differs there (the outbox's
+#: insert-ignore and row claims, the recovery path the review found broken on both
+#: databases, the grants, the doctor's checks); every command runs on SQLite. The class
+#: under test (a process missing models) does not depend on the database, and the
+#: whole list twice cost 40 s of the suite's 8-minute budget.
+MYSQL_STEPS = frozenset(
+    {"notify sweep", "notify list", "notify retry", "worker", "inbox", "inbox show",
+     "db current", "db grants", "doctor", "auth login", "offering import", "tracker log"}
+)  # fmt: skip
+
+
 @pytest.mark.slow
 def test_every_command_as_a_fresh_process(
     cli: Cli, logged: dict[str, int], db_url: str, backend: str, tmp_path: Path
@@ -332,6 +343,8 @@ def test_every_command_as_a_fresh_process(
         tokens[who] = cli.ok("auth", "token").stdout.strip()
     failures: list[str] = []
     for step in scenario(cli, db_url, tmp_path, logged["A"], backend):
+        if backend == "mysql" and step.command not in MYSQL_STEPS:
+            continue
         if step.before is not None:
             step.before()
         if step.who == "inbox-owner":

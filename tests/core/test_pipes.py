@@ -31,6 +31,7 @@ LISTINGS = [
 ]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # output, not the database
 def test_a_reader_that_goes_away_ends_the_command_quietly(many: Cli) -> None:
     token = many.ok("auth", "token").stdout.strip()
     env = {**os.environ, **many.env, "CMS_TOKEN": token}

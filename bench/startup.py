@@ -1,6 +1,6 @@
 """Start-up: median wall time of `cms --help` against `python -c "import typer"`.
 
-Budget (DESIGN.md): cms --help within 1.5x of importing Typer. Alternating runs, so
+Budget (docs/development.md): cms --help within 1.5x of importing Typer. Alternating runs, so
 that a busy moment of the machine weighs on both alike. Prints figures; asserts nothing.
 """
 

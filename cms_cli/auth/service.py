@@ -101,7 +101,7 @@ def token_hash(token: str) -> str:
 
 
 def public(user: User) -> dict[str, Any]:
-    """The fields of CLI.md for a user, and nothing secret."""
+    """The documented fields of a user (docs/accounts.md), and nothing secret."""
     return UserPublic.model_validate(user, from_attributes=True).model_dump(
         include=set(USER_FIELDS)
     )

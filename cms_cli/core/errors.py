@@ -1,4 +1,4 @@
-"""The exception tree. Each class carries the exit code of CLI.md.
+"""The exception tree. Each class carries its exit code (docs/exit-codes.md).
 
 Services raise these; the one error boundary in ``cms_cli.main`` turns them into
 ``error: ...`` (and ``hint: ...``) on stderr and the exit code. Nothing else exits.

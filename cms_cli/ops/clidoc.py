@@ -29,8 +29,8 @@ def render() -> str:
     parts = [
         "# cms command reference\n",
         "Generated from each command's `--help` by `python -m cms_cli.ops.clidoc` "
-        "(a test fails when it is stale). The contract behind it: `../shared/CLI.md`; "
-        "exit codes: [exit-codes.md](exit-codes.md).\n",
+        "(a test fails when it is stale). What every command promises: "
+        "[conventions.md](conventions.md); exit codes: [exit-codes.md](exit-codes.md).\n",
         "## cms\n",
         "```text\n" + _help([]) + "```\n",
     ]

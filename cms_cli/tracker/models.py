@@ -22,7 +22,7 @@ class Status(StrEnum):
     not_started = "not-started"
 
 
-#: The six activities of a week, in the order of CLI.md (JSON field names).
+#: The six activities of a week, in their documented order (JSON field names).
 ACTIVITIES = (
     "formative_one_grading",
     "formative_two_grading",

@@ -147,8 +147,8 @@ def set_active(
 
 def _text(value: str | None, field: str, low: int, high: int) -> str:
     """One line, control characters refused, inner runs of spaces made one."""
-    checked = text.single_line(value or "", field, max_length=len(value or ""), min_length=0) or ""
-    collapsed = " ".join(checked.split())
+    text.refuse_controls(value or "", field)
+    collapsed = " ".join((value or "").split())
     text.check_length(collapsed, field, max_length=high, min_length=low)
     return collapsed
 

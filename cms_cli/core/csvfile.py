@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from cms_cli.core.errors import FileProblems, ValidationError
+from cms_cli.core.text import shorten
 
 Row = tuple[int, dict[str, str]]
 Rows = list[Row]
@@ -156,7 +157,7 @@ class CsvFile:
             )
         unknown = [h for h in header if h not in known]
         if unknown:
-            shown = ", ".join(_short(h) for h in unknown[:5])
+            shown = ", ".join(shorten(h, 40) for h in unknown[:5])
             raise ValidationError(
                 f"{self.path}: unknown column(s) {shown}",
                 hint="the header may name: " + ",".join(known),
@@ -206,12 +207,6 @@ class CsvFile:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _short(text: str, limit: int = 40) -> str:
-    from cms_cli.core.text import shorten
-
-    return shorten(text, limit)
 
 
 def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> Rows:

@@ -29,6 +29,12 @@ _MULTILINE_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u20
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+def refuse_controls(text: str, field: str) -> None:
+    """ValidationError when a one-line value holds a control character (tab and
+    newline included); the caller applies its own length rules."""
+    _refuse(_ANY_CONTROL, text, field, "type it on one line, without tabs or escape sequences")
+
+
 def _refuse(pattern: re.Pattern[str], text: str, field: str, hint: str) -> None:
     bad = pattern.search(text)
     if bad:
@@ -46,7 +52,7 @@ def single_line(
     if value is None:
         return None
     text = value.strip(" ")
-    _refuse(_ANY_CONTROL, text, field, "type it on one line, without tabs or escape sequences")
+    refuse_controls(text, field)
     if not text:
         if min_length > 0:
             raise ValidationError(f"{field} must not be empty")

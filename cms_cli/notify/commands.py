@@ -65,7 +65,6 @@ def sweep(
 
     Example: */10 * * * * cms notify sweep --quiet
     """
-    import time
 
     from cms_cli.notify import sweep as sweeping
 
@@ -73,13 +72,12 @@ def sweep(
         from cms_cli.core import logs
 
         logs.setup(log_format, debug=current().debug)
-    started = time.monotonic()
     done = sweeping.run(current().config(), dry_run=dry_run, requeue_now=requeue_now)
     if metrics_file is not None and not dry_run:
         from cms_cli.notify.textfile import write_sweep
 
         try:
-            write_sweep(metrics_file, done, time.monotonic() - started)
+            write_sweep(metrics_file, done, done.seconds)
         except OSError as exc:
             from cms_cli.core.errors import CmsError
 

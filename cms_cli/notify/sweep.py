@@ -56,6 +56,7 @@ class SweepResult:
     requeued: int
     enqueued: int
     dry_run: bool = False
+    seconds: float = 0.0  # how long the sweep took (metrics, logs); not in as_json
 
     def as_json(self) -> dict[str, int]:
         return {
@@ -286,10 +287,14 @@ def run(
 
     in_transaction(config, prune_throttles)  # housekeeping: forgotten login failures
     new = created[Kind.reminder] + created[Kind.escalation]
-    result = SweepResult(
-        created[Kind.reminder], created[Kind.escalation], requeued, min(handed, new)
-    )
     seconds = time.monotonic() - started
+    result = SweepResult(
+        created[Kind.reminder],
+        created[Kind.escalation],
+        requeued,
+        min(handed, new),
+        seconds=seconds,
+    )
     log.info(
         "sweep: %s reminder(s), %s escalation(s) created; %s enqueued, %s requeued (%.2f s)",
         result.reminders,

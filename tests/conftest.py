@@ -284,14 +284,22 @@ def people(cli: Cli, manager: str) -> dict[str, str]:
     }
 
 
+def sql(db_url: str, statement: str, params: Mapping[str, Any] | None = None) -> Any:
+    """Run one statement on the test database directly, past every check of cms (rows
+    another tool, an older cms or a moved clock left); the first column of the first
+    row, if any."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(statement), dict(params or {}))
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
 def set_name(db_url: str, email: str, name: str) -> None:
     """Store a name directly, as another tool or an older cms might have (no checks)."""
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE app_user SET name = :n WHERE email = :e"), {"n": name, "e": email}
-        )
-    engine.dispose()
+    sql(db_url, "UPDATE app_user SET name = :n WHERE email = :e", {"n": name, "e": email})
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import PASSWORD, Cli
+from conftest import PASSWORD, Cli, sql
 from sqlmodel import Session
 
 from cms_cli.auth import service
@@ -136,16 +136,10 @@ def test_a_session_minted_under_a_moved_clock_is_useless_under_the_real_one(cli:
 
 
 def test_sweeps_forget_old_failures_of_unknown_addresses(cli: Cli, db_url: str) -> None:
-    import sqlalchemy as sa
-
     cli.bootstrap(strict=True)
     cli("auth", "login", "--email", "nobody@uni.edu", "--password-stdin", input=WRONG + "\n")
-    engine = sa.create_engine(db_url)
     count = "SELECT COUNT(*) FROM login_throttle"
-    with engine.connect() as conn:
-        assert conn.execute(sa.text(count)).scalar() == 1
+    assert sql(db_url, count) == 1
     later = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
     cli.ok("notify", "sweep", env={"CMS_NOW": later})
-    with engine.connect() as conn:
-        assert conn.execute(sa.text(count)).scalar() == 0
-    engine.dispose()
+    assert sql(db_url, count) == 0

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import ALL_DONE, PASSWORD, Cli, RunResult
+from conftest import ALL_DONE, PASSWORD, Cli, RunResult, sql
 
 from cms_cli.main import COMMANDS, load_command
 
@@ -70,15 +70,11 @@ def _csv(path: Path, *lines: str) -> str:
 
 def _fail_one_notification(db_url: str) -> Callable[[], None]:
     def run() -> None:
-        engine = sa.create_engine(db_url)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "UPDATE notification SET status = 'failed', attempts = 5, "
-                    "last_error = 'SMTPServerDisconnected' WHERE id = 1"
-                )
-            )
-        engine.dispose()
+        sql(
+            db_url,
+            "UPDATE notification SET status = 'failed', attempts = 5, "
+            "last_error = 'SMTPServerDisconnected' WHERE id = 1",
+        )
 
     return run
 
@@ -296,15 +292,10 @@ def run_worker(cli: Cli, tokens: dict[str, str], db_url: str) -> RunResult:
 
 def _inbox_owner(db_url: str) -> str:
     """Whose token reads inbox item 1."""
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        email = conn.execute(
-            sa.text(
-                "SELECT u.email FROM inbox_item i JOIN app_user u ON u.id = i.user_id"
-                " WHERE i.id = 1"
-            )
-        ).scalar()
-    engine.dispose()
+    email = sql(
+        db_url,
+        "SELECT u.email FROM inbox_item i JOIN app_user u ON u.id = i.user_id WHERE i.id = 1",
+    )
     by_email = {"ana@uni.edu": "facilitator", "ben@uni.edu": "facilitator2"}
     return by_email.get(str(email), "manager")
 

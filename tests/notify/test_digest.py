@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-from conftest import Cli
+from conftest import Cli, sql
 from test_worker import LATER, more_offerings, rows, start_worker, wait_until_sent, workers  # noqa: F401
 
 from cms_cli.notify import digest
@@ -34,11 +33,7 @@ def items_of(message: Any) -> list[str]:
 
 
 def inbox_count(db_url: str) -> int:
-    engine = sa.create_engine(db_url)
-    with engine.connect() as conn:
-        count = conn.execute(sa.text("SELECT COUNT(*) FROM inbox_item")).scalar()
-    engine.dispose()
-    return int(count or 0)
+    return int(sql(db_url, "SELECT COUNT(*) FROM inbox_item") or 0)
 
 
 def test_one_digest_per_recipient_grouped_by_offering(

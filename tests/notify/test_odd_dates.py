@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from conftest import Cli, create
+from conftest import Cli, create, sql
 
 from cms_cli.core import limits
 
@@ -20,13 +19,11 @@ ODD = [
 
 
 def _store_odd(db_url: str, offering_id: int, start: str, end: str) -> None:
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE offering SET start_date = :s, end_date = :e WHERE id = :i"),
-            {"s": start, "e": end, "i": offering_id},
-        )
-    engine.dispose()
+    sql(
+        db_url,
+        "UPDATE offering SET start_date = :s, end_date = :e WHERE id = :i",
+        {"s": start, "e": end, "i": offering_id},
+    )
 
 
 @pytest.mark.parametrize(("start", "end"), ODD)

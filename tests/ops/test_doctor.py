@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Cli
+from conftest import Cli, sql
 from servers import free_port
 
 NAMES = ["config", "database", "schema", "worker", "outbox", "queue", "smtp", "keyring", "timezone"]
@@ -76,18 +76,12 @@ def _checks(result: object) -> dict[str, dict[str, str]]:
 
 def _beat(db_url: str, seen: str, stopped: str | None = None) -> None:
     """A worker's heartbeat row, as `cms worker` writes it."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO worker_heartbeat (name, started_at, seen_at, scheduler, stopped_at)"
-                " VALUES ('host:1', :s, :s, 0, :stopped)"
-            ),
-            {"s": seen, "stopped": stopped},
-        )
-    engine.dispose()
+    sql(
+        db_url,
+        "INSERT INTO worker_heartbeat (name, started_at, seen_at, scheduler, stopped_at)"
+        " VALUES ('host:1', :s, :s, 0, :stopped)",
+        {"s": seen, "stopped": stopped},
+    )
 
 
 def test_a_stale_heartbeat_fails_with_a_hint(cli: Cli, manager: str, db_url: str) -> None:

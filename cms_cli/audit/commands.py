@@ -9,7 +9,16 @@ import typer
 
 from cms_cli.core.context import current
 from cms_cli.core.options import day
-from cms_cli.core.output import CsvOpt, JsonOpt, listing
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    listing,
+)
 
 app = typer.Typer(
     help="Read the audit trail (managers).", no_args_is_help=True, rich_markup_mode=None
@@ -28,6 +37,9 @@ def list_(
     since: Annotated[datetime | None, day("--since", "From this day on.")] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List audit events, oldest first.
 
@@ -51,7 +63,10 @@ def list_(
         service.FIELDS,
         json_=json_,
         csv_=csv_,
+        view=View.of(limit, wide, no_pager),
         title="Audit",
+        noun="events",
         empty="no events match",
+        drop=("entity_id", "entity"),
         table=(("at", "actor", "action", "entity", "entity_id", "change"), service.with_change),
     )

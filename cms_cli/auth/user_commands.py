@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cms_cli.core.context import current
-from cms_cli.core.output import CsvOpt, JsonOpt, import_result, listing, message, result
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    import_result,
+    listing,
+    message,
+    result,
+)
 from cms_cli.core.prompts import confirm, interactive, read_password
 
 if TYPE_CHECKING:
@@ -109,6 +121,9 @@ def list_(
     ] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List accounts.
 
@@ -120,7 +135,17 @@ def list_(
     parsed = _role(role) if role is not None else None
     with signed_in() as (session, me):
         rows = service.list_users(session, me, role=parsed, active=active)
-    listing(rows, FIELDS, json_=json_, csv_=csv_, title="Accounts", empty="no accounts match")
+    listing(
+        rows,
+        FIELDS,
+        json_=json_,
+        csv_=csv_,
+        view=View.of(limit, wide, no_pager),
+        title="Accounts",
+        noun="accounts",
+        empty="no accounts match",
+        drop=("created_at", "student_id", "employee_id", "is_active"),
+    )
 
 
 @app.command("set-password")

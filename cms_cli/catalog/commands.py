@@ -8,21 +8,40 @@ from typing import Annotated
 import typer
 
 from cms_cli.core.options import day
-from cms_cli.core.output import CsvOpt, JsonOpt, listing, result
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    listing,
+    result,
+)
 
 ActiveOpt = Annotated[
     bool | None, typer.Option("--active/--inactive", help="Only active or inactive entries.")
 ]
 
 
-def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool) -> None:
+def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool, view: View) -> None:
     from cms_cli.auth.current import signed_in
     from cms_cli.catalog import service
 
     kind = getattr(service, kind_name)
     with signed_in() as (session, me):
         rows = service.listing(session, me, kind, active)
-    listing(rows, kind.fields, json_=json_, csv_=csv_, empty=f"no {kind.entity} yet")
+    listing(
+        rows,
+        kind.fields,
+        json_=json_,
+        csv_=csv_,
+        view=view,
+        noun=f"{kind.entity}s",
+        empty=f"no {kind.entity} yet",
+        drop=kind.fields[:1:-1],
+    )
 
 
 def _set_active(kind_name: str, value: str, active: bool) -> None:
@@ -68,12 +87,19 @@ def module_add(
 
 
 @module_app.command("list")
-def module_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def module_list(
+    active: ActiveOpt = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
     """List modules.
 
     Example: cms module list --active --csv
     """
-    _list("MODULE", active, json_, csv_)
+    _list("MODULE", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @module_app.command("deactivate")
@@ -120,12 +146,19 @@ def cohort_add(
 
 
 @cohort_app.command("list")
-def cohort_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def cohort_list(
+    active: ActiveOpt = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
     """List cohorts.
 
     Example: cms cohort list --json
     """
-    _list("COHORT", active, json_, csv_)
+    _list("COHORT", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @cohort_app.command("deactivate")
@@ -175,12 +208,19 @@ def class_add(
 
 
 @class_app.command("list")
-def class_list(active: ActiveOpt = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def class_list(
+    active: ActiveOpt = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
     """List classes.
 
     Example: cms class list --csv
     """
-    _list("CLASS", active, json_, csv_)
+    _list("CLASS", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @class_app.command("deactivate")

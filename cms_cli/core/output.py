@@ -10,6 +10,7 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -155,20 +156,56 @@ def choose(json_: bool, csv_: bool = False) -> str:
     return "json" if json_ else "csv" if csv_ else "table"
 
 
+LimitOpt = Annotated[
+    int,
+    typer.Option(
+        "--limit", metavar="N", help="Show at most N rows (0: all). --json and --csv show all."
+    ),
+]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every column, nothing cut.")]
+NoPagerOpt = Annotated[
+    bool, typer.Option("--no-pager", help="Print long output straight, without a pager.")
+]
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class View:
+    """How a person wants a listing shown: ``--limit``, ``--wide``, ``--no-pager``."""
+
+    limit: int = DEFAULT_LIMIT
+    wide: bool = False
+    pager: bool = True
+
+    @classmethod
+    def of(cls, limit: int = DEFAULT_LIMIT, wide: bool = False, no_pager: bool = False) -> View:
+        if limit < 0:
+            from cms_cli.core.errors import ValidationError
+
+            raise ValidationError(f"--limit: {limit} is out of range (0 shows every row)")
+        return cls(limit=limit, wide=wide, pager=not no_pager)
+
+
 def listing(
     rows: Sequence[Row],
     columns: Sequence[str],
     *,
     json_: bool = False,
     csv_: bool = False,
+    view: View | None = None,
     title: str | None = None,
+    noun: str = "rows",
     empty: str = "nothing to show",
     table: tuple[Sequence[str], Callable[[Row], Row]] | None = None,
+    drop: Sequence[str] = (),
 ) -> None:
-    """Print a listing as a table, a JSON array or CSV.
+    """Print a listing as a table (plain rows when piped), a JSON array or CSV.
 
     ``table`` optionally gives people other columns than scripts get: (columns, a
-    function from a row to the table's row).
+    function from a row to the table's row). ``drop`` names the table's columns that
+    may go when the terminal is too narrow, least important first (core.tables).
+    ``--json``/``--csv`` always carry every row; people get ``view.limit`` rows and a
+    note on stderr of how many more match.
     """
     fmt = choose(json_, csv_)
     if fmt == "json":
@@ -181,24 +218,50 @@ def listing(
     if not rows:
         stderr_console().print(empty)
         return
-    from rich.table import Table
+    from cms_cli.core import tables
 
+    view = view or View()
+    shown = rows if view.limit == 0 else rows[: view.limit]
     if table is not None:
         columns, shape = table[0], table[1]
-        rows = [shape(row) for row in rows]
+        shown = [shape(row) for row in shown]
     tz = _local_zone()
-    grid = Table(title=title, header_style="bold", show_lines=False)
-    for column in columns:
-        numbers = [row.get(column) for row in rows if row.get(column) is not None]
-        numeric = bool(numbers) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in numbers
+    cells = [[_flat_cell(row.get(c), tz) for c in columns] for row in shown]
+    grid = tables.Grid(
+        keys=columns,
+        headers=[c.replace("_", " ") for c in columns],
+        rows=cells,
+        numeric=[_numeric(shown, c) for c in columns],
+    )
+    if not sys.stdout.isatty():
+        tables.write_plain(grid)
+    else:
+        console = stdout_console()
+        width = max(console.width, tables.natural_width(grid)) if view.wide else console.width
+        if view.wide:
+            console.width = width
+        laid = tables.table(grid, width=width, drop=drop, wide=view.wide, title=title)
+        tables.show(console, [laid], pager=view.pager)
+    more = len(rows) - len(shown)
+    if more:
+        message(
+            f"showing {len(shown)} of {len(rows)} {noun}: --limit 0 shows all, "
+            "--csv or --json for scripts"
         )
-        grid.add_column(
-            column.replace("_", " "), overflow="fold", justify="right" if numeric else "left"
-        )
-    for row in rows:
-        grid.add_row(*(text_cell(row.get(c), tz) for c in columns))
-    stdout_console().print(grid)
+
+
+def _numeric(rows: Sequence[Row], column: str) -> bool:
+    numbers = [row.get(column) for row in rows if row.get(column) is not None]
+    return bool(numbers) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in numbers
+    )
+
+
+def _flat_cell(value: Any, tz: Any) -> str:
+    """A cell on one line: newlines become spaces, tabs and other controls visible."""
+    if isinstance(value, str):
+        return neutralise(value.replace("\n", " "))
+    return neutralise(_cell(value, tz).replace("\n", " "))
 
 
 def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:

@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from cms_cli.core.context import current
-from cms_cli.core.output import CsvOpt, JsonOpt, listing, result, write_json
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    listing,
+    result,
+    write_json,
+)
 
 app = typer.Typer(
     help="Reminders and escalations: sweep, list, retry.",
@@ -107,6 +118,9 @@ def list_(
     recipient: Annotated[str | None, typer.Option("--recipient", help="Recipient e-mail.")] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List notifications (managers: all; others: their own).
 
@@ -122,8 +136,11 @@ def list_(
         service.FIELDS,
         json_=json_,
         csv_=csv_,
+        view=View.of(limit, wide, no_pager),
         title="Notifications",
+        noun="notifications",
         empty="no notifications",
+        drop=("sent_at", "attempts", "created_at", "offering_id", "kind"),
     )
 
 
@@ -155,6 +172,9 @@ def inbox(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", help="Read ones too.")] = False,
     json_: JsonOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """Your in-app notifications, newest first (unread unless --all).
 
@@ -171,13 +191,16 @@ def inbox(
         rows,
         service.INBOX_FIELDS,
         json_=json_,
+        view=View.of(limit, wide, no_pager),
         title="Inbox",
+        noun="notifications",
         empty="no unread notifications",
         # "read at" only when read ones are listed: for unread ones it is always empty
         table=(
             ("id", "created_at", "subject", "read_at") if all_ else ("id", "created_at", "subject"),
             dict,
         ),
+        drop=("read_at", "created_at"),
     )
 
 

@@ -11,7 +11,20 @@ import typer
 from cms_cli.core import complete
 from cms_cli.core.context import current
 from cms_cli.core.options import day
-from cms_cli.core.output import CsvOpt, JsonOpt, import_result, item, listing, result, write_json
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    import_result,
+    item,
+    listing,
+    result,
+    write_json,
+)
 from cms_cli.core.prompts import confirm
 
 if TYPE_CHECKING:
@@ -158,6 +171,9 @@ def list_(
     all_: AllOpt = False,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List offerings you may see (managers: all; facilitators: theirs; students: their enrolments).
 
@@ -178,9 +194,12 @@ def list_(
         service.FIELDS,
         json_=json_,
         csv_=csv_,
+        view=View.of(limit, wide, no_pager),
         title="Offerings",
+        noun="offerings",
         empty="no offerings match",
         table=(TABLE_COLUMNS, _shown_offering),
+        drop=("weeks", "class", "enrolled", "end_date", "mode", "cohort", "status"),
     )
 
 
@@ -394,7 +413,14 @@ def unenrol(
 
 
 @app.command()
-def students(offering_id: IdArg, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
+def students(
+    offering_id: IdArg,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
     """List the students of an offering (managers and its facilitator).
 
     Example: cms offering students 12 --csv
@@ -404,4 +430,14 @@ def students(offering_id: IdArg, json_: JsonOpt = False, csv_: CsvOpt = False) -
 
     with signed_in() as (session, me):
         rows = service.students(session, me, offering_id)
-    listing(rows, service.STUDENT_FIELDS, json_=json_, csv_=csv_, empty="nobody is enrolled")
+    listing(
+        rows,
+        service.STUDENT_FIELDS,
+        json_=json_,
+        csv_=csv_,
+        view=View.of(limit, wide, no_pager),
+        title=f"Students, offering {offering_id}",
+        noun="students",
+        empty="nobody is enrolled",
+        drop=("enrolled_at", "student_id"),
+    )

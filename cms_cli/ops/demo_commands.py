@@ -138,7 +138,10 @@ def _show(
         markup=True,
         highlight=False,
     )
-    render.terminal(data)
+    for line in render.terminal(
+        data, console, title="Weekly activity compliance", fit=console.is_terminal
+    ):
+        console.print(line)
     table = Table(title="Notifications sent", header_style="bold")
     for column in ("id", "kind", "recipient", "offering", "week", "status"):
         table.add_column(column)

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from cms_cli.core.output import CsvOpt, JsonOpt, listing, result
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    listing,
+    result,
+)
 
 app = typer.Typer(
     help="Students' end-of-course reflections.", no_args_is_help=True, rich_markup_mode=None
@@ -36,6 +46,9 @@ def list_(
     offering: Annotated[int, typer.Option("--offering", help="Offering id.")],
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """The reflections of an offering (its facilitator and managers).
 
@@ -52,5 +65,8 @@ def list_(
         json_=json_,
         csv_=csv_,
         title=f"Reflections, offering {offering}",
+        view=View.of(limit, wide, no_pager),
+        noun="reflections",
         empty="no reflections yet",
+        drop=("offering_id", "language", "submitted_at"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,7 +11,19 @@ import typer
 
 from cms_cli.core import complete
 from cms_cli.core.context import current
-from cms_cli.core.output import CsvOpt, JsonOpt, item, listing, result, write_json
+from cms_cli.core.output import (
+    DEFAULT_LIMIT,
+    CsvOpt,
+    JsonOpt,
+    LimitOpt,
+    NoPagerOpt,
+    View,
+    WideOpt,
+    item,
+    listing,
+    result,
+    write_json,
+)
 from cms_cli.core.prompts import confirm, interactive
 from cms_cli.offerings.commands import (
     AllOpt,
@@ -118,8 +131,9 @@ def log(
     changes.check()
     nothing = not changes.statuses and notes is None and not changes.attendance_given()
     deadlines, today = _deadlines(), _today()
-    if nothing and interactive():
-        changes = _form(offering, week)
+    if interactive():
+        offering, week, form_changes = _form(offering, week, ask_fields=nothing)
+        changes = form_changes or changes
     with signed_in() as (session, me):
         shown = service.write_log(
             session, me, offering, week, changes, deadlines=deadlines, today=today
@@ -133,46 +147,47 @@ def log(
         )
 
 
-def _form(offering: int | None, week: int | None) -> LogChanges:
-    """Ask for each field on the terminal, showing the current values."""
-    from rich.prompt import Confirm, Prompt
-
+def _form(
+    offering: int | None, week: int | None, *, ask_fields: bool
+) -> tuple[int | None, int | None, LogChanges | None]:
+    """On a terminal: choose among several active offerings; with no field option,
+    the week and every field too (tracker.form). Returns (offering, week, changes)."""
     from cms_cli.auth.current import signed_in
-    from cms_cli.core.errors import NotFound
-    from cms_cli.tracker import service
-    from cms_cli.tracker.models import ACTIVITIES
-
-    with signed_in() as (session, me):
-        chosen = service.choose_offering(session, me, offering, _today())
-        number = service.choose_week(chosen, week, _today())
-        try:
-            now = service.show_log(
-                session, me, chosen.id, number, deadlines=_deadlines(), today=_today()
-            )
-        except NotFound:
-            now = {}
+    from cms_cli.auth.models import Role
     from cms_cli.core.output import stderr_console
+    from cms_cli.offerings import service as offerings
+    from cms_cli.tracker import calendar, form, service
 
     console = stderr_console()  # prompts are messages: stdout stays for data (--json)
-    console.print(f"[bold]Offering {chosen.id}, week {number}[/bold] (Enter keeps the value shown)")
-    choices = ["done", "pending", "not-started"]
-    statuses = {}
-    for name in ACTIVITIES:
-        shown = getattr(now.get(name), "value", None) or "not-started"
-        answer = Prompt.ask(name.replace("_", " "), choices=choices, default=shown, console=console)
-        statuses[name] = answer
-    changes = service.LogChanges(statuses=statuses)
-    if Confirm.ask(
-        "Record attendance now?", default=now.get("attendance") is None, console=console
-    ):
-        if Confirm.ask("Was everybody present?", default=True, console=console):
-            changes.all_present = True
-        else:
-            absent = Prompt.ask("E-mails of the absent students (comma-separated)", console=console)
-            changes.absent = [e.strip() for e in absent.split(",") if e.strip()]
-    notes = Prompt.ask("notes", default=now.get("notes") or "", console=console)
-    changes.notes = notes
-    return changes
+    today = _today()
+    # Each step reads in its own short session: no transaction stays open while a
+    # person thinks.
+    if offering is None:
+        with signed_in() as (session, me):
+            mine = me.role is Role.facilitator
+            active = service.active_offerings(session, me, today) if mine else []
+            several = [o.id or 0 for o in active] if len(active) > 1 else []
+            rows = offerings.list_offerings(
+                session, me, offerings.Filters(ids=several), today=today
+            )
+        if several:
+            names = {
+                r["id"]: f"{r['module']} {r['class']} {r['cohort']} ({r['mode'].value})"
+                for r in rows
+            }
+            offering = form.pick_offering(console, active, names)
+    if not ask_fields:
+        return offering, week, None
+    if week is None:
+        with signed_in() as (session, me):
+            chosen = service.choose_offering(session, me, offering, today)
+        weeks = calendar.tracked_weeks(chosen.start_date, chosen.end_date)
+        current = calendar.current_week(chosen.start_date, today)
+        offering = chosen.id
+        week = form.pick_week(console, weeks, current if 1 <= current <= weeks else None)
+    with signed_in() as (session, me):
+        draft = service.log_draft(session, me, offering, week, today)
+    return draft.offering_id, draft.week, form.fill(console, draft)
 
 
 @app.command()
@@ -206,6 +221,9 @@ def list_(
     ] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """List weekly logs; --status missing/overdue adds the due weeks that have no log.
 
@@ -225,8 +243,11 @@ def list_(
         service.FIELDS,
         json_=json_,
         csv_=csv_,
+        view=View.of(limit, wide, no_pager),
         title="Weekly logs",
+        noun="weeks",
         empty="no logs match",
+        drop=("updated_at", "due_at", "module"),
         table=(
             ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
             _shown_log,
@@ -260,6 +281,7 @@ def report(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the matrix as a web page.")
     ] = None,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """The compliance matrix: offerings x weeks, with totals over the weeks due (managers).
 
@@ -270,7 +292,7 @@ def report(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.core import clock
-    from cms_cli.core.output import choose
+    from cms_cli.core.output import choose, message, write_csv
     from cms_cli.tracker import render, service
 
     fmt = choose(json_, csv_)
@@ -280,16 +302,15 @@ def report(
     now = clock.now()
     with signed_in() as (session, me):
         data = service.report(session, me, chosen, deadlines=_deadlines(), now=now, today=_today())
+    title = "Weekly activity compliance"
+    caption = render.caption(chosen, now.astimezone(current().config().tz))
     if html is not None:
-        html.write_text(render.page(data, now.astimezone(current().config().tz)), encoding="utf-8")
-        from cms_cli.core.output import message
-
+        page = render.page(data, title=title, caption=caption)
+        html.write_text(page, encoding="utf-8")
         message(f"wrote {html}")
     if fmt == "json":
         write_json(data)
     elif fmt == "csv":
-        from cms_cli.core.output import write_csv
-
         cells = [
             {
                 "id": o["id"],
@@ -302,8 +323,16 @@ def report(
             for w, s in o["weeks"].items()
         ]
         write_csv(cells, ("id", "module", "facilitator", "week", "state"))
+    elif html is None and not data["offerings"]:
+        message(f"no offerings match ({render.describe(chosen)})")
     elif html is None:
-        render.terminal(data)
+        from cms_cli.core import tables
+        from cms_cli.core.output import stdout_console
+
+        console = stdout_console()
+        on_screen = sys.stdout.isatty()
+        lines = render.terminal(data, console, title=caption, fit=on_screen)
+        tables.show(console, lines, pager=not no_pager)
 
 
 @app.command()

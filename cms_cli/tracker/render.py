@@ -1,12 +1,27 @@
-"""The compliance report for people: a coloured terminal matrix and a self-contained page."""
+"""The compliance report for people: a compact terminal matrix and a self-contained page.
+
+The terminal matrix gives each week three characters (a glyph between spaces, the week
+number above it), so that twelve weeks and readable module and facilitator columns fit
+80 columns; when the weeks do not fit the screen they wrap into bands ("weeks 1 to 8",
+"weeks 9 to 16"), each repeating the row labels. The footer counts every state the legend
+shows. The page prints legibly with a browser's default settings (light tints, dark
+glyphs), scrolls sideways on a phone with the id and module columns kept in view, and
+names every cell for a screen reader ("week 3: missing").
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# A distinct mark for each state, so the matrix reads without colour too (NO_COLOR, print).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# A distinct glyph for each state, so the matrix reads without colour too (NO_COLOR, print).
 STYLE = {
     "complete": ("✓", "bold green"),
     "incomplete": ("◐", "yellow"),
@@ -14,91 +29,224 @@ STYLE = {
     "missing": ("✗", "bold red"),
     "upcoming": ("·", "dim"),
 }
-HTML_COLOURS = {  # background, text: contrast >= 4.5:1
+MEANING = {
+    "complete": "a complete log",
+    "incomplete": "not yet due, a log not complete",
+    "overdue": "due, the log is not complete",
+    "missing": "due, no log",
+    "upcoming": "not yet due, no log",
+}
+HTML_COLOURS = {  # screen: background, text (contrast >= 4.5:1)
     "complete": ("#1b5e20", "#ffffff"),
     "incomplete": ("#f9a825", "#000000"),
     "overdue": ("#b71c1c", "#ffffff"),
     "missing": ("#4a0000", "#ffffff"),
     "upcoming": ("#eeeeee", "#333333"),
 }
+PRINT_COLOURS = {  # paper: a light tint and a dark glyph, legible in greyscale too
+    "complete": ("#e8f5e9", "#1b5e20"),
+    "incomplete": ("#fff8e1", "#5d4200"),
+    "overdue": ("#ffebee", "#8e0000"),
+    "missing": ("#f3e0e0", "#4a0000"),
+    "upcoming": ("#ffffff", "#555555"),
+}
+WEEK = 3  # characters a week takes in the terminal matrix
+FACILITATOR_CUT = 24  # a facilitator's width when the weeks need the room
+GAP = "  "
 
 
-def totals_line(data: dict[str, Any]) -> str:
+def describe(filters: Any) -> str:
+    """The filters a report was made with, for its caption ("trimester 1, mode online")."""
+    values: Mapping[str, Any] = (
+        asdict(filters)
+        if is_dataclass(filters) and not isinstance(filters, type)
+        else dict(filters)
+    )
+    names = {"class_code": "class", "include_cancelled": "with cancelled"}
+    parts = []
+    for key, value in values.items():
+        if value is None or value is False or key == "ids":
+            continue
+        name = names.get(key, key)
+        parts.append(name if value is True else f"{name} {value}")
+    return ", ".join(parts) or "all offerings"
+
+
+def caption(filters: Any, at: datetime) -> str:
+    return f"Weekly activity compliance: {describe(filters)}; as of {at:%Y-%m-%d %H:%M %Z}"
+
+
+def totals_line(data: Mapping[str, Any]) -> str:
+    """The totals over the weeks due, in the legend's words."""
     expected = data["expected"]
     rate = f"{100 * data['complete'] / expected:.0f}%" if expected else "n/a"
+    states = data.get("states") or {}
+    late = expected - data["complete"]
+    split = (
+        f" ({states.get('overdue', 0)} overdue, {states.get('missing', 0)} missing)" if late else ""
+    )
     return (
-        f"{expected} week(s) due · {data['submitted']} submitted · {data['complete']} complete "
-        f"({rate}) · {data['overdue']} overdue"
+        f"{expected} week(s) due: {data['complete']} complete ({rate}), {late} not complete"
+        f"{split}; {data['submitted']} submitted"
     )
 
 
-def terminal(data: dict[str, Any]) -> None:
-    from rich.table import Table
+def _row_counts(weeks: Mapping[str, str]) -> tuple[int, int]:
+    """(weeks due, of them complete) for one offering."""
+    due = sum(1 for s in weeks.values() if s in ("complete", "overdue", "missing"))
+    done = sum(1 for s in weeks.values() if s == "complete")
+    return due, done
+
+
+def _facilitators(offerings: Sequence[Mapping[str, Any]]) -> tuple[list[str], str | None]:
+    """Each offering's facilitator as the matrix shows it: the part before the @ when
+    they all share one domain (named once, in the header), else the whole address."""
+    emails = [o["facilitator"] for o in offerings]
+    domains = {e.rpartition("@")[2] for e in emails if e}
+    if len(domains) == 1:
+        return [e.rpartition("@")[0] if e else "—" for e in emails], "@" + domains.pop()
+    return [e or "—" for e in emails], None
+
+
+def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool) -> list[Text]:
+    """The matrix as lines of text: banded to ``console.width`` when ``fit``. The
+    facilitators' shared domain is named once, in the title."""
+    from rich.cells import cell_len
     from rich.text import Text
 
-    from cms_cli.core.output import stdout_console, text_cell
+    from cms_cli.core.text import neutralise
 
-    most = max((len(o["weeks"]) for o in data["offerings"]), default=0)
-    table = Table(title="Compliance", header_style="bold", pad_edge=False)
-    table.add_column("id", justify="right")
-    table.add_column("module")
-    table.add_column("facilitator", overflow="ellipsis", max_width=28)
-    for week in range(1, most + 1):
-        table.add_column(str(week), justify="center", min_width=2)
-    for offering in data["offerings"]:
-        cells = []
-        for week in range(1, most + 1):
-            state = offering["weeks"].get(str(week))
-            if state is None:
-                cells.append(Text(""))
-            else:
-                mark, style = STYLE[state]
-                cells.append(Text(mark, style=style))
-        table.add_row(
-            str(offering["id"]),
-            text_cell(offering["module"]),
-            text_cell(offering["facilitator"] or "—"),
-            *cells,
+    offerings = data["offerings"]
+    most = max((len(o["weeks"]) for o in offerings), default=0)
+    people, domain = _facilitators(offerings)
+    ids = [str(o["id"]) for o in offerings]
+    modules = [neutralise(o["module"]) for o in offerings]
+    people = [neutralise(p) for p in people]
+    heads = ("id", "module", "facilitator")
+    w_id = max(cell_len(heads[0]), *(len(i) for i in ids))
+    w_mod = max(cell_len(heads[1]), *(cell_len(m) for m in modules))
+    w_fac = max(cell_len(heads[2]), *(cell_len(p) for p in people))
+    label = w_id + len(GAP) + w_mod + len(GAP) + w_fac + len(GAP)
+    if fit and label + WEEK * most > console.width and w_fac > FACILITATOR_CUT:
+        # too wide: long addresses are cut (with …) before the weeks go into bands
+        label -= w_fac - FACILITATOR_CUT
+        w_fac = FACILITATOR_CUT
+        people = [_cut(p, w_fac) for p in people]
+    per = most
+    if fit and label + WEEK * most > console.width:
+        per = max(4, (console.width - label) // WEEK)
+    shared = f" (facilitators {domain})" if domain else ""
+    lines: list[Text] = [Text(title + shared, style="bold")]
+    for first in range(1, most + 1, per):
+        last = min(most, first + per - 1)
+        if per < most:
+            lines.append(Text(""))
+            lines.append(Text(f"weeks {first} to {last}", style="bold"))
+        head = Text(style="bold")
+        head.append(
+            f"{heads[0]:>{w_id}}{GAP}{_pad(heads[1], w_mod)}{GAP}{_pad(heads[2], w_fac)}{GAP}"
         )
-    console = stdout_console()
-    console.print(table)
-    legend = Text()
-    for state, (mark, style) in STYLE.items():
-        legend.append(f"{mark} ", style=style)
-        legend.append(f"{state}   ")
-    console.print(legend)
-    console.print(totals_line(data))
+        head.append("".join(f"{w:>2} " for w in range(first, last + 1)).rstrip())
+        lines.append(head)
+        for number, offering in enumerate(offerings):
+            row = Text(
+                f"{ids[number]:>{w_id}}{GAP}{_pad(modules[number], w_mod)}{GAP}"
+                f"{_pad(people[number], w_fac)}{GAP}"
+            )
+            for week in range(first, last + 1):
+                state = offering["weeks"].get(str(week))
+                if state is None:
+                    row.append("   ")
+                else:
+                    mark, style = STYLE[state]
+                    row.append(" ")
+                    row.append(mark, style=style)
+                    row.append(" ")
+            row.rstrip()
+            lines.append(row)
+    lines.append(Text(""))
+    lines.append(legend(data))
+    lines.append(Text(totals_line(data)))
+    return lines
 
 
-def page(
-    data: dict[str, Any], generated: datetime, title: str = "Weekly activity compliance"
-) -> str:
+def _cut(text: str, width: int) -> str:
+    from rich.cells import cell_len, set_cell_size
+
+    return text if cell_len(text) <= width else set_cell_size(text, width - 1) + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    from rich.cells import cell_len
+
+    return text + " " * (width - cell_len(text))
+
+
+def legend(data: Mapping[str, Any]) -> Text:
+    """Each glyph, its state and how many cells are in it."""
+    from rich.text import Text
+
+    states = data.get("states") or {}
+    line = Text()
+    for number, (state, (mark, style)) in enumerate(STYLE.items()):
+        if number:
+            line.append("   ")
+        line.append(mark, style=style)
+        line.append(f" {state} {states.get(state, 0)}")
+    return line
+
+
+def page(data: Mapping[str, Any], *, title: str, caption: str) -> str:
     """A self-contained HTML page (no external assets) of the matrix."""
-    most = max((len(o["weeks"]) for o in data["offerings"]), default=0)
-    head = "".join(f"<th scope='col'>{w}</th>" for w in range(1, most + 1))
+    offerings = data["offerings"]
+    most = max((len(o["weeks"]) for o in offerings), default=0)
+    states = data.get("states") or {}
+    head = "".join(f"<th scope='col' class='wk'>{w}</th>" for w in range(1, most + 1))
     rows = []
-    for offering in data["offerings"]:
+    for offering in offerings:
         cells = []
         for week in range(1, most + 1):
             state = offering["weeks"].get(str(week))
             if state is None:
-                cells.append("<td></td>")
+                cells.append("<td class='none'></td>")
             else:
+                name = f"week {week}: {state}"
                 cells.append(
-                    f"<td class='{state}' title='week {week}: {state}'>{STYLE[state][0]}</td>"
+                    f"<td class='{state}' title='{name}'><span aria-hidden='true'>"
+                    f"{STYLE[state][0]}</span><span class='sr'>{name}</span></td>"
                 )
+        due, done = _row_counts(offering["weeks"])
         rows.append(
-            f"<tr><th scope='row'>{offering['id']}</th><td>{html.escape(offering['module'])}</td>"
-            f"<td>{html.escape(offering['facilitator'] or '—')}</td>{''.join(cells)}</tr>"
+            f"<tr><th scope='row' class='id'>{offering['id']}</th>"
+            f"<td class='module'>{html.escape(offering['module'])}</td>"
+            f"<td class='who'>{html.escape(offering['facilitator'] or '—')}</td>"
+            f"{''.join(cells)}<td class='count'>{done}</td><td class='count'>{due}</td></tr>"
         )
-    css = "".join(
-        f"td.{state}{{background:{bg};color:{fg}}}" for state, (bg, fg) in HTML_COLOURS.items()
+    screen = "".join(
+        f".{state}{{background:{bg};color:{fg}}}" for state, (bg, fg) in HTML_COLOURS.items()
     )
-    legend = "".join(
-        f"<li><span class='{s}'>{STYLE[s][0]}</span> {s}</li>" for s in HTML_COLOURS
-    ).replace("<span class='", "<span class='key ")
-    legend_css = "".join(
-        f".key.{state}{{background:{bg};color:{fg}}}" for state, (bg, fg) in HTML_COLOURS.items()
+    paper = "".join(
+        f".{state}{{background:{bg};color:{fg}}}" for state, (bg, fg) in PRINT_COLOURS.items()
+    )
+    legend_items = "".join(
+        f"<li><span class='key {s}' aria-hidden='true'>{STYLE[s][0]}</span> {s} "
+        f"<span class='meaning'>({MEANING[s]})</span>: <strong>{states.get(s, 0)}</strong></li>"
+        for s in STYLE
+    )
+    body = (
+        f"""<div class="scroll" role="region" aria-labelledby="caption" tabindex="0">
+<table>
+<caption id="caption">{html.escape(caption)}</caption>
+<thead><tr><th scope="col" class="id">id</th><th scope="col" class="module">module</th>
+<th scope="col" class="who">facilitator</th>{head}<th scope="col" class="count">complete</th>
+<th scope="col" class="count">due</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+</div>"""
+        if offerings
+        else f"<p id='caption'>{html.escape(caption)}</p>\n<p>No offerings match.</p>"
     )
     return f"""<!doctype html>
 <html lang="en">
@@ -107,27 +255,42 @@ def page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 <style>
-body{{font-family:system-ui,sans-serif;margin:2rem;color:#111;background:#fff}}
-table{{border-collapse:collapse;font-size:.9rem}}
-th,td{{border:1px solid #999;padding:.25rem .45rem;text-align:center}}
-td:nth-child(2),td:nth-child(3){{text-align:left}}
-.key{{display:inline-block;width:1.4em;text-align:center}}
-ul.legend{{list-style:none;padding:0;display:flex;gap:1.5rem}}
-{css}{legend_css}
-@media print{{body{{margin:0}}}}
+*{{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+body{{font-family:system-ui,sans-serif;margin:1rem;color:#111;background:#fff;line-height:1.4}}
+main{{max-width:100%}}
+h1{{font-size:1.4rem;margin:.2rem 0 .6rem}}
+.scroll{{overflow-x:auto;max-width:100%;border:1px solid #999}}
+.scroll:focus{{outline:3px solid #1a4fa0;outline-offset:2px}}
+table{{border-collapse:separate;border-spacing:0;font-size:.9rem}}
+caption{{text-align:left;padding:.4rem;font-weight:600}}
+th,td{{border-right:1px solid #bbb;border-bottom:1px solid #bbb;padding:.2rem .4rem;
+text-align:center;white-space:nowrap}}
+thead th{{background:#f2f2f2}}
+.id{{position:sticky;left:0;z-index:1;background:#fff;min-width:2.5rem}}
+.module{{position:sticky;left:2.5rem;z-index:1;background:#fff;text-align:left}}
+thead .id,thead .module{{background:#f2f2f2;z-index:2}}
+.who{{text-align:left}}
+.count{{text-align:right;font-variant-numeric:tabular-nums}}
+.sr{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}}
+.key{{display:inline-block;min-width:1.5em;text-align:center;border:1px solid #777}}
+ul.legend{{list-style:none;padding:0;margin:.6rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}}
+.meaning{{color:#444}}
+{screen}
+@media print{{
+body{{margin:0;font-size:10pt}}
+.scroll{{overflow:visible;border:none}}
+.id,.module{{position:static}}
+{paper}
+}}
 </style>
 </head>
 <body>
+<main>
 <h1>{html.escape(title)}</h1>
-<p>Generated {generated.isoformat(timespec="minutes")}. {html.escape(totals_line(data))}.</p>
-<ul class="legend">{legend}</ul>
-<table>
-<thead><tr><th scope="col">id</th><th scope="col">module</th>
-<th scope="col">facilitator</th>{head}</tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
+<p>{html.escape(totals_line(data))}.</p>
+<ul class="legend">{legend_items}</ul>
+{body}
+</main>
 </body>
 </html>
 """

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User
 from cms_cli.auth.service import normalize_email, require
+from cms_cli.catalog.models import Module
 from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
 from cms_cli.offerings import service as offerings
@@ -90,16 +91,7 @@ def choose_offering(
         return offering
     if actor.role is not Role.facilitator:
         raise UsageError("--offering ID is required", hint="cms offering list shows the ids")
-    active = session.exec(
-        select(Offering)
-        .where(
-            Offering.facilitator_id == actor.id,
-            col(Offering.cancelled_at).is_(None),
-            col(Offering.start_date) <= today,
-            col(Offering.end_date) >= today,
-        )
-        .order_by(col(Offering.id))
-    ).all()
+    active = active_offerings(session, actor, today)
     if not active:
         raise ValidationError(
             "you have no active offering today", hint="give --offering ID (cms offering list)"
@@ -110,6 +102,22 @@ def choose_offering(
             f"you have several active offerings ({ids}): choose one with --offering ID"
         )
     return active[0]
+
+
+def active_offerings(session: Session, actor: User, today: date) -> list[Offering]:
+    """The facilitator's offerings running today (not cancelled), by id."""
+    return list(
+        session.exec(
+            select(Offering)
+            .where(
+                Offering.facilitator_id == actor.id,
+                col(Offering.cancelled_at).is_(None),
+                col(Offering.start_date) <= today,
+                col(Offering.end_date) >= today,
+            )
+            .order_by(col(Offering.id))
+        ).all()
+    )
 
 
 def choose_week(offering: Offering, week: int | None, today: date) -> int:
@@ -167,6 +175,52 @@ def _attendance(session: Session, offering: Offering, changes: LogChanges) -> di
         return {sid: email in listed for email, sid in enrolled.items()}
     absent = {normalize_email(e) for e in changes.absent}
     return {sid: email not in absent for email, sid in enrolled.items()}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the log form starts from: a week's current values and the enrolled students."""
+
+    offering_id: int
+    module: str
+    week: int
+    statuses: dict[str, Status]
+    attendance: dict[str, bool] | None
+    notes: str | None
+    students: list[tuple[str, str]]  # (e-mail, name), by e-mail
+
+
+def log_draft(
+    session: Session, actor: User, offering_id: int | None, week: int | None, today: date
+) -> Draft:
+    """The week as it stands, for someone about to log it (write_log's checks first)."""
+    offering = choose_offering(session, actor, offering_id, today)
+    if offering.cancelled_at is not None:
+        raise ValidationError(f"offering {offering.id} is cancelled")
+    number = choose_week(offering, week, today)
+    log = session.exec(
+        select(WeeklyLog).where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == number)
+    ).first()
+    shown = _shape_one(session, log, None) if log is not None else {}
+    students = [
+        (email, name)
+        for email, name in session.execute(
+            sa.select(col(User.email), col(User.name))
+            .join(Enrolment, col(Enrolment.student_id) == User.id)
+            .where(col(Enrolment.offering_id) == offering.id)
+            .order_by(col(User.email))
+        ).all()
+    ]
+    module = session.get(Module, offering.module_id)
+    return Draft(
+        offering_id=offering.id or 0,
+        module=module.code if module is not None else "",
+        week=number,
+        statuses={name: shown.get(name, Status.not_started) for name in ACTIVITIES},
+        attendance=shown.get("attendance"),
+        notes=shown.get("notes"),
+        students=students,
+    )
 
 
 def write_log(
@@ -445,6 +499,10 @@ def list_logs(
 # -- the compliance report ----------------------------------------------------------------
 
 
+#: A matrix cell's states, in the order the legend and the footer show them.
+CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
+
+
 def cell_state(due: bool, log_complete: bool | None) -> str:
     """complete, overdue, missing (due), incomplete, upcoming (not yet due)."""
     if log_complete:
@@ -479,6 +537,7 @@ def report(
     state: dict[tuple[int, int], bool] = {(o, w): bool(c) for o, w, c in logs}
     last_due = calendar.last_due_day(now, deadlines.tz, deadlines.grace_hours)
     expected = submitted = complete = 0
+    states = dict.fromkeys(CELL_STATES, 0)
     matrix = []
     for offering in offering_rows:
         weeks: dict[str, str] = {}
@@ -486,7 +545,8 @@ def report(
         for week in range(1, tracked + 1):
             due = calendar.week_end(offering["start_date"], week) <= last_due
             logged = state.get((offering["id"], week))
-            weeks[str(week)] = cell_state(due, logged)
+            weeks[str(week)] = shown = cell_state(due, logged)
+            states[shown] += 1
             if due:
                 expected += 1
                 submitted += logged is not None
@@ -504,5 +564,6 @@ def report(
         "submitted": submitted,
         "complete": complete,
         "overdue": expected - complete,
+        "states": states,
         "offerings": matrix,
     }

@@ -13,7 +13,7 @@ def test_demo_on_the_embedded_database(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result
     out = result.stdout
     assert "2 managers, 8 facilitators, 120 students; 24 offerings" in out
-    assert "Compliance" in out
+    assert "Weekly activity compliance" in out
     assert "Notifications sent" in out
     flat = " ".join(out.split())
     assert "all delivered to the in-app inboxes only (no CMS_SMTP_URL: e-mail is off)" in flat

@@ -299,7 +299,19 @@ def test_report_matches_the_hand_computed_term(cli: Cli, logged: dict[str, int])
 def test_report_outputs(cli: Cli, logged: dict[str, int], tmp_path: Path) -> None:
     table = cli.ok("tracker", "report", env={"COLUMNS": "160"}).stdout
     assert "CS101" in table
-    assert "5 week(s) due · 3 submitted · 2 complete (40%) · 3 overdue" in table
+    # the footer counts what the legend shows: every state's cells, and the weeks due
+    assert "✓ complete 2   ◐ incomplete 1   ! overdue 1   ✗ missing 2   · upcoming 10" in table
+    assert "5 week(s) due: 2 complete (40%), 3 not complete (1 overdue, 2 missing)" in table
+    assert "(facilitators @uni.edu)" in table
+    data = cli.ok("tracker", "report", "--json").json()
+    assert data["states"] == {
+        "complete": 2,
+        "incomplete": 1,
+        "overdue": 1,
+        "missing": 2,
+        "upcoming": 10,
+    }
+    assert sum(data["states"].values()) == sum(len(o["weeks"]) for o in data["offerings"])
     csv_lines = cli.ok("tracker", "report", "--csv").stdout.splitlines()
     assert csv_lines[0] == "id,module,facilitator,week,state"
     assert f"{logged['A']},CS101,ana@uni.edu,3,missing" in csv_lines
@@ -310,8 +322,25 @@ def test_report_outputs(cli: Cli, logged: dict[str, int], tmp_path: Path) -> Non
     assert text.startswith("<!doctype html>")
     assert "CS101" in text
     assert "title='week 3: missing'" in text
+    assert "<span class='sr'>week 3: missing</span>" in text  # named for screen readers
+    assert "<main>" in text
+    assert '<caption id="caption">' in text
+    assert "Weekly activity compliance: all offerings; as of 2026-02-01 12:00 UTC" in text
+    assert "print-color-adjust:exact" in text
+    assert "@media print" in text
+    assert "<strong>2</strong>" in text  # the legend's counts
     for external in ("http://", "https://", "<script", "<link"):
         assert external not in text
+
+
+def test_a_report_of_nothing_says_so(cli: Cli, logged: dict[str, int], tmp_path: Path) -> None:
+    nothing = cli.ok("tracker", "report", "--module", "XX999")
+    assert nothing.stdout == ""
+    assert "no offerings match (module XX999)" in nothing.stderr
+    assert cli.ok("tracker", "report", "--module", "XX999", "--json").json()["offerings"] == []
+    page = tmp_path / "none.html"
+    cli.ok("tracker", "report", "--trimester", "3", "--html", str(page))
+    assert "No offerings match." in page.read_text()
 
 
 def test_report_is_for_managers(cli: Cli, logged: dict[str, int]) -> None:
@@ -350,9 +379,9 @@ def test_interactive_form_on_a_terminal(
     monkeypatch.setattr("cms_cli.tracker.commands.interactive", lambda: True)
     a = str(logged["A"])
     cli.login("ana@uni.edu")
-    # Six statuses (Enter keeps the current one), attendance yes, not all present,
-    # who was absent, notes.
-    answers = "done\n\n\npending\n\n\ny\nn\nsue@uni.edu\nquiet week\n"
+    # Six statuses (Enter keeps the current one), who was absent, notes, confirmation.
+    # (tests/core/test_terminal.py drives the same form through a real terminal.)
+    answers = "done\n\n\np\n\n\nsue@uni.edu\nquiet week\ny\n"
     result = cli("tracker", "log", "--offering", a, "--week", "2", "--json", input=answers)
     assert result.exit_code == 0, result
     shown = result.json()
@@ -361,7 +390,7 @@ def test_interactive_form_on_a_terminal(
     assert shown["course_moderation"] == "pending"
     assert shown["attendance"] == {"sam@uni.edu": True, "sue@uni.edu": False}
     assert shown["notes"] == "quiet week"
-    assert "formative one grading" in result.stdout + result.stderr
+    assert "Formative one grading [done]" in result.stderr  # the value kept on Enter
 
 
 def test_no_form_off_a_terminal(cli: Cli, logged: dict[str, int]) -> None:

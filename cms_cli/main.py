@@ -248,7 +248,7 @@ app = typer.Typer(
     name="cms",
     cls=LazyGroup,
     help="Course platform administration: allocation, weekly tracking, reminders.\n\n"
-    "Example: cms auth login --email you@uni.edu",
+    "Example: cms auth login --email registrar@uni.example",
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,

@@ -31,7 +31,7 @@ def bootstrap(
 ) -> None:
     """Create the very first account, a manager (operator; no login needed).
 
-    Example: cms auth bootstrap --email dean@uni.edu --name "Ada Dean" --password-stdin < pw.txt
+    Example: cms auth bootstrap --email registrar@uni.example --name "Registry Office" --password-stdin < pw.txt
     """
     from cms_cli.auth import service
     from cms_cli.auth.models import Role
@@ -50,7 +50,7 @@ def bootstrap(
 def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
     """Check your password and keep a new session token on this machine.
 
-    Example: cms auth login --email facilitator@uni.edu
+    Example: cms auth login --email ana.lopez@uni.example
     """
     from cms_cli.auth import credentials, service
     from cms_cli.core.db import transaction

@@ -54,7 +54,7 @@ def add(
     On a terminal it asks for the password; off one, give --password-stdin or set it
     later with cms user set-password.
 
-    Example: cms user add --email ana@uni.edu --name "Ana Lopez" --role facilitator
+    Example: cms user add --email ana.lopez@uni.example --name "Ana Lopez" --role facilitator
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
@@ -99,7 +99,7 @@ def import_(
     Every row is checked first; each problem is reported as `line N: ...` and nothing is
     written. Imported accounts have no password until cms user set-password.
 
-    Example: cms user import staff.csv --dry-run
+    Example: cms user import docs/examples/staff.csv --dry-run
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
@@ -152,7 +152,7 @@ def list_(
 def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None:
     """Set another account's password; its sessions end and any lock is lifted.
 
-    Example: printf '%s\\n' "$PW" | cms user set-password ana@uni.edu --password-stdin
+    Example: printf '%s\\n' "$PW" | cms user set-password ana.lopez@uni.example --password-stdin
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
@@ -172,7 +172,7 @@ def deactivate(
 ) -> None:
     """Deactivate an account: it cannot log in and its sessions stop working.
 
-    Example: cms user deactivate ana@uni.edu --yes
+    Example: cms user deactivate ana.lopez@uni.example --yes
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
@@ -190,7 +190,7 @@ def deactivate(
 def activate(email: EmailArg) -> None:
     """Activate a deactivated account again.
 
-    Example: cms user activate ana@uni.edu
+    Example: cms user activate ana.lopez@uni.example
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in

@@ -183,11 +183,11 @@ def add_cohort(
 ) -> Cohort:
     require(actor, Role.manager)
     shown = _text(name, "cohort name", limits.COHORT_MIN, limits.COHORT_MAX)
-    for day, field in ((start, "start"), (end, "end")):
+    for day, field in ((start, "--start"), (end, "--end")):
         if day is not None:
             limits.check_year(day, field)
     if start and end and end < start:
-        raise ValidationError(f"the cohort ends ({end}) before it starts ({start})")
+        raise ValidationError(f"--end {end} is before --start {start}")
     cohort = Cohort(
         name=shown,
         name_key=cohort_key(shown),

@@ -211,7 +211,7 @@ def show(
 ) -> None:
     """Show one of your inbox notifications in full, and mark it read.
 
-    Example: cms inbox show 7
+    Example: cms inbox show 1
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.core.output import item

@@ -129,8 +129,8 @@ def create(
 ) -> None:
     """Create an offering: a module taught to a class and cohort in a mode (managers).
 
-    Example: cms offering create --module CS101 --class 2026J --cohort "Cohort A"
-    --mode online --start 2026-01-12 --end 2026-04-03 --facilitator ana@uni.edu
+    Example: cms offering create --module CS305 --class 2027T --cohort "Evening 2027"
+    --mode online --start 2027-01-11 --end 2027-04-02 --facilitator ana.lopez@uni.example
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
@@ -214,7 +214,7 @@ def _shown_offering(row: Any) -> dict[str, Any]:
 def show(offering_id: IdArg, json_: JsonOpt = False) -> None:
     """Show one offering.
 
-    Example: cms offering show 12 --json
+    Example: cms offering show 9 --json
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
@@ -244,7 +244,7 @@ def update(
 ) -> None:
     """Change an offering; only the options given change (managers).
 
-    Example: cms offering update 12 --facilitator ben@uni.edu --max-students 40
+    Example: cms offering update 9 --facilitator ben.okafor@uni.example --max-students 40
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
@@ -274,7 +274,7 @@ def cancel(
 ) -> None:
     """Cancel an offering: kept for the record, hidden from lists, never swept.
 
-    Example: cms offering cancel 12 --yes
+    Example: cms offering cancel 9 --yes
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role
@@ -310,9 +310,9 @@ def import_(
 
     Every row is checked first (codes, dates, modes, duplicates in the file and in the
     database, facilitator load across the file); each problem is printed as
-    `line N: ...` and nothing is written. See docs/examples/offerings.csv.
+    `line N: ...` and nothing is written. See docs/examples/term1.csv.
 
-    Example: cms offering import term1.csv --dry-run
+    Example: cms offering import docs/examples/term1.csv --dry-run
     """
     import sys
 
@@ -362,7 +362,7 @@ def enrol(
 
     Students already enrolled are left as they are.
 
-    Example: cms offering enrol 12 --student sam@uni.edu --student sue@uni.edu
+    Example: cms offering enrol 9 --student amara.keller@students.uni.example --student amara.novak@students.uni.example
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role
@@ -402,7 +402,7 @@ def unenrol(
 ) -> None:
     """Remove a student from an offering (managers).
 
-    Example: cms offering unenrol 12 --student sam@uni.edu
+    Example: cms offering unenrol 9 --student amara.keller@students.uni.example
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
@@ -423,7 +423,7 @@ def students(
 ) -> None:
     """List the students of an offering (managers and its facilitator).
 
-    Example: cms offering students 12 --csv
+    Example: cms offering students 9 --csv
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service

@@ -206,7 +206,7 @@ def _check(
             mode = parse_mode(shorten(row.get("mode", "")))
             start = _date(row.get("start_date", ""), "start_date")
             end = _date(row.get("end_date", ""), "end_date")
-            check_dates(start, end)
+            check_dates(start, end, names=("start_date", "end_date"))
             capacity = _max_students(row.get("max_students", ""))
             facilitator = _facilitator(ctx, row.get("facilitator", ""))
         except ValidationError as exc:

@@ -260,13 +260,25 @@ class NewOffering:
     manager: str | None = None
 
 
-def check_dates(start: date, end: date) -> None:
+def check_dates(
+    start: date,
+    end: date,
+    *,
+    names: tuple[str, str] = ("--start", "--end"),
+    given: tuple[bool, bool] = (True, True),
+) -> None:
     """Years within limits.FIRST_YEAR..LAST_YEAR, end not before start, at most
-    limits.MAX_WEEKS weeks (create, update and import alike)."""
-    limits.check_year(start, "start_date")
-    limits.check_year(end, "end_date")
+    limits.MAX_WEEKS weeks (create, update and import alike).
+
+    Messages name what the person typed: the options by default, an import's columns
+    with ``names``; a date kept from the stored offering (``given`` False) is called
+    the offering's start or end."""
+    limits.check_year(start, names[0])
+    limits.check_year(end, names[1])
     if end < start:
-        raise ValidationError(f"end_date {end} is before start_date {start}")
+        first = f"{names[0]} {start}" if given[0] else f"the offering's start, {start}"
+        last = f"{names[1]} {end}" if given[1] else f"the offering's end, {end}"
+        raise ValidationError(f"{last} is before {first}")
     weeks = weeks_between(start, end)
     if weeks > limits.MAX_WEEKS:
         raise ValidationError(
@@ -444,7 +456,7 @@ def update(
     start = changes.start or offering.start_date
     end = changes.end or offering.end_date
     if changes.start is not None or changes.end is not None:
-        check_dates(start, end)
+        check_dates(start, end, given=(changes.start is not None, changes.end is not None))
     if changes.max_students is not None:
         check_capacity(changes.max_students)
         if changes.max_students < before["enrolled"]:

@@ -30,7 +30,7 @@ def submit(
 ) -> None:
     """Hand in your reflection (students enrolled in its offering); a new one replaces the old.
 
-    Example: cms reflection submit ~/Downloads/reflection-offering-12.json
+    Example: cms reflection submit ~/Downloads/reflection-offering-9.json
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.reflection import service
@@ -52,7 +52,7 @@ def list_(
 ) -> None:
     """The reflections of an offering (its facilitator and managers).
 
-    Example: cms reflection list --offering 12 --csv > reflections.csv
+    Example: cms reflection list --offering 9 --csv > reflections.csv
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.reflection import service

@@ -108,7 +108,7 @@ def log(
     S is done, pending or not-started. The offering defaults to your only active one,
     the week to its current week. On a terminal with no field option, a form asks.
 
-    Example: cms tracker log --week 5 --all-present --formative-one done --grade-book pending
+    Example: cms tracker log --offering 9 --week 5 --all-present --formative-one done --grade-book pending
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.tracker import service
@@ -198,7 +198,7 @@ def show(
 ) -> None:
     """Show one week's log (exit 3 when the week has none).
 
-    Example: cms tracker show --offering 12 --week 5 --json
+    Example: cms tracker show --offering 9 --week 5 --json
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.tracker import service
@@ -343,7 +343,7 @@ def delete(
 ) -> None:
     """Delete a week's log (managers).
 
-    Example: cms tracker delete --offering 12 --week 5 --yes
+    Example: cms tracker delete --offering 9 --week 5 --yes
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role

@@ -82,7 +82,10 @@ def test_cohorts(cli: Cli, manager: str) -> None:
     assert cli("cohort", "add", "X" * 51).exit_code == 1
     backwards = cli("cohort", "add", "Backwards", "--start", "2026-05-01", "--end", "2026-04-01")
     assert backwards.exit_code == 1
-    assert cli("cohort", "add", "Bad date", "--start", "2026-13-01").exit_code == 2
+    assert "error: --end 2026-04-01 is before --start 2026-05-01" in backwards.stderr
+    bad = cli("cohort", "add", "Bad date", "--start", "2026-13-01")
+    assert bad.exit_code == 1  # an invalid value, said once, naming the option
+    assert bad.stderr == "error: --start: 2026-13-01 is not a day of the calendar\n"
     cli.ok("cohort", "deactivate", "COHORT 2026 A")
     assert cli.ok("cohort", "list", "--inactive", "--json").json()[0]["is_active"] is False
 

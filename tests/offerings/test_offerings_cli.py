@@ -242,7 +242,7 @@ def test_unique_offering(cli: Cli, term: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("change", "code", "text"),
     [
-        ({"--end": "2026-01-01"}, 1, "before start_date"),
+        ({"--end": "2026-01-01"}, 1, "error: --end 2026-01-01 is before --start 2026-01-12"),
         ({"--mode": "carrier-pigeon"}, 1, "mode must be"),
         ({"--max-students": "0"}, 1, "max_students"),
         ({"--module": "XX999"}, 3, "unknown module"),
@@ -251,7 +251,8 @@ def test_unique_offering(cli: Cli, term: dict[str, str]) -> None:
         ({"--facilitator": "ghost@uni.edu"}, 3, "ghost@uni.edu"),
         ({"--facilitator": "sam@uni.edu"}, 1, "is a student, not a facilitator"),
         ({"--manager": "ana@uni.edu"}, 1, "not a manager"),
-        ({"--start": "2026-02-30"}, 2, "--start"),
+        ({"--start": "2026-02-30"}, 1, "error: --start: 2026-02-30 is not a day of the calendar"),
+        ({"--start": "12/01/2027"}, 1, "error: --start: expected YYYY-MM-DD, got 12/01/2027"),
     ],
 )
 def test_create_rejects_bad_input(

@@ -31,7 +31,8 @@ def bootstrap(
 ) -> None:
     """Create the very first account, a manager (operator; no login needed).
 
-    Example: cms auth bootstrap --email registrar@uni.example --name "Registry Office" --password-stdin < pw.txt
+    Example: cms auth bootstrap --email registrar@uni.example --name "Registry Office"
+    --password-stdin < pw.txt
     """
     from cms_cli.auth import service
     from cms_cli.auth.models import Role

@@ -362,7 +362,8 @@ def enrol(
 
     Students already enrolled are left as they are.
 
-    Example: cms offering enrol 9 --student amara.keller@students.uni.example --student amara.novak@students.uni.example
+    Example: cms offering enrol 9 --student amara.keller@students.uni.example
+    --student amara.novak@students.uni.example
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role

@@ -108,7 +108,8 @@ def log(
     S is done, pending or not-started. The offering defaults to your only active one,
     the week to its current week. On a terminal with no field option, a form asks.
 
-    Example: cms tracker log --offering 9 --week 5 --all-present --formative-one done --grade-book pending
+    Example: cms tracker log --offering 9 --week 5 --all-present --formative-one done
+    --grade-book pending
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.tracker import service

@@ -144,15 +144,23 @@ def natural_width(grid: Grid) -> int:
 
 def show(console: Console, renderables: Sequence[RenderableType], *, pager: bool) -> None:
     """Print on the terminal, through the pager when the output is taller than the
-    screen (and ``pager``). Off a terminal, print as is."""
-    if not (pager and console.is_terminal and sys.stdout.isatty()):
+    screen (and ``pager``). Off a terminal, print as is. Strings are lines already
+    laid out, written as they are."""
+    if all(isinstance(item, str) for item in renderables):
+        # lines already laid out (and painted): written as they are, fast at any size
+        text = "".join(f"{item}\n" for item in renderables)
+        if not (pager and console.is_terminal and sys.stdout.isatty()):
+            sys.stdout.write(text)
+            return
+    elif not (pager and console.is_terminal and sys.stdout.isatty()):
         for item in renderables:
             console.print(item)
         return
-    with console.capture() as captured:
-        for item in renderables:
-            console.print(item)
-    text = captured.get()
+    else:
+        with console.capture() as captured:
+            for item in renderables:
+                console.print(item)
+        text = captured.get()
     if text.count("\n") < console.height or not _page(text):
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -138,10 +138,10 @@ def _show(
         markup=True,
         highlight=False,
     )
-    for line in render.terminal(
+    lines = render.terminal(
         data, console, title="Weekly activity compliance", fit=console.is_terminal
-    ):
-        console.print(line)
+    )
+    console.file.write("".join(f"{line}\n" for line in lines))
     table = Table(title="Notifications sent", header_style="bold")
     for column in ("id", "kind", "recipient", "offering", "week", "status"):
         table.add_column(column)

@@ -12,14 +12,14 @@ names every cell for a screen reader ("week 3: missing").
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
 
 # A distinct glyph for each state, so the matrix reads without colour too (NO_COLOR, print).
 STYLE = {
@@ -108,14 +108,17 @@ def _facilitators(offerings: Sequence[Mapping[str, Any]]) -> tuple[list[str], st
     return [e or "—" for e in emails], None
 
 
-def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool) -> list[Text]:
-    """The matrix as lines of text: banded to ``console.width`` when ``fit``. The
-    facilitators' shared domain is named once, in the title."""
+def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool) -> list[str]:
+    """The matrix as lines, coloured when ``console`` shows colour: banded to
+    ``console.width`` when ``fit``. The facilitators' shared domain is named once, in
+    the title. Lines are built as strings from glyphs painted once (rich would take
+    seconds over 12,000 rows)."""
     from rich.cells import cell_len
-    from rich.text import Text
 
     from cms_cli.core.text import neutralise
 
+    paint = _painter(console)
+    glyph = {state: " " + paint(mark, style) + " " for state, (mark, style) in STYLE.items()}
     offerings = data["offerings"]
     most = max((len(o["weeks"]) for o in offerings), default=0)
     people, domain = _facilitators(offerings)
@@ -135,39 +138,47 @@ def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool
     per = most
     if fit and label + WEEK * most > console.width:
         per = max(4, (console.width - label) // WEEK)
+    labels = [
+        f"{ids[n]:>{w_id}}{GAP}{_pad(modules[n], w_mod)}{GAP}{_pad(people[n], w_fac)}{GAP}"
+        for n in range(len(offerings))
+    ]
     shared = f" (facilitators {domain})" if domain else ""
-    lines: list[Text] = [Text(title + shared, style="bold")]
+    width = console.width if fit else 10_000
+    lines = [paint(part, "bold") for part in textwrap.wrap(title + shared, width)]
     for first in range(1, most + 1, per):
         last = min(most, first + per - 1)
         if per < most:
-            lines.append(Text(""))
-            lines.append(Text(f"weeks {first} to {last}", style="bold"))
-        head = Text(style="bold")
-        head.append(
-            f"{heads[0]:>{w_id}}{GAP}{_pad(heads[1], w_mod)}{GAP}{_pad(heads[2], w_fac)}{GAP}"
-        )
-        head.append("".join(f"{w:>2} " for w in range(first, last + 1)).rstrip())
-        lines.append(head)
+            lines += ["", paint(f"weeks {first} to {last}", "bold")]
+        head = f"{heads[0]:>{w_id}}{GAP}{_pad(heads[1], w_mod)}{GAP}{_pad(heads[2], w_fac)}{GAP}"
+        numbers = "".join(f"{w:>2} " for w in range(first, last + 1)).rstrip()
+        lines.append(paint(head + numbers, "bold"))
+        span = [str(w) for w in range(first, last + 1)]
         for number, offering in enumerate(offerings):
-            row = Text(
-                f"{ids[number]:>{w_id}}{GAP}{_pad(modules[number], w_mod)}{GAP}"
-                f"{_pad(people[number], w_fac)}{GAP}"
-            )
-            for week in range(first, last + 1):
-                state = offering["weeks"].get(str(week))
-                if state is None:
-                    row.append("   ")
-                else:
-                    mark, style = STYLE[state]
-                    row.append(" ")
-                    row.append(mark, style=style)
-                    row.append(" ")
-            row.rstrip()
-            lines.append(row)
-    lines.append(Text(""))
-    lines.append(legend(data))
-    lines.append(Text(totals_line(data)))
+            weeks = offering["weeks"]
+            cells = "".join(glyph[weeks[w]] if w in weeks else "   " for w in span)
+            lines.append((labels[number] + cells).rstrip())
+    lines.append("")
+    lines += legend(data, paint, width)
+    lines += textwrap.wrap(totals_line(data), width)
     return lines
+
+
+def _painter(console: Console) -> Callable[[str, str], str]:
+    """A function that wraps text in the terminal's codes for a style (none off colour)."""
+    from rich.style import Style
+
+    system = console.color_system
+    if system is None or console.no_color:
+        return lambda text, style: text
+    from rich.color import ColorSystem
+
+    chosen = {
+        "truecolor": ColorSystem.TRUECOLOR,
+        "256": ColorSystem.EIGHT_BIT,
+        "standard": ColorSystem.STANDARD,
+        "windows": ColorSystem.WINDOWS,
+    }.get(system, ColorSystem.STANDARD)
+    return lambda text, style: Style.parse(style).render(text, color_system=chosen)
 
 
 def _cut(text: str, width: int) -> str:
@@ -182,18 +193,24 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - cell_len(text))
 
 
-def legend(data: Mapping[str, Any]) -> Text:
-    """Each glyph, its state and how many cells are in it."""
-    from rich.text import Text
-
+def legend(
+    data: Mapping[str, Any], paint: Callable[[str, str], str] | None = None, width: int = 10_000
+) -> list[str]:
+    """Each glyph, its state and how many cells are in it, in lines of ``width``."""
     states = data.get("states") or {}
-    line = Text()
-    for number, (state, (mark, style)) in enumerate(STYLE.items()):
-        if number:
-            line.append("   ")
-        line.append(mark, style=style)
-        line.append(f" {state} {states.get(state, 0)}")
-    return line
+    paint = paint or (lambda text, style: text)
+    lines: list[str] = []
+    used = 0
+    for state, (mark, style) in STYLE.items():
+        words = f"{state} {states.get(state, 0)}"
+        size = 2 + len(words)
+        if lines and used + 3 + size <= width:
+            lines[-1] += f"   {paint(mark, style)} {words}"
+            used += 3 + size
+        else:
+            lines.append(f"{paint(mark, style)} {words}")
+            used = size
+    return lines
 
 
 def page(data: Mapping[str, Any], *, title: str, caption: str) -> str:

@@ -276,15 +276,17 @@ def page(data: Mapping[str, Any], *, title: str, caption: str) -> str:
 body{{font-family:system-ui,sans-serif;margin:1rem;color:#111;background:#fff;line-height:1.4}}
 main{{max-width:100%}}
 h1{{font-size:1.4rem;margin:.2rem 0 .6rem}}
-.scroll{{overflow-x:auto;max-width:100%;border:1px solid #999}}
+.scroll{{overflow-x:auto;max-width:100%;border:1px solid #999;position:relative}}
 .scroll:focus{{outline:3px solid #1a4fa0;outline-offset:2px}}
 table{{border-collapse:separate;border-spacing:0;font-size:.9rem}}
-caption{{text-align:left;padding:.4rem;font-weight:600}}
+caption{{text-align:left;padding:.4rem;font-weight:600;position:sticky;left:0;
+max-width:calc(100vw - 3rem);white-space:normal}}
 th,td{{border-right:1px solid #bbb;border-bottom:1px solid #bbb;padding:.2rem .4rem;
 text-align:center;white-space:nowrap}}
 thead th{{background:#f2f2f2}}
-.id{{position:sticky;left:0;z-index:1;background:#fff;min-width:2.5rem}}
-.module{{position:sticky;left:2.5rem;z-index:1;background:#fff;text-align:left}}
+.id{{position:sticky;left:0;z-index:1;background:#fff;box-sizing:border-box;width:3.5rem;
+min-width:3.5rem;max-width:3.5rem}}
+.module{{position:sticky;left:3.5rem;z-index:1;background:#fff;text-align:left}}
 thead .id,thead .module{{background:#f2f2f2;z-index:2}}
 .who{{text-align:left}}
 .count{{text-align:right;font-variant-numeric:tabular-nums}}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pexpect
 import pytest
-from conftest import Cli, create
+from conftest import Cli, create, set_name
 
 from cms_cli.auth.service import USER_FIELDS
 
@@ -168,6 +168,17 @@ def test_off_a_terminal_rows_are_tab_separated_and_whole(busy: Cli, people: dict
     assert "maria.fernanda.de.los.angeles.gutierrez@faculty.uni.edu" in [r[0] for r in rows]
     offerings = busy.ok("offering", "list").stdout
     assert "Cohort of the Evening Programme for Working Adults" in offerings  # nothing cut
+
+
+def test_plain_rows_hold_no_stray_tab_or_newline(cli: Cli, people: dict[str, str]) -> None:
+    """A name stored by another tool with a tab, a newline and an escape sequence: still
+    one line of exactly as many fields, the controls shown, not obeyed."""
+    set_name(cli.env["CMS_DATABASE_URL"], "ana@uni.edu", "Ana\tLopez\nEvil\x1b[2J")
+    out = cli.ok("user", "list").stdout.splitlines()
+    rows = [line.split("\t") for line in out]
+    assert all(len(row) == len(USER_FIELDS) for row in rows)
+    ana = next(row for row in rows if row[0] == "ana@uni.edu")
+    assert ana[1] == "Ana\\x09Lopez Evil\\x1b[2J"
 
 
 def test_human_listings_are_limited_and_say_how_many_more(busy: Cli) -> None:

@@ -140,7 +140,7 @@ def list_(
         title="Notifications",
         noun="notifications",
         empty="no notifications",
-        drop=("sent_at", "attempts", "created_at", "offering_id", "kind"),
+        drop=("sent_at", "attempts", "created_at", "kind", "week", "offering_id"),
     )
 
 

@@ -99,9 +99,9 @@ def seed_base(url: str, modules: int, classes: int, cohorts: int, facilitators: 
     from cms_cli.auth.models import AuthSession, Role, User
     from cms_cli.auth.service import token_hash
     from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
+    from cms_cli.core import migrate
     from cms_cli.core.config import load_config
     from cms_cli.core.db import engine_for
-    from cms_cli.ops import migrate
 
     in_process({"CMS_DATABASE_URL": url}, lambda: migrate.upgrade(load_config(), "head"))
     now = datetime.now(UTC)

@@ -45,8 +45,8 @@ def mysql_root_url() -> Iterator[str]:
 
 
 def _migrate(url: str) -> None:
+    from cms_cli.core import migrate
     from cms_cli.core.config import load_config
-    from cms_cli.ops import migrate
 
     saved = os.environ.get("CMS_DATABASE_URL")
     os.environ["CMS_DATABASE_URL"] = url

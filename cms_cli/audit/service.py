@@ -65,8 +65,7 @@ def list_events(
     tz: ZoneInfo,
 ) -> list[dict[str, Any]]:
     """Events oldest first; ``since`` is a day in the institution's time zone. Managers."""
-    from cms_cli.auth.models import Role
-    from cms_cli.auth.service import require
+    from cms_cli.auth.models import Role, require
 
     require(actor, Role.manager)
     query = select(AuditEvent)

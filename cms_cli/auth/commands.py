@@ -36,7 +36,7 @@ def bootstrap(
     """
     from cms_cli.auth import service
     from cms_cli.auth.models import Role
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     password = read_password(password_stdin, confirm=True)
     rounds = current().config().settings.bcrypt_rounds
@@ -54,7 +54,7 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
     Example: cms auth login --email ana.lopez@uni.example
     """
     from cms_cli.auth import credentials, service
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     password = read_password(password_stdin)
     config = current().config()
@@ -83,7 +83,7 @@ def status(json_: JsonOpt = False) -> None:
     Example: cms auth status --json
     """
     from cms_cli.auth.current import current as who
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     config = current().config()
     with transaction() as session:
@@ -108,7 +108,7 @@ def logout() -> None:
     """
     from cms_cli.auth import credentials, service
     from cms_cli.auth.current import current as who
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     config = current().config()
     with transaction() as session:
@@ -128,7 +128,7 @@ def refresh() -> None:
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import current as who
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     config = current().config()
     with transaction() as session:
@@ -147,7 +147,7 @@ def token() -> None:
     """
     from cms_cli.auth import credentials
     from cms_cli.auth.current import current as who
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     config = current().config()
     with transaction() as session:
@@ -168,7 +168,7 @@ def passwd(password_stdin: PasswordStdin = False) -> None:
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import current as who
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     config = current().config()
     with transaction() as session:

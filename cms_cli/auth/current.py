@@ -50,7 +50,7 @@ def actor(session: Session, config: Config) -> User:
 def signed_in() -> Iterator[tuple[Session, User]]:
     """One transaction on the configured database, with the logged-in user (exit 4 if none)."""
     from cms_cli.core.context import current as invocation
-    from cms_cli.core.db import transaction
+    from cms_cli.core.session import transaction
 
     with transaction() as session:
         yield session, actor(session, invocation().config())

@@ -19,14 +19,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
-from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic
+from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic, require
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import insert_or_lock
 from cms_cli.core.errors import (
     Conflict,
     NotAuthenticated,
     NotFound,
-    PermissionDenied,
     ValidationError,
 )
 
@@ -108,13 +107,6 @@ def public(user: User) -> dict[str, Any]:
 
 
 # -- RBAC -----------------------------------------------------------------------------
-
-
-def require(actor: User, *roles: Role) -> None:
-    """PermissionDenied (exit 5) unless the actor holds one of ``roles``."""
-    if actor.role not in roles:
-        allowed = " or ".join(r.value for r in roles)
-        raise PermissionDenied(f"this needs the {allowed} role (you are a {actor.role.value})")
 
 
 def get_user(session: Session, email: str) -> User:

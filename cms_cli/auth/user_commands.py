@@ -103,11 +103,11 @@ def import_(
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
+    from cms_cli.auth.models import Role, require
     from cms_cli.core.csvfile import CsvFile
 
     with signed_in() as (session, me):
-        service.require(me, Role.manager)
+        require(me, Role.manager)
         with CsvFile(file, ("email", "name", "role"), ("employee_id", "student_id")) as rows:
             report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
     import_result(report, "account", json_=json_)
@@ -156,10 +156,10 @@ def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
+    from cms_cli.auth.models import Role, require
 
     with signed_in() as (session, me):
-        service.require(me, Role.manager)
+        require(me, Role.manager)
         password = read_password(password_stdin, prompt="New password", confirm=True)
         user = service.set_password(session, me, email, password, rounds=_rounds())
     result(f"Password of {user.email} set.")
@@ -176,10 +176,10 @@ def deactivate(
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
+    from cms_cli.auth.models import Role, require
 
     with signed_in() as (session, me):
-        service.require(me, Role.manager)
+        require(me, Role.manager)
         service.get_user(session, email)
         confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
         user, changed = service.set_active(session, me, email, False)

@@ -1,26 +1,20 @@
-"""Engine, session scope, schema check and the column types every model shares."""
+"""Engines, the database's errors as cms errors, and the column types every model
+shares. Transactions and the schema check: core.session; migrations: core.migrate."""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from cms_cli.core.config import Config, mask_url
-from cms_cli.core.errors import CmsError, SchemaBehind, Unavailable
-
-#: The Alembic revision this code expects. tests/core/test_migrations.py checks that it
-#: is the head of migrations/versions, so bumping a migration without it fails CI.
-SCHEMA_HEAD = "0007"
+from cms_cli.core.config import mask_url
+from cms_cli.core.errors import CmsError, Unavailable
 
 # A naming convention for constraints, so that Alembic batch mode on SQLite and
 # ALTERs on MySQL can name what they drop. Set before any model is declared.
@@ -152,45 +146,6 @@ def schema_revision(engine: Engine) -> str | None:
         return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-_checked: set[str] = set()
-
-
-def ensure_schema(config: Config) -> Engine:
-    """The engine of the configured database, its schema checked once per process.
-
-    The embedded default is created and migrated on first use; a configured
-    database whose schema is behind is refused with a hint.
-    """
-    url = config.database_url
-    engine = engine_for(url)
-    if url in _checked:
-        return engine
-    try:
-        current = schema_revision(engine)
-    except sa.exc.DBAPIError as exc:
-        raise database_error(url, exc) from exc
-    if current != SCHEMA_HEAD:
-        from cms_cli.ops import migrate
-
-        if current is not None and not migrate.is_known(current):
-            from cms_cli.core.errors import ValidationError
-
-            raise ValidationError(
-                f"the database schema ({current}) is newer than this cms ({SCHEMA_HEAD})",
-                hint="upgrade cms on this machine",
-            )
-        if config.embedded:
-            migrate.upgrade(config, "head")
-        else:
-            raise SchemaBehind(current, SCHEMA_HEAD)
-    _checked.add(url)
-    return engine
-
-
-def forget_schema_checks() -> None:
-    _checked.clear()
-
-
 # MySQL client/server errors that mean "cannot reach or use the server": too many
 # connections, access denied, unknown database, no socket, cannot connect, gone away,
 # lost connection, SSL/handshake failures.
@@ -279,46 +234,6 @@ def unavailable(url: str, exc: BaseException) -> Unavailable:
     )
 
 
-@contextmanager
-def session_scope(config: Config) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on any error."""
-    engine = ensure_schema(config)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except CmsError as exc:
-            if exc.keep_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-
-
-T = TypeVar("T")
-
-
-def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: int = 5) -> T:
-    """``work(session)`` in one transaction, run again from the start (after a short,
-    growing, jittered pause) when the server rolled it back to break a deadlock.
-
-    Only for work that is safe to repeat: everything it wrote was rolled back, and it
-    must not have done anything outside the database (no mail sent, no queue touched).
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            with session_scope(config) as session:
-                return work(session)
-        except sa.exc.DBAPIError as exc:
-            if attempt == attempts or not is_transient(exc):
-                raise
-            time.sleep(random.uniform(0.5, 1.5) * 0.02 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def str_enum(enum_cls: type[Any], length: int = 16) -> sa.Enum:
     """An enum stored as its values in a VARCHAR (no native ENUM: portable migrations)."""
     return sa.Enum(
@@ -328,15 +243,6 @@ def str_enum(enum_cls: type[Any], length: int = 16) -> sa.Enum:
         length=length,
         values_callable=lambda members: [m.value for m in members],
     )
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """The session scope of this invocation's configured database."""
-    from cms_cli.core.context import current
-
-    with session_scope(current().config()) as session:
-        yield session
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -269,7 +269,7 @@ def worker(
 
     Example: cms worker --workers 4
     """
-    from cms_cli.core.db import ensure_schema
+    from cms_cli.core.migrate import ensure_schema
     from cms_cli.notify import worker as running
 
     config = current().config()

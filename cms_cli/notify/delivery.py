@@ -26,7 +26,8 @@ from cms_cli.auth.models import User
 from cms_cli.catalog.models import ClassGroup, Cohort, Module
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import in_transaction, rowcount, session_scope
+from cms_cli.core.db import rowcount
+from cms_cli.core.session import in_transaction, session_scope
 from cms_cli.core.text import neutralise, one_line
 from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import in_transaction, session_scope
+from cms_cli.core.session import in_transaction, session_scope
 from cms_cli.notify import events
 from cms_cli.notify.delivery import (
     LIVE,

@@ -1,8 +1,8 @@
 """The Huey queue: SqliteHuey in the data dir by default, RedisHuey with CMS_REDIS_URL.
 
 The instance is built on first use (never at import) for the configuration at hand,
-with the tasks registered on it: ``cms.deliver`` (one notification) and, for the
-worker's scheduler, ``cms.sweep``.
+with the tasks registered on it: ``cms.deliver`` (one notification) and
+``cms.deliver_digest``. The worker adds the scheduler's ``cms.sweep`` (notify.worker).
 """
 
 from __future__ import annotations
@@ -10,12 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from cms_cli.core.config import Config, mask_url
 from cms_cli.core.errors import Unavailable
 
 log = logging.getLogger("cms.notify")
+
+#: How long a row may wait, handed to nobody (or to a queue that lost it), before a
+#: sweep hands it to the queue again.
+STALE = timedelta(minutes=10)
 _lock = threading.Lock()
 _instances: dict[tuple[str, bool], Any] = {}
 
@@ -60,10 +65,10 @@ def _attempt(event: str, what: Any, run: Callable[[], str]) -> str:
 
 
 def _build(config: Config, immediate: bool) -> Any:
-    from huey import RedisHuey, SqliteHuey, crontab
+    from huey import RedisHuey, SqliteHuey
     from huey.signals import SIGNAL_INTERRUPTED
 
-    from cms_cli.notify import delivery, sweep
+    from cms_cli.notify import delivery
 
     url = config.settings.redis_url
     huey: Any
@@ -83,7 +88,6 @@ def _build(config: Config, immediate: bool) -> Any:
 
         private_file(config.queue_file)  # 0600 in a 0700 folder when new
         huey = SqliteHuey("cms", filename=str(config.queue_file), timeout=10, results=False)
-    s = config.settings
 
     # No retry policy is frozen into the message: the process that enqueues (a sweep)
     # may have other settings than the worker. The worker's own configuration decides
@@ -101,20 +105,6 @@ def _build(config: Config, immediate: bool) -> Any:
         return _attempt(
             "digest", notification_ids, lambda: digest.deliver_digest(notification_ids, config)
         )
-
-    minutes = s.sweep_minutes
-    schedule = (
-        crontab(minute=f"*/{minutes}")
-        if minutes < 60
-        else crontab(minute="0", hour=f"*/{minutes // 60}")
-    )
-
-    @huey.periodic_task(schedule, name="cms.sweep")
-    def periodic_sweep() -> None:
-        try:
-            sweep.run(config)
-        except Exception:  # a failed sweep is logged; the next one tries again
-            log.exception("periodic sweep failed")
 
     @huey.signal(SIGNAL_INTERRUPTED)
     def requeue_interrupted(signal: str, task: Any, *args: Any) -> None:
@@ -173,7 +163,7 @@ def _by_recipient(config: Config, ids: Sequence[int]) -> list[list[int]]:
     """``ids`` grouped by recipient (one digest each), in one statement per 1,000."""
     import sqlalchemy as sa
 
-    from cms_cli.core.db import session_scope
+    from cms_cli.core.session import session_scope
     from cms_cli.notify.models import Notification
 
     table = Notification.__table__  # type: ignore[attr-defined]
@@ -216,7 +206,6 @@ def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
             else str(config.queue_file)
         )
         from cms_cli.core import clock
-        from cms_cli.notify.sweep import STALE
 
         after = (clock.now() + STALE).astimezone(config.tz).strftime("%H:%M %Z")
         raise Unavailable(

@@ -19,15 +19,16 @@ from sqlmodel import Session
 
 from cms_cli.core import clock, limits
 from cms_cli.core.config import Config
-from cms_cli.core.db import UTCDateTime, in_transaction, rowcount, session_scope
+from cms_cli.core.db import UTCDateTime, rowcount
+from cms_cli.core.session import in_transaction, session_scope
 from cms_cli.notify.models import Kind, Notification, NotificationStatus
+from cms_cli.notify.queue import STALE
 from cms_cli.notify.sql import days_between, insert_ignoring_duplicates
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
 from cms_cli.tracker.models import WeeklyLog
 
 log = logging.getLogger("cms.notify")
-STALE = timedelta(minutes=10)
 OFFERING = Offering.__table__  # type: ignore[attr-defined]
 LOG = WeeklyLog.__table__  # type: ignore[attr-defined]
 OUTBOX = Notification.__table__  # type: ignore[attr-defined]

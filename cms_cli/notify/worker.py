@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import rowcount, session_scope
+from cms_cli.core.db import rowcount
+from cms_cli.core.session import session_scope
 from cms_cli.notify.models import WorkerHeartbeat
 
 HEARTBEAT_SECONDS = 15.0
@@ -94,6 +95,8 @@ def run(
         events.listen(listener)
         log.info("metrics on http://%s:%s/metrics", host, port, extra={"event": "metrics"})
     huey = get_huey(config)
+    if scheduler:
+        _schedule_sweeps(huey, config)
     consumer = Consumer(
         huey,
         workers=workers,
@@ -131,3 +134,26 @@ def run(
         if served is not None:
             served.shutdown()
         log.info("cms worker %s stopped", name, extra={"event": "stop", "worker": name})
+
+
+def _schedule_sweeps(huey: Any, config: Config) -> None:
+    """Register ``cms.sweep``, a sweep every ``sweep_minutes``, on the worker's Huey."""
+    from huey import crontab
+
+    from cms_cli.notify import sweep
+
+    if "cms.sweep" in huey._registry._registry:
+        return
+    minutes = config.settings.sweep_minutes
+    schedule = (
+        crontab(minute=f"*/{minutes}")
+        if minutes < 60
+        else crontab(minute="0", hour=f"*/{minutes // 60}")
+    )
+
+    @huey.periodic_task(schedule, name="cms.sweep")
+    def periodic_sweep() -> None:
+        try:
+            sweep.run(config)
+        except Exception:  # a failed sweep is logged; the next one tries again
+            log.exception("periodic sweep failed")

@@ -277,8 +277,7 @@ def cancel(
     Example: cms offering cancel 9 --yes
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
-    from cms_cli.auth.service import require
+    from cms_cli.auth.models import Role, require
     from cms_cli.offerings import service
 
     with signed_in() as (session, me):
@@ -317,8 +316,7 @@ def import_(
     import sys
 
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
-    from cms_cli.auth.service import require
+    from cms_cli.auth.models import Role, require
     from cms_cli.core.csvfile import CsvFile
     from cms_cli.offerings.importer import OPTIONAL, REQUIRED, import_offerings
 
@@ -366,8 +364,7 @@ def enrol(
     --student amara.novak@students.uni.example
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
-    from cms_cli.auth.service import require
+    from cms_cli.auth.models import Role, require
     from cms_cli.core.errors import UsageError
     from cms_cli.offerings import service
 

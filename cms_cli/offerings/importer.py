@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
-from cms_cli.auth.models import Role, User
-from cms_cli.auth.service import normalize_email, require
+from cms_cli.auth.models import Role, User, require
+from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import Mode
 from cms_cli.core import clock, limits

@@ -24,7 +24,7 @@ def upgrade(
 
     Example: CMS_DATABASE_URL=mysql+pymysql://cms:pw@db/cms cms db upgrade
     """
-    from cms_cli.ops import migrate
+    from cms_cli.core import migrate
 
     now = migrate.upgrade(invocation().config(), revision)
     result(f"Database at revision {now}.")
@@ -42,9 +42,9 @@ def downgrade(
 
     Example: cms db downgrade 0004 --yes
     """
+    from cms_cli.core import migrate
     from cms_cli.core.config import mask_url
     from cms_cli.core.prompts import confirm
-    from cms_cli.ops import migrate
 
     config = invocation().config()
     confirm(
@@ -62,8 +62,8 @@ def current(json_: JsonOpt = False) -> None:
 
     Example: cms db current --json
     """
+    from cms_cli.core import migrate
     from cms_cli.core.config import mask_url
-    from cms_cli.ops import migrate
 
     config = invocation().config()
     rev = migrate.current(config)
@@ -93,7 +93,7 @@ def grants(
 
     Example: cms db grants --user cms --host 10.0.0.% | mysql -u root
     """
-    from cms_cli.ops import migrate
+    from cms_cli.core import migrate
 
     config = invocation().config()
     result("\n".join(migrate.grants(config, user, host)))

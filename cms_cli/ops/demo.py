@@ -22,7 +22,7 @@ from cms_cli.auth.models import Role, User
 from cms_cli.catalog import service as catalog
 from cms_cli.core import clock
 from cms_cli.core.config import Config
-from cms_cli.core.db import session_scope
+from cms_cli.core.session import session_scope
 from cms_cli.offerings import service as offerings
 from cms_cli.tracker import service as tracker
 from cms_cli.tracker.models import ACTIVITIES
@@ -259,8 +259,9 @@ def sweep_and_deliver(config: Config, *, smtp: bool = False) -> dict[str, int]:
 
 def reset(config: Config) -> None:
     """Empty the database: the embedded file is removed; a configured one is migrated down."""
-    from cms_cli.core.db import dispose_all, forget_schema_checks
-    from cms_cli.ops import migrate
+    from cms_cli.core import migrate
+    from cms_cli.core.db import dispose_all
+    from cms_cli.core.migrate import forget_schema_checks
 
     if config.embedded:
         dispose_all()

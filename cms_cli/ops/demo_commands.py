@@ -49,7 +49,7 @@ def demo(
             "a database is configured (CMS_DATABASE_URL or the profile): the demo stays out of it",
             hint="unset it to use the embedded database, or add --here if you really mean it",
         )
-    from cms_cli.core.db import session_scope
+    from cms_cli.core.session import session_scope
 
     if reset:
         confirm("Empty the database and build the demo again?", yes=yes)

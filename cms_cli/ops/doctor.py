@@ -52,7 +52,8 @@ class Report:
 def _database(config: Config) -> list[Check]:
     import sqlalchemy as sa
 
-    from cms_cli.core.db import SCHEMA_HEAD, engine_for, schema_revision
+    from cms_cli.core.db import engine_for, schema_revision
+    from cms_cli.core.migrate import SCHEMA_HEAD
 
     url = config.database_url
     where = mask_url(url)

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
-from cms_cli.auth.models import Role, User
-from cms_cli.auth.service import require
+from cms_cli.auth.models import Role, User, require
 from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import PermissionDenied, ValidationError
 from cms_cli.offerings import service as offerings

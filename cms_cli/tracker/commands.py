@@ -347,8 +347,7 @@ def delete(
     Example: cms tracker delete --offering 9 --week 5 --yes
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
-    from cms_cli.auth.service import require
+    from cms_cli.auth.models import Role, require
     from cms_cli.tracker import service
 
     with signed_in() as (session, me):

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from conftest import PASSWORD, Cli, create_mysql_database
 
 from cms_cli.core import db as core_db
+from cms_cli.core import migrate
+from cms_cli.core import session as core_session
 from cms_cli.core.config import load_config
-from cms_cli.ops import migrate
 
 
 def test_schema_head_matches_the_migrations() -> None:
-    assert migrate.head() == core_db.SCHEMA_HEAD
+    assert migrate.head() == migrate.SCHEMA_HEAD
 
 
 def test_embedded_default_is_created_and_migrated_on_first_use(cli: Cli, tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ def test_embedded_default_is_created_and_migrated_on_first_use(cli: Cli, tmp_pat
     assert result.exit_code == 0, result
     assert (home / "cms.db").exists()
     current = cli.ok("db", "current", "--json", env=env).json()  # type: ignore[arg-type]
-    assert current["current"] == current["head"] == core_db.SCHEMA_HEAD
+    assert current["current"] == current["head"] == migrate.SCHEMA_HEAD
     assert current["up_to_date"] is True
 
 
@@ -56,7 +57,7 @@ def test_configured_database_behind_is_refused_with_a_hint(cli: Cli, empty_url: 
     assert "hint: run cms db upgrade" in result.stderr
     assert cli.ok("db", "current", "--json", env=env).json()["current"] is None
     up = cli.ok("db", "upgrade", env=env)
-    assert core_db.SCHEMA_HEAD in up.stdout
+    assert migrate.SCHEMA_HEAD in up.stdout
     assert cli("auth", "status", env=env).exit_code == 4  # schema fine, nobody logged in
 
 
@@ -101,7 +102,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 
 
 def test_mysql_connection_settings(db_url: str, backend: str) -> None:
-    engine = core_db.ensure_schema(load_config_for(db_url))
+    engine = migrate.ensure_schema(load_config_for(db_url))
     with engine.connect() as conn:
         if backend == "mysql":
             mode = conn.execute(sa.text("SELECT @@SESSION.sql_mode")).scalar()
@@ -127,7 +128,7 @@ def test_a_database_newer_than_this_cms_is_refused(cli: Cli, db_url: str) -> Non
     engine = core_db.engine_for(db_url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
-    core_db.forget_schema_checks()
+    migrate.forget_schema_checks()
     try:
         result = cli("auth", "status")
         assert result.exit_code == 1
@@ -136,9 +137,9 @@ def test_a_database_newer_than_this_cms_is_refused(cli: Cli, db_url: str) -> Non
         with engine.begin() as conn:
             conn.execute(
                 sa.text("UPDATE alembic_version SET version_num = :head"),
-                {"head": core_db.SCHEMA_HEAD},
+                {"head": migrate.SCHEMA_HEAD},
             )
-        core_db.forget_schema_checks()
+        migrate.forget_schema_checks()
 
 
 class _Deadlock(Exception):
@@ -171,7 +172,7 @@ def test_a_deadlock_victim_is_run_again(embedded: Any, code: int) -> None:
             raise _deadlock(code)
         return "done"
 
-    assert core_db.in_transaction(config, work) == "done"
+    assert core_session.in_transaction(config, work) == "done"
     assert len(calls) == 3
 
 
@@ -184,7 +185,7 @@ def test_retries_end_and_other_errors_are_not_retried(embedded: Any) -> None:
         raise _deadlock()
 
     with pytest.raises(sa.exc.OperationalError):
-        core_db.in_transaction(config, always_deadlocked, attempts=3)
+        core_session.in_transaction(config, always_deadlocked, attempts=3)
     assert len(calls) == 3
 
     calls.clear()
@@ -194,7 +195,7 @@ def test_retries_end_and_other_errors_are_not_retried(embedded: Any) -> None:
         session.execute(sa.text("SELECT * FROM no_such_table"))
 
     with pytest.raises(sa.exc.OperationalError):
-        core_db.in_transaction(config, broken)
+        core_session.in_transaction(config, broken)
     assert len(calls) == 1
 
 

@@ -1,18 +1,24 @@
-"""Alembic, run in-process on the configured database."""
+"""Alembic, run in-process on the configured database; the schema check of a first use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
 
 import cms_cli
 from cms_cli.core.config import Config
-from cms_cli.core.db import database_error, engine_for, forget_schema_checks, schema_revision
-from cms_cli.core.errors import NotFound
+from cms_cli.core.db import database_error, engine_for, schema_revision
+from cms_cli.core.errors import NotFound, SchemaBehind, ValidationError
+
+#: The Alembic revision this code expects. tests/core/test_schema.py checks that it is
+#: the head of migrations/versions, so bumping a migration without it fails CI.
+SCHEMA_HEAD = "0007"
 
 
 def migrations_dir() -> Path:
@@ -155,3 +161,41 @@ def grants(config: Config, user: str, host: str) -> list[str]:
         f"TO {account};"
         for table in tables
     ]
+
+
+# -- the schema check of each database's first use in a process ----------------------
+
+_checked: set[str] = set()
+
+
+def ensure_schema(config: Config) -> Engine:
+    """The engine of the configured database, its schema checked once per process.
+
+    The embedded default is created and migrated on first use; a configured
+    database whose schema is behind is refused with a hint.
+    """
+    url = config.database_url
+    engine = engine_for(url)
+    if url in _checked:
+        return engine
+    try:
+        current = schema_revision(engine)
+    except sa.exc.DBAPIError as exc:
+        raise database_error(url, exc) from exc
+    if current != SCHEMA_HEAD:
+        if current is not None and not is_known(current):
+            raise ValidationError(
+                f"the database schema ({current}) is newer than this cms ({SCHEMA_HEAD})",
+                hint="upgrade cms on this machine",
+            )
+        if config.embedded:
+            upgrade(config, "head")
+        else:
+            raise SchemaBehind(current, SCHEMA_HEAD)
+    _checked.add(url)
+    return engine
+
+
+def forget_schema_checks() -> None:
+    """Check every database's schema again at its next use (after a migration)."""
+    _checked.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -13,15 +13,13 @@ from cms_cli.audit.models import ENTITIES, AuditEvent
 from cms_cli.core import clock
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.output import plain
-
-if TYPE_CHECKING:
-    from cms_cli.auth.models import User
+from cms_cli.core.roles import Actor, Role, require
 
 SYSTEM = "system"
 FIELDS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
 
 
-def actor_name(actor: User | str | None) -> str:
+def actor_name(actor: Actor | str | None) -> str:
     if actor is None:
         return SYSTEM
     if isinstance(actor, str):
@@ -31,7 +29,7 @@ def actor_name(actor: User | str | None) -> str:
 
 def record(
     session: Session,
-    actor: User | str | None,
+    actor: Actor | str | None,
     action: str,
     entity: str,
     entity_id: Any = None,
@@ -57,7 +55,7 @@ def record(
 
 def list_events(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     entity: str | None = None,
     actor_email: str | None = None,
@@ -65,8 +63,6 @@ def list_events(
     tz: ZoneInfo,
 ) -> list[dict[str, Any]]:
     """Events oldest first; ``since`` is a day in the institution's time zone. Managers."""
-    from cms_cli.auth.models import Role, require
-
     require(actor, Role.manager)
     query = select(AuditEvent)
     if entity is not None:

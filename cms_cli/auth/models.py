@@ -7,25 +7,12 @@ hash) is never rendered; commands render ``UserPublic``.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import str_enum, utc_column
-from cms_cli.core.errors import PermissionDenied
-
-
-class Role(StrEnum):
-    manager = "manager"
-    facilitator = "facilitator"
-    student = "student"
-
-
-def require(actor: User, *roles: Role) -> None:
-    """PermissionDenied (exit 5) unless the actor holds one of ``roles``."""
-    if actor.role not in roles:
-        allowed = " or ".join(r.value for r in roles)
-        raise PermissionDenied(f"this needs the {allowed} role (you are a {actor.role.value})")
+from cms_cli.core.roles import Role as Role
+from cms_cli.core.roles import require as require
 
 
 class UserBase(SQLModel):

@@ -268,7 +268,7 @@ _held_lock = threading.Lock()
 
 def _connection(url: str) -> tuple[smtplib.SMTP, bool]:
     """This thread's connection to ``url``, and whether it was opened just now."""
-    from cms_cli.ops.doctor import smtp_connect
+    from cms_cli.notify import smtp
 
     held = _held.get(threading.get_ident())
     if held is not None:
@@ -279,7 +279,7 @@ def _connection(url: str) -> tuple[smtplib.SMTP, bool]:
         ):
             return held.client, False
         _hang_up()
-    client = smtp_connect(url, timeout=30)
+    client = smtp.connect(url, timeout=30)
     with _held_lock:
         _held[threading.get_ident()] = _Held(client, url, 0, time.monotonic())
     return client, True

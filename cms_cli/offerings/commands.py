@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cms_cli.core import complete
 from cms_cli.core.context import current
 from cms_cli.core.options import day
 from cms_cli.core.output import (
@@ -26,19 +25,29 @@ from cms_cli.core.output import (
     write_json,
 )
 from cms_cli.core.prompts import confirm
+from cms_cli.offerings.options import (
+    AllOpt,
+    ClassOpt,
+    CohortOpt,
+    FacilitatorOpt,
+    IdArg,
+    IntakeOpt,
+    ModeOpt,
+    ModuleOpt,
+    StatusOpt,
+    TrimesterOpt,
+    YearOpt,
+    filters,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cms_cli.offerings.service import Filters
 
 app = typer.Typer(
     help="Allocate courses: offerings and enrolments.", no_args_is_help=True, rich_markup_mode=None
 )
 
-IdArg = Annotated[
-    int, typer.Argument(help="Offering id.", metavar="ID", autocompletion=complete.offering_ids)
-]
 
 TABLE_COLUMNS = (
     "id",
@@ -53,53 +62,6 @@ TABLE_COLUMNS = (
     "enrolled",
     "status",
 )
-
-# The offering filters, shared with `cms tracker report`.
-TrimesterOpt = Annotated[int | None, typer.Option("--trimester", help="1, 2 or 3.")]
-CohortOpt = Annotated[str | None, typer.Option("--cohort", help="Cohort name.")]
-IntakeOpt = Annotated[str | None, typer.Option("--intake", help="HT1, HT2 or FT.")]
-FacilitatorOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--facilitator", help="Facilitator e-mail.", autocompletion=complete.emails("facilitator")
-    ),
-]
-ModeOpt = Annotated[str | None, typer.Option("--mode", help="online, in-person or hybrid.")]
-ModuleOpt = Annotated[str | None, typer.Option("--module", help="Module code.")]
-ClassOpt = Annotated[str | None, typer.Option("--class", help="Class code.")]
-YearOpt = Annotated[int | None, typer.Option("--year", help="Year of the class, YYYY.")]
-StatusOpt = Annotated[
-    str | None, typer.Option("--status", help="planned, active, completed or cancelled.")
-]
-AllOpt = Annotated[bool, typer.Option("--all", help="Include cancelled offerings.")]
-
-
-def filters(
-    trimester: int | None = None,
-    cohort: str | None = None,
-    intake: str | None = None,
-    facilitator: str | None = None,
-    mode: str | None = None,
-    module: str | None = None,
-    class_code: str | None = None,
-    year: int | None = None,
-    status: str | None = None,
-    include_cancelled: bool = False,
-) -> Filters:
-    from cms_cli.offerings.service import Filters
-
-    return Filters(
-        trimester=trimester,
-        cohort=cohort,
-        intake=intake,
-        facilitator=facilitator,
-        mode=mode,
-        module=module,
-        class_code=class_code,
-        year=year,
-        status=status,
-        include_cancelled=include_cancelled,
-    )
 
 
 def _today() -> date:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import smtplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from cms_cli.core.config import Config, mask_url
 from cms_cli.core.errors import CmsError
@@ -123,34 +121,14 @@ def _queue(config: Config) -> Check:
     return Check("queue", "ok", f"embedded SQLite queue {config.queue_file}")
 
 
-def smtp_connect(url: str, timeout: float = TIMEOUT) -> smtplib.SMTP:
-    """An SMTP connection for ``smtp://``, ``smtps://`` or ``?starttls=1``, logged in."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"CMS_SMTP_URL must start with smtp:// or smtps://, not {parts.scheme}://")
-    host = parts.hostname or "localhost"
-    starttls = parse_qs(parts.query).get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-    client: smtplib.SMTP
-    if parts.scheme == "smtps":
-        client = smtplib.SMTP_SSL(
-            host, parts.port or 465, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(host, parts.port or 25, timeout=timeout)
-        if starttls:
-            client.starttls(context=ssl.create_default_context())
-    client.ehlo_or_helo_if_needed()
-    if parts.username:
-        client.login(unquote(parts.username), unquote(parts.password or ""))
-    return client
-
-
 def _smtp(config: Config) -> Check:
+    from cms_cli.notify import smtp
+
     url = config.settings.smtp_url
     if not url:
         return Check("smtp", "ok", "off: no CMS_SMTP_URL, in-app inbox only")
     try:
-        client = smtp_connect(url)
+        client = smtp.connect(url, timeout=TIMEOUT)
         client.noop()
         client.quit()
     except ValueError as exc:

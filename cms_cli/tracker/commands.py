@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cms_cli.core import complete
 from cms_cli.core.context import current
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -25,7 +24,7 @@ from cms_cli.core.output import (
     write_json,
 )
 from cms_cli.core.prompts import confirm, interactive
-from cms_cli.offerings.commands import (
+from cms_cli.offerings.options import (
     AllOpt,
     ClassOpt,
     CohortOpt,
@@ -33,6 +32,7 @@ from cms_cli.offerings.commands import (
     IntakeOpt,
     ModeOpt,
     ModuleOpt,
+    OfferingOpt,
     StatusOpt,
     TrimesterOpt,
     YearOpt,
@@ -48,10 +48,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-OfferingOpt = Annotated[
-    int | None,
-    typer.Option("--offering", help="Offering id.", autocompletion=complete.offering_ids),
-]
 WeekOpt = Annotated[int | None, typer.Option("--week", help="Week number, 1..weeks.")]
 S = Annotated[str | None, typer.Option(help="done, pending or not-started.", metavar="S")]
 

@@ -1,0 +1,29 @@
+"""Shell completion of offering ids (``--offering <TAB>``, ``offering show <TAB>``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cms_cli.core.complete import query
+
+
+def offering_ids(incomplete: str) -> list[tuple[str, str]]:
+    """Offering ids with their module and class, for `--offering` and `offering show ID`."""
+
+    def run(session: Any) -> list[tuple[str, str]]:
+        import sqlalchemy as sa
+
+        from cms_cli.catalog.models import ClassGroup, Module
+        from cms_cli.offerings.models import Offering
+
+        rows = session.execute(
+            sa.select(Offering.id, Module.code, ClassGroup.code)  # type: ignore[call-overload]
+            .join(Module, Module.id == Offering.module_id)
+            .join(ClassGroup, ClassGroup.id == Offering.class_id)
+            .where(Offering.cancelled_at.is_(None))  # type: ignore[union-attr]
+            .order_by(Offering.id)
+            .limit(500)
+        ).all()
+        return [(str(i), f"{m} {c}") for i, m, c in rows if str(i).startswith(incomplete)]
+
+    return query(run)

@@ -66,11 +66,13 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
             hours=config.settings.session_hours,
             rounds=config.settings.bcrypt_rounds,
         )
-    store = credentials.save(config, done.token)
+    saved = credentials.save(config, done.token)
+    if saved.notice:
+        warning(saved.notice)
     user = done.user
     result(
         f"Logged in as {user.name} <{user.email}> ({user.role.value}) until "
-        f"{when(done.auth_session.expires_at, config.tz)}; token kept in the {store}."
+        f"{when(done.auth_session.expires_at, config.tz)}; token kept in the {saved.store}."
     )
     if os.environ.get("CMS_TOKEN"):
         warning("CMS_TOKEN is set and overrides the token just stored")

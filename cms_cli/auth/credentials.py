@@ -13,9 +13,18 @@ from typing import Literal, TypeVar
 
 from cms_cli.core.config import Config
 from cms_cli.core.files import private_dir
-from cms_cli.core.output import warning
 
 Store = Literal["keyring", "file", "env"]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where a token went, and what to tell the person about it (once: a new file)."""
+
+    store: Store
+    notice: str | None = None
+
+
 KEYRING_TIMEOUT = 5.0
 T = TypeVar("T")
 
@@ -89,8 +98,9 @@ def load(config: Config) -> StoredToken | None:
     return None
 
 
-def save(config: Config, token: str) -> Store:
-    """Keep the token in the keyring, else in a 0600 file (saying so when it is created)."""
+def save(config: Config, token: str) -> Saved:
+    """Keep the token in the keyring, else in a 0600 file (with a notice to show when
+    that file is new). Prints nothing: the command says it."""
     backend = keyring_backend()
     if backend is not None:
         try:
@@ -99,7 +109,7 @@ def save(config: Config, token: str) -> Store:
             pass
         else:
             token_file(config).unlink(missing_ok=True)
-            return "keyring"
+            return Saved("keyring")
     path = token_file(config)
     private_dir(path.parent)
     created = not path.exists()
@@ -109,9 +119,12 @@ def save(config: Config, token: str) -> Store:
         os.write(fd, (token + "\n").encode())
     finally:
         os.close(fd)
-    if created:
-        warning(f"no usable OS keyring; the session token is kept in {path} (readable by you only)")
-    return "file"
+    notice = (
+        f"no usable OS keyring; the session token is kept in {path} (readable by you only)"
+        if created
+        else None
+    )
+    return Saved("file", notice)
 
 
 def delete(config: Config) -> None:

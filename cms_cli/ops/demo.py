@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from cms_cli.audit import service as audit
+from cms_cli.auth import credentials
 from cms_cli.auth import service as auth
 from cms_cli.auth.models import Role, User
 from cms_cli.catalog import service as catalog
@@ -275,8 +276,8 @@ def reset(config: Config) -> None:
         migrate.upgrade(config, "head")
 
 
-def log_in_registrar(config: Config) -> str:
-    from cms_cli.auth import credentials
+def log_in_registrar(config: Config) -> credentials.Saved:
+    """The demo's registrar logged in; where the token went (the command says it)."""
 
     with session_scope(config) as session:
         done = auth.login(

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from cms_cli.ops.demo import DemoResult
 
 from cms_cli.core.context import current
-from cms_cli.core.output import message, result
+from cms_cli.core.output import message, result, warning
 from cms_cli.core.prompts import confirm
 
 app = typer.Typer(rich_markup_mode=None, add_completion=False)
@@ -95,8 +95,10 @@ def demo(
         made = building.build(config, lambda name: message(f"demo: {name}"))
         message("demo: sweep and delivery")
         swept = building.sweep_and_deliver(config, smtp=mail)
-    store = building.log_in_registrar(config)
-    _show(config, made, swept, store, channels)
+    saved = building.log_in_registrar(config)
+    if saved.notice:
+        warning(saved.notice)
+    _show(config, made, swept, saved.store, channels)
 
 
 def _show(

@@ -71,7 +71,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_a_working_keyring_is_used(config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     ring = MemoryKeyring()
     monkeypatch.setattr(credentials, "keyring_backend", lambda: ring)
-    assert credentials.save(config, "tok-1") == "keyring"
+    assert credentials.save(config, "tok-1") == credentials.Saved("keyring")
     assert not credentials.token_file(config).exists()
     assert credentials.load(config) == credentials.StoredToken("tok-1", "keyring")
     credentials.delete(config)
@@ -83,13 +83,16 @@ def test_no_keyring_falls_back_to_a_private_file(
     config: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert credentials.keyring_backend() is None  # PYTHON_KEYRING_BACKEND=fail in the tests
-    assert credentials.save(config, "tok-2") == "file"
+    saved = credentials.save(config, "tok-2")
     file = credentials.token_file(config)
+    assert saved.store == "file"
+    assert saved.notice is not None
+    assert "no usable OS keyring" in saved.notice
+    assert str(file) in saved.notice
+    assert capsys.readouterr().err == ""  # a service says nothing: the command prints it
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
-    assert "no usable OS keyring" in capsys.readouterr().err
     assert credentials.load(config) == credentials.StoredToken("tok-2", "file")
-    credentials.save(config, "tok-3")
-    assert capsys.readouterr().err == ""  # said once, when the file is created
+    assert credentials.save(config, "tok-3").notice is None  # said once: a new file
 
 
 def test_plaintext_and_null_backends_count_as_no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +114,7 @@ def test_a_hanging_keyring_times_out(config: Any, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(credentials, "keyring_backend", lambda: Hanging())
     monkeypatch.setattr(credentials, "KEYRING_TIMEOUT", 0.2)
-    assert credentials.save(config, "tok-4") == "file"
+    assert credentials.save(config, "tok-4").store == "file"
     gate.set()
 
 

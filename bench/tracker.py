@@ -96,7 +96,8 @@ def statements(url: str, token: str) -> tuple[int, int]:
     from cms_cli.auth.service import authenticate
     from cms_cli.core.db import engine_for
     from cms_cli.offerings.service import Filters
-    from cms_cli.tracker.service import Deadlines, ListFilters, list_logs, report
+    from cms_cli.tracker.calendar import Deadlines
+    from cms_cli.tracker.service import ListFilters, list_logs, report
 
     engine = engine_for(url)
     deadlines = Deadlines(ZoneInfo("UTC"), 48)

@@ -33,6 +33,7 @@ from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
+from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import WeeklyLog
 
 log = logging.getLogger("cms.notify")
@@ -158,18 +159,6 @@ def _status(entry: WeeklyLog, name: str) -> str:
     return str(getattr(value, "value", value))
 
 
-def deadline_words(start: Any, week: int, config: Config) -> str:
-    """The deadline, unambiguous: "due by the end of Sun 25 Jan 2026; reminders go out
-    after 00:00 Mon 26 Jan 2026 CET + 48 h grace"."""
-    last = calendar.week_end(start, week)
-    midnight = calendar.due_at_day(last, config.tz, 0).astimezone(config.tz)
-    grace = config.settings.grace_hours
-    return (
-        f"due by the end of {last:%a %d %b %Y}; reminders go out after "
-        f"{midnight:%H:%M %a %d %b %Y %Z} + {grace} h grace"
-    )
-
-
 def compose(
     session: Session, notification: Notification, config: Config, context: Any = None
 ) -> Message:
@@ -189,7 +178,7 @@ def compose(
         f"(offering {offering.id})"
     )
     short, state = log_state(entry)
-    deadline = deadline_words(offering.start_date, week, config)
+    deadline = Deadlines.of(config).in_words(offering.start_date, week)
     command = f"cms tracker log --offering {offering.id} --week {week}"
     if notification.kind is Kind.reminder:
         subject = f"Reminder: week {week} of {module.code} (offering {offering.id}) is {short}"

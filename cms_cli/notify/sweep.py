@@ -26,6 +26,7 @@ from cms_cli.notify.queue import STALE
 from cms_cli.notify.sql import days_between, insert_ignoring_duplicates
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar
+from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import WeeklyLog
 
 log = logging.getLogger("cms.notify")
@@ -42,11 +43,10 @@ class Cutoffs:
     escalation: date
 
     @classmethod
-    def at(cls, now: datetime, config: Config) -> Cutoffs:
-        s = config.settings
+    def at(cls, now: datetime, deadlines: Deadlines) -> Cutoffs:
         return cls(
-            reminder=calendar.last_due_day(now, config.tz, s.grace_hours),
-            escalation=calendar.last_due_day(now, config.tz, s.grace_hours + s.escalation_hours),
+            reminder=deadlines.last_due_day(now),
+            escalation=deadlines.last_escalation_day(now),
         )
 
 
@@ -259,7 +259,7 @@ def run(
 
     started = time.monotonic()
     now = clock.now()
-    cutoffs = Cutoffs.at(now, config)
+    cutoffs = Cutoffs.at(now, Deadlines.of(config))
     wait = timedelta(0) if requeue_now else STALE
     token, created, requeued = in_transaction(
         config, lambda session: _write(session, now, cutoffs, dry_run=dry_run, wait=wait)

@@ -26,6 +26,7 @@ from cms_cli.core.config import Config
 from cms_cli.core.session import session_scope
 from cms_cli.offerings import service as offerings
 from cms_cli.tracker import service as tracker
+from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import ACTIVITIES
 
 SEED = 2026
@@ -200,7 +201,7 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
             created.append(shown)
         result.offerings = len(created)
         step("weekly logs")
-        deadlines = tracker.Deadlines(config.tz, config.settings.grace_hours)
+        deadlines = Deadlines.of(config)
         by_email = {u.email: u for u in people[Role.facilitator]}
         for shown in created:
             writer = by_email.get(shown["facilitator"] or "", registrar)

@@ -116,9 +116,10 @@ def _show(
     from cms_cli.ops.demo import DOMAIN, PASSWORDS
     from cms_cli.tracker import render
     from cms_cli.tracker import service as tracker
+    from cms_cli.tracker.calendar import Deadlines
 
     cfg = invocation().config()
-    deadlines = tracker.Deadlines(cfg.tz, cfg.settings.grace_hours)
+    deadlines = Deadlines.of(cfg)
     with signed_in() as (session, me):
         data = tracker.report(
             session, me, Filters(), deadlines=deadlines, now=clock.now(), today=clock.today(cfg.tz)

@@ -5,11 +5,16 @@ stretch or shrink the grace period)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cms_cli.core import limits
+
+if TYPE_CHECKING:
+    from cms_cli.core.config import Config
 
 #: The first and last days an offering may cover (core.limits' years).
 FIRST_DAY = date(limits.FIRST_YEAR, 1, 1)
@@ -71,3 +76,40 @@ def due_at_day(day: date, tz: ZoneInfo, grace_hours: int) -> datetime:
     """When a week whose last day is ``day`` is due."""
     midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
     return midnight.astimezone(UTC) + timedelta(hours=grace_hours)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """When weeks are due, and when overdue ones escalate: the one answer the tracker,
+    the sweep and the messages share, built from the settings (``Deadlines.of``)."""
+
+    tz: ZoneInfo
+    grace_hours: int
+    escalation_hours: int = 0
+
+    @classmethod
+    def of(cls, config: Config) -> Deadlines:
+        s = config.settings
+        return cls(config.tz, s.grace_hours, s.escalation_hours)
+
+    def due(self, start: date, week: int) -> datetime:
+        """When week ``week`` of an offering starting ``start`` is due (UTC)."""
+        return due_at(start, week, self.tz, self.grace_hours)
+
+    def last_due_day(self, now: datetime) -> date:
+        """The latest week-end day due at ``now`` (reminders go out for it)."""
+        return last_due_day(now, self.tz, self.grace_hours)
+
+    def last_escalation_day(self, now: datetime) -> date:
+        """The latest week-end day past its escalation at ``now``."""
+        return last_due_day(now, self.tz, self.grace_hours + self.escalation_hours)
+
+    def in_words(self, start: date, week: int) -> str:
+        """The deadline, unambiguous: "due by the end of Sun 25 Jan 2026; reminders go
+        out after 00:00 Mon 26 Jan 2026 CET + 48 h grace"."""
+        last = week_end(start, week)
+        midnight = due_at_day(last, self.tz, 0).astimezone(self.tz)
+        return (
+            f"due by the end of {last:%a %d %b %Y}; reminders go out after "
+            f"{midnight:%H:%M %a %d %b %Y %Z} + {self.grace_hours} h grace"
+        )

@@ -40,7 +40,8 @@ from cms_cli.offerings.options import (
 )
 
 if TYPE_CHECKING:
-    from cms_cli.tracker.service import Deadlines, LogChanges
+    from cms_cli.tracker.calendar import Deadlines
+    from cms_cli.tracker.service import LogChanges
 
 app = typer.Typer(
     help="Weekly activity logs and the compliance report.",
@@ -53,10 +54,9 @@ S = Annotated[str | None, typer.Option(help="done, pending or not-started.", met
 
 
 def _deadlines() -> Deadlines:
-    from cms_cli.tracker.service import Deadlines
+    from cms_cli.tracker.calendar import Deadlines
 
-    config = current().config()
-    return Deadlines(config.tz, config.settings.grace_hours)
+    return Deadlines.of(current().config())
 
 
 def _today() -> Any:

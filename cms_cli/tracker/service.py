@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -26,6 +25,7 @@ from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment, Offering
 from cms_cli.tracker import calendar
+from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import ACTIVITIES, Attendance, Status, WeeklyLog
 
 FIELDS = (
@@ -44,15 +44,6 @@ FIELDS = (
 )
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    tz: ZoneInfo
-    grace_hours: int
-
-    def due(self, start: date, week: int) -> datetime:
-        return calendar.due_at(start, week, self.tz, self.grace_hours)
 
 
 def parse_status(text: str) -> Status:

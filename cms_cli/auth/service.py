@@ -222,22 +222,23 @@ def import_users(
     """All rows or none. ``rows`` are (physical line, columns), streamed in chunks:
     each chunk checked (against the file so far and the database) and, while no problem
     has been found and this is not a dry run, inserted; any problem rolls back all."""
-    from cms_cli.core.csvfile import ImportReport, Problems, import_in_chunks
+    from cms_cli.core.csvfile import ImportReport, Rows, run_import
 
     require(actor, Role.manager)
-    problems = Problems()
     seen: dict[tuple[str, str], int] = {}
 
-    def handle(chunk: Sequence[tuple[int, dict[str, str]]]) -> int:
-        valid = _check_users(session, chunk, problems, seen)
-        if dry_run or problems or not valid:
-            return 0
+    def check(chunk: Rows, problems: Problems) -> list[NewUser]:
+        return _check_users(session, chunk, problems, seen)
+
+    def write(valid: list[NewUser]) -> int:
         session.add_all([_new_user(d, None, rounds) for d in valid])
         session.flush()
         session.expunge_all()  # what is written need not stay in memory
         return len(valid)
 
-    checked, created = import_in_chunks(rows, IMPORT_CHUNK, handle, problems)
+    checked, created = run_import(
+        rows, size=IMPORT_CHUNK, check=check, write=write, dry_run=dry_run
+    )
     if not dry_run:
         audit.record(session, actor, "import", "user", None, after={"created": created})
     return ImportReport(created=created, checked=checked, dry_run=dry_run)

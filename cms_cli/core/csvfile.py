@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from cms_cli.core.errors import FileProblems, ValidationError
 from cms_cli.core.text import shorten
@@ -67,7 +67,38 @@ class Problems:
         raise FileProblems(f"{self.count} problem(s) found; {what}", lines)
 
 
-def import_in_chunks(
+T = TypeVar("T")
+
+
+def run_import(
+    rows: Iterable[Row],
+    *,
+    size: int,
+    check: Callable[[Rows, Problems], list[T]],
+    write: Callable[[list[T]], int],
+    dry_run: bool,
+    progress: Callable[[], None] | None = None,
+) -> tuple[int, int]:
+    """An all-or-nothing streamed import, whatever it imports: each chunk of ``size``
+    rows is checked (``check`` adds each bad row's problem and returns the good ones)
+    and, while no problem has been found and this is not a dry run, written (``write``
+    returns how many records it created). Returns (rows checked, records created);
+    FileProblems (exit 1) when any row was bad: the caller's transaction then rolls
+    back what was written."""
+    problems = Problems()
+
+    def handle(chunk: Rows) -> int:
+        accepted = check(chunk, problems)
+        if progress is not None:
+            progress()
+        if dry_run or problems or not accepted:
+            return 0
+        return write(accepted)
+
+    return _in_chunks(rows, size, handle, problems)
+
+
+def _in_chunks(
     rows: Iterable[Row], size: int, handle: Callable[[Rows], int], problems: Problems
 ) -> tuple[int, int]:
     """The skeleton of an all-or-nothing streamed import: ``handle`` gets the rows

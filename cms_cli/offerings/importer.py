@@ -19,7 +19,7 @@ from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import Mode
 from cms_cli.core import clock, limits
-from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_in_chunks
+from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, run_import
 from cms_cli.core.db import insert_many
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.text import shorten
@@ -166,21 +166,20 @@ def import_offerings(
     """
     require(actor, Role.manager)
     ctx = _Context(session, lock=not dry_run)
-    problems = Problems()
     seen: dict[int, int] = {}
     now = clock.now()
 
-    def handle(chunk: Rows) -> int:
+    def check(chunk: Rows, problems: Problems) -> list[dict[str, Any]]:
         ctx.load(chunk)
-        accepted = _check(ctx, chunk, problems, seen, actor, max_load=max_load, now=now)
-        if progress is not None:
-            progress()
-        if dry_run or problems:
-            return 0
+        return _check(ctx, chunk, problems, seen, actor, max_load=max_load, now=now)
+
+    def write(accepted: list[dict[str, Any]]) -> int:
         insert_many(session, Offering.__table__, accepted)  # type: ignore[attr-defined]
         return len(accepted)
 
-    checked, created = import_in_chunks(rows, CHUNK, handle, problems)
+    checked, created = run_import(
+        rows, size=CHUNK, check=check, write=write, dry_run=dry_run, progress=progress
+    )
     if not dry_run:
         audit.record(session, actor, "import", "offering", None, after={"created": created})
     return ImportReport(created=created, checked=checked, dry_run=dry_run)

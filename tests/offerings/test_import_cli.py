@@ -161,3 +161,51 @@ def test_import_needs_a_manager_and_a_login(cli: Cli, term: dict[str, str], tmp_
 
 
 # docs/examples/term1.csv is imported by tests/ops/test_readme_tour.py, after `cms demo`.
+
+
+def test_an_import_beside_a_create_never_exceeds_the_load(
+    cli: Cli, term: dict[str, str], tmp_path: Path
+) -> None:
+    """`offering import` and `offering create` give Ana an overlapping offering at the same
+    moment, with room for one: exactly one of them gets it (the other exits 6 or reports
+    the line), and Ana never holds more than max_load. Rounds repeat the race."""
+    env = {"CMS_MAX_LOAD": "1"}
+    cli.ok("class", "add", "2026L", "--year", "2026", "--trimester", "3", "--intake", "FT")
+    for round_, klass in enumerate(("2026J", "2026K", "2026L")):
+        start, end = f"2027-0{round_ + 1}-04", f"2027-0{round_ + 1}-25"
+        # many rows without a facilitator first, so that the import is still busy when
+        # the create runs; Ana's row last
+        rows = [f"CS101,{klass},Cohort B,{mode},,{start},{end},\n" for mode in ("online", "hybrid")]
+        rows.append(f"MA201,{klass},Cohort B,online,ana@uni.edu,{start},{end},\n")
+        path = tmp_path / f"race{round_}.csv"
+        path.write_text(HEADER + "".join(rows), encoding="utf-8")
+        importing = cli.spawn("offering", "import", str(path), env=env)
+        creating = cli.spawn(
+            "offering",
+            "create",
+            "--module",
+            "CS101",
+            "--class",
+            klass,
+            "--cohort",
+            "Cohort A",
+            "--mode",
+            "in-person",
+            "--start",
+            start,
+            "--end",
+            end,
+            "--facilitator",
+            "ana@uni.edu",
+            env=env,
+        )
+        codes = (importing.wait(timeout=120), creating.wait(timeout=120))
+        for proc in (importing, creating):
+            assert "Traceback" not in proc.stderr.read()  # type: ignore[union-attr]
+        assert sorted(codes) in ([0, 1], [0, 6]), codes
+        held = [
+            o
+            for o in cli.ok("offering", "list", "--facilitator", "ana@uni.edu", "--json").json()
+            if o["start_date"] == start
+        ]
+        assert len(held) == 1, (round_, codes, held)

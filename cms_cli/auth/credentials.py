@@ -79,9 +79,20 @@ def keyring_name() -> str:
 
 
 def load(config: Config) -> StoredToken | None:
+    """The session token: ``CMS_TOKEN``, else the token file, else the keyring.
+
+    The file comes before the keyring: it exists only when the last login could not use
+    the keyring (a login that stores in the keyring deletes it), so it is the newer of
+    the two; and a command then never pays for loading the keyring's backends.
+    """
     env = os.environ.get("CMS_TOKEN")
     if env:
         return StoredToken(env.strip(), "env")
+    path = token_file(config)
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return StoredToken(token, "file")
     backend = keyring_backend()
     if backend is not None:
         try:
@@ -90,11 +101,6 @@ def load(config: Config) -> StoredToken | None:
             found = None
         if found:
             return StoredToken(str(found), "keyring")
-    path = token_file(config)
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return StoredToken(token, "file")
     return None
 
 

@@ -98,23 +98,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    if sa_url.get_backend_name() == "mysql":
-        connect_args: dict[str, Any] = {
-            "charset": "utf8mb4",
-            "connect_timeout": 5,
-            "init_command": "SET SESSION sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,"
-            "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION',"
-            " time_zone='+00:00'",
-        }
-        # READ COMMITTED: a check made after locking a row (capacity, load) must read
-        # what others committed meanwhile, not the snapshot of the transaction's first
-        # read as REPEATABLE READ would (tests/offerings: concurrent enrolments).
-        return sa.create_engine(
+    if sa_url.get_backend_name() == "mysql" and sa_url.get_driver_name() == "pymysql":
+        from cms_cli.core import mysql
+
+        # The session (strict sql_mode, UTC, READ COMMITTED) is set up by
+        # core.mysql's connection in one statement; the dialect is told, not asked.
+        return mysql.engine(
             sa_url,
             pool_pre_ping=True,
             pool_recycle=3600,
-            isolation_level="READ COMMITTED",
-            connect_args=connect_args,
+            connect_args={"charset": "utf8mb4", "connect_timeout": 5},
         )
     return sa.create_engine(sa_url, pool_pre_ping=True)
 
@@ -138,12 +131,20 @@ def dispose_all() -> None:
         _engines.clear()
 
 
-def schema_revision(engine: Engine) -> str | None:
-    """The Alembic revision stamped in the database, or None for an empty one."""
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+def schema_revision(conn: sa.Connection) -> str | None:
+    """The Alembic revision stamped in the database, or None for an empty one: one
+    statement (a missing table is an error both databases answer without ending the
+    transaction)."""
+    try:
+        revision: str | None = conn.execute(
+            sa.text("SELECT version_num FROM alembic_version")
+        ).scalar()
+    except sa.exc.DBAPIError as exc:
+        missing = _mysql_code(exc) == 1146 or "no such table" in str(_driver_error(exc))
+        if not missing:
+            raise
+        return None
+    return revision
 
 
 # MySQL client/server errors that mean "cannot reach or use the server": too many

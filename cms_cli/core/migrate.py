@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 import cms_cli
 from cms_cli.core.config import Config
 from cms_cli.core.db import database_error, engine_for, schema_revision
 from cms_cli.core.errors import NotFound, SchemaBehind, ValidationError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+# Alembic is imported only when a migration runs or a revision is looked up (a tenth of
+# a second): every command checks the schema, almost always finding it at head.
 
 #: The Alembic revision this code expects. tests/core/test_schema.py checks that it is
 #: the head of migrations/versions, so bumping a migration without it fails CI.
@@ -31,6 +36,8 @@ def migrations_dir() -> Path:
 
 
 def _alembic(connection: object | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
@@ -38,15 +45,21 @@ def _alembic(connection: object | None = None) -> AlembicConfig:
     return cfg
 
 
+def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic())
+
+
 def head() -> str:
-    heads = ScriptDirectory.from_config(_alembic()).get_heads()
+    heads = _scripts().get_heads()
     return heads[0]
 
 
 def is_known(revision: str) -> bool:
     """Whether this installation's migrations contain ``revision``."""
     try:
-        return ScriptDirectory.from_config(_alembic()).get_revision(revision) is not None
+        return _scripts().get_revision(revision) is not None
     except Exception:
         return False
 
@@ -54,7 +67,7 @@ def is_known(revision: str) -> bool:
 def _known(revision: str) -> None:
     if revision in ("head", "base") or revision.startswith(("+", "-")):
         return
-    script = ScriptDirectory.from_config(_alembic())
+    script = _scripts()
     try:
         found = script.get_revision(revision)
     except Exception:
@@ -64,7 +77,7 @@ def _known(revision: str) -> None:
 
 
 def _run(config: Config, action: str, revision: str) -> str | None:
-    import sqlalchemy as sa
+    from alembic import command
 
     engine = engine_for(config.database_url)
     try:
@@ -90,7 +103,8 @@ def _run(config: Config, action: str, revision: str) -> str | None:
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc
     forget_schema_checks()
-    return schema_revision(engine)
+    with engine.connect() as conn:
+        return schema_revision(conn)
 
 
 def _foreign_keys_hold(conn: Any) -> None:
@@ -120,7 +134,8 @@ def current(config: Config) -> str | None:
     import sqlalchemy as sa
 
     try:
-        return schema_revision(engine_for(config.database_url))
+        with engine_for(config.database_url).connect() as conn:
+            return schema_revision(conn)
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc
 
@@ -169,19 +184,41 @@ _checked: set[str] = set()
 
 
 def ensure_schema(config: Config) -> Engine:
-    """The engine of the configured database, its schema checked once per process.
-
-    The embedded default is created and migrated on first use; a configured
-    database whose schema is behind is refused with a hint.
-    """
+    """The engine of the configured database, its schema checked once per process
+    (on a connection of its own; a transaction checks on its own: ``check_in``)."""
     url = config.database_url
     engine = engine_for(url)
     if url in _checked:
         return engine
     try:
-        current = schema_revision(engine)
+        with engine.connect() as conn:
+            current = schema_revision(conn)
     except sa.exc.DBAPIError as exc:
         raise database_error(url, exc) from exc
+    _settle(config, current)
+    return engine
+
+
+def check_in(session: Session, config: Config) -> None:
+    """Check the schema in ``session``'s own transaction, with one statement, once per
+    process: the first statement of nearly every command. The embedded database is
+    created and migrated when it is behind (the session's transaction is ended first,
+    and the next statement begins another)."""
+    url = config.database_url
+    if url in _checked:
+        return
+    try:
+        current = schema_revision(session.connection())
+    except sa.exc.DBAPIError as exc:
+        raise database_error(url, exc) from exc
+    if current != SCHEMA_HEAD and config.embedded:
+        session.rollback()  # the migration writes through a connection of its own
+    _settle(config, current)
+
+
+def _settle(config: Config, current: str | None) -> None:
+    """Accept ``current`` (remembered), migrate the embedded database, or refuse: a
+    configured database behind is refused with a hint, a newer one too."""
     if current != SCHEMA_HEAD:
         if current is not None and not is_known(current):
             raise ValidationError(
@@ -192,8 +229,7 @@ def ensure_schema(config: Config) -> Engine:
             upgrade(config, "head")
         else:
             raise SchemaBehind(current, SCHEMA_HEAD)
-    _checked.add(url)
-    return engine
+    _checked.add(config.database_url)
 
 
 def forget_schema_checks() -> None:

@@ -3,7 +3,7 @@
 ``session_scope(config)`` is one transaction (committed at the end of the block, rolled
 back on any error); ``in_transaction`` runs work again when MySQL broke a deadlock;
 ``transaction()`` is the scope of this invocation's database. The first use of a
-database checks its schema (core.migrate.ensure_schema).
+database checks its schema (core.migrate.check_in), in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from cms_cli.core import migrate
 from cms_cli.core.config import Config
-from cms_cli.core.db import is_transient
+from cms_cli.core.db import engine_for, is_transient
 from cms_cli.core.errors import CmsError
 
 T = TypeVar("T")
@@ -28,9 +28,10 @@ T = TypeVar("T")
 @contextmanager
 def session_scope(config: Config) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error."""
-    engine = migrate.ensure_schema(config)
+    engine = engine_for(config.database_url)
     with Session(engine, expire_on_commit=False) as session:
         try:
+            migrate.check_in(session, config)
             yield session
             session.commit()
         except CmsError as exc:

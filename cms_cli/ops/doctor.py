@@ -69,7 +69,7 @@ def _database(config: Config) -> list[Check]:
             version = ""
             if engine.dialect.name == "mysql":
                 version = " " + str(conn.execute(sa.text("SELECT VERSION()")).scalar())
-        revision = schema_revision(engine)
+            revision = schema_revision(conn)
     except sa.exc.DBAPIError as exc:
         from cms_cli.core.db import database_error
 

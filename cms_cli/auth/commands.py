@@ -42,7 +42,10 @@ def bootstrap(
     rounds = current().config().settings.bcrypt_rounds
     with transaction() as session:
         user = service.bootstrap(
-            session, service.NewUser(email, name, Role.manager), password, rounds=rounds
+            session,
+            service.NewUser(email=email, name=name, role=Role.manager),
+            password,
+            rounds=rounds,
         )
     result(f"Created manager {user.email}. Next: cms auth login --email {user.email}")
 

@@ -120,7 +120,7 @@ def get_user(session: Session, email: str) -> User:
 # -- accounts -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewUser:
     email: str
     name: str
@@ -143,7 +143,9 @@ def _validated(data: NewUser) -> NewUser:
         raise ValidationError("only students have a student id")
     if employee_id and data.role is Role.student:
         raise ValidationError("students have no employee id")
-    return NewUser(email, name, data.role, employee_id, student_id)
+    return NewUser(
+        email=email, name=name, role=data.role, employee_id=employee_id, student_id=student_id
+    )
 
 
 def _new_user(data: NewUser, password: str | None, rounds: int) -> User:

@@ -67,7 +67,13 @@ def add(
         user = service.add_user(
             session,
             me,
-            service.NewUser(email, name, parsed, employee_id, student_id),
+            service.NewUser(
+                email=email,
+                name=name,
+                role=parsed,
+                employee_id=employee_id,
+                student_id=student_id,
+            ),
             password,
             rounds=_rounds(),
         )

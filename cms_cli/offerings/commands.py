@@ -98,15 +98,15 @@ def create(
     from cms_cli.offerings import service
 
     data = service.NewOffering(
-        module,
-        class_code,
-        cohort,
-        mode,
-        start.date(),
-        end.date(),
-        facilitator,
-        max_students,
-        manager,
+        module=module,
+        class_code=class_code,
+        cohort=cohort,
+        mode=mode,
+        start=start.date(),
+        end=end.date(),
+        facilitator=facilitator,
+        max_students=max_students,
+        manager=manager,
     )
     with signed_in() as (session, me):
         shown = service.create(
@@ -212,7 +212,14 @@ def update(
     from cms_cli.offerings import service
 
     changes = service.Changes(
-        facilitator, no_facilitator, max_students, _day(start), _day(end), mode, manager, status
+        facilitator=facilitator,
+        no_facilitator=no_facilitator,
+        max_students=max_students,
+        start=_day(start),
+        end=_day(end),
+        mode=mode,
+        manager=manager,
+        status=status,
     )
     with signed_in() as (session, me):
         shown = service.update(
@@ -239,12 +246,10 @@ def cancel(
     Example: cms offering cancel 9 --yes
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
     from cms_cli.offerings import service
 
     with signed_in() as (session, me):
-        require(me, Role.manager)
-        service.get_offering_row(session, offering_id)
+        service.managed(session, me, offering_id)  # exit 5 or 3 before asking
         confirm(f"Cancel offering {offering_id}?", yes=yes)
         _, changed = service.cancel(session, me, offering_id, today=_today())
     result(
@@ -326,14 +331,13 @@ def enrol(
     --student amara.novak@students.uni.example
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
     from cms_cli.core.errors import UsageError
     from cms_cli.offerings import service
 
     if bool(student) == bool(file):
         raise UsageError("give --student EMAIL (one or more) or --file FILE.csv, not both")
     with signed_in() as (session, me):
-        require(me, Role.manager)
+        service.managed(session, me, offering_id)  # exit 5 or 3 before reading a file
         emails = list(student or [])
         if file is not None:
             from cms_cli.core.csvfile import read_rows

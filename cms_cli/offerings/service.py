@@ -81,7 +81,7 @@ def parse_status(text: str) -> str:
 # -- reading --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Filters:
     trimester: int | None = None
     cohort: str | None = None
@@ -247,7 +247,7 @@ def _one(session: Session, offering_id: int, today: date) -> dict[str, Any]:
 # -- writing --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewOffering:
     module: str
     class_code: str
@@ -413,7 +413,7 @@ def create(
     return shown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Changes:
     facilitator: str | None = None
     no_facilitator: bool = False
@@ -507,12 +507,19 @@ def update(
     return after
 
 
+def managed(session: Session, actor: User, offering_id: int, *, lock: bool = False) -> Offering:
+    """The offering a manager is about to change: PermissionDenied (exit 5) for anyone
+    else, NotFound (exit 3) when there is none. Cancel and enrol start with it; their
+    commands call it first too, before asking for a confirmation or reading a file."""
+    require(actor, Role.manager)
+    return get_offering_row(session, offering_id, lock=lock)
+
+
 def cancel(
     session: Session, actor: User, offering_id: int, *, today: date
 ) -> tuple[dict[str, Any], bool]:
     """Cancel an offering (kept, hidden from lists, never swept). Returns (row, changed)."""
-    require(actor, Role.manager)
-    offering = get_offering_row(session, offering_id, lock=True)
+    offering = managed(session, actor, offering_id, lock=True)
     if offering.cancelled_at is not None:
         return _one(session, offering_id, today), False
     before = _one(session, offering_id, today)
@@ -558,8 +565,7 @@ def _students(session: Session, emails: Iterable[str]) -> dict[str, User]:
 
 def enrol(session: Session, actor: User, offering_id: int, emails: Iterable[str]) -> EnrolReport:
     """Enrol students, all or none; those already enrolled are left as they are."""
-    require(actor, Role.manager)
-    offering = get_offering_row(session, offering_id, lock=True)
+    offering = managed(session, actor, offering_id, lock=True)
     if offering.cancelled_at is not None:
         raise ValidationError(f"offering {offering_id} is cancelled")
     students = _students(session, emails)

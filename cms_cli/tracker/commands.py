@@ -230,7 +230,9 @@ def list_(
     from cms_cli.core import clock
     from cms_cli.tracker import service
 
-    chosen = service.ListFilters(offering, week, facilitator, module, status)
+    chosen = service.ListFilters(
+        offering_id=offering, week=week, facilitator=facilitator, module=module, status=status
+    )
     with signed_in() as (session, me):
         rows = service.list_logs(
             session, me, chosen, deadlines=_deadlines(), now=clock.now(), today=_today()

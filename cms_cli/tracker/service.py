@@ -127,7 +127,7 @@ def choose_week(offering: Offering, week: int | None, today: date) -> int:
 # -- writing ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LogChanges:
     #: activity -> status as given (text or Status); parsed after the permission check.
     statuses: dict[str, str] = field(default_factory=dict)
@@ -168,7 +168,7 @@ def _attendance(session: Session, offering: Offering, changes: LogChanges) -> di
     return {sid: email not in absent for email, sid in enrolled.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Draft:
     """What the log form starts from: a week's current values and the enrolled students."""
 
@@ -401,7 +401,7 @@ def show_log(
     return _shape_one(session, log, deadlines)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ListFilters:
     offering_id: int | None = None
     week: int | None = None

@@ -48,7 +48,7 @@ def test_import_users_is_all_or_nothing(cli: Cli, people: dict[str, str], sessio
 
 def test_add_user_conflict_names_the_field(cli: Cli, people: dict[str, str], session: Any) -> None:
     dean = user(session, "dean@uni.edu")
-    data = service.NewUser("fresh@uni.edu", "F", Role.facilitator, employee_id="E2")
+    data = service.NewUser(email="fresh@uni.edu", name="F", role=Role.facilitator, employee_id="E2")
     with pytest.raises(Conflict, match="employee id E2"):
         service.add_user(session, dean, data, None, rounds=4)
 

@@ -15,7 +15,7 @@ from typer import _click as click  # Typer's vendored Click, the base of TyperGr
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cms_cli import __version__
-from cms_cli.core import clock, context
+from cms_cli.core import context
 from cms_cli.core.errors import CmsError, Unavailable
 
 #: name -> ("module:attribute" of a Typer app, one-line summary shown by `cms --help`).
@@ -264,6 +264,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -277,5 +278,5 @@ def root(
     ] = False,
 ) -> None:
     """Course platform administration: allocation, weekly tracking, reminders."""
-    context.begin(profile, debug)
-    clock.now()  # a malformed CMS_NOW fails every command up front, with exit 1
+    invocation = ctx.obj = context.begin(profile, debug)
+    _ = invocation.now  # the one instant; a malformed CMS_NOW fails every command up front

@@ -1,9 +1,16 @@
-"""What the root command parsed (profile, debug), for the commands of this invocation."""
+"""This invocation: what the root command parsed, and what every command of it shares.
+
+One object per run (hatch's ``app``, gh's ``Factory``), carried on Typer's context
+(``ctx.obj``) and reachable as ``current()``: the profile and ``--debug``, the
+settings (read once), and one instant, so that "now", "today" and the institution's
+time zone of a command agree with each other however long it runs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cms_cli.core.config import Config
@@ -14,6 +21,7 @@ class Invocation:
     profile: str | None = None
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)
+    _now: datetime | None = field(default=None, repr=False)
 
     def config(self) -> Config:
         """The settings of this invocation, read once."""
@@ -22,6 +30,25 @@ class Invocation:
 
             self._config = load_config(self.profile)
         return self._config
+
+    @property
+    def now(self) -> datetime:
+        """The instant of this invocation (``CMS_NOW`` when set), read once."""
+        if self._now is None:
+            from cms_cli.core import clock
+
+            self._now = clock.now()
+        return self._now
+
+    @property
+    def tz(self) -> Any:
+        """The institution's time zone (settings)."""
+        return self.config().tz
+
+    @property
+    def today(self) -> date:
+        """The day of ``now`` in the institution's time zone."""
+        return self.now.astimezone(self.tz).date()
 
 
 _current = Invocation()

@@ -65,9 +65,8 @@ TABLE_COLUMNS = (
 
 
 def _today() -> date:
-    from cms_cli.core import clock
-
-    return clock.today(current().config().tz)
+    """Today in the institution's zone, for this invocation's one instant."""
+    return current().today
 
 
 def _day(value: datetime | None) -> date | None:
@@ -351,10 +350,9 @@ def enrol(
     if report.already:
         text += f" {len(report.already)} already enrolled."
     result(text)
-    from cms_cli.core import clock
     from cms_cli.core.output import warning
 
-    today = clock.today(current().config().tz)
+    today = current().today
     if report.added and report.end_date is not None and report.end_date < today:
         warning(f"offering {offering_id} ended on {report.end_date}: check it is the one you meant")
 

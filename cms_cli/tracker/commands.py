@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -59,10 +60,9 @@ def _deadlines() -> Deadlines:
     return Deadlines.of(current().config())
 
 
-def _today() -> Any:
-    from cms_cli.core import clock
-
-    return clock.today(current().config().tz)
+def _today() -> date:
+    """Today in the institution's zone, for this invocation's one instant."""
+    return current().today
 
 
 @app.command()
@@ -227,7 +227,6 @@ def list_(
     Example: cms tracker list --status overdue --csv
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.core import clock
     from cms_cli.tracker import service
 
     chosen = service.ListFilters(
@@ -235,7 +234,7 @@ def list_(
     )
     with signed_in() as (session, me):
         rows = service.list_logs(
-            session, me, chosen, deadlines=_deadlines(), now=clock.now(), today=_today()
+            session, me, chosen, deadlines=_deadlines(), now=current().now, today=_today()
         )
     listing(
         rows,
@@ -290,7 +289,6 @@ def report(
     Example: cms tracker report --trimester 1 --html compliance.html
     """
     from cms_cli.auth.current import signed_in
-    from cms_cli.core import clock
     from cms_cli.core.output import choose, message, write_csv
     from cms_cli.tracker import render, service
 
@@ -298,7 +296,7 @@ def report(
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
-    now = clock.now()
+    now = current().now
     with signed_in() as (session, me):
         data = service.report(session, me, chosen, deadlines=_deadlines(), now=now, today=_today())
     title = "Weekly activity compliance"

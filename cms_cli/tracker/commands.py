@@ -308,18 +308,7 @@ def report(
     if fmt == "json":
         write_json(data)
     elif fmt == "csv":
-        cells = [
-            {
-                "id": o["id"],
-                "module": o["module"],
-                "facilitator": o["facilitator"],
-                "week": int(w),
-                "state": s,
-            }
-            for o in data["offerings"]
-            for w, s in o["weeks"].items()
-        ]
-        write_csv(cells, ("id", "module", "facilitator", "week", "state"))
+        write_csv(render.cells(data), render.CELL_COLUMNS)
     elif html is None and not data["offerings"]:
         message(f"no offerings match ({render.describe(chosen)})")
     elif html is None:

@@ -55,6 +55,25 @@ FACILITATOR_CUT = 24  # a facilitator's width when the weeks need the room
 GAP = "  "
 
 
+#: ``--csv`` of the report: one row per cell.
+CELL_COLUMNS = ("id", "module", "facilitator", "week", "state")
+
+
+def cells(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The matrix as one row per (offering, week) cell, for ``--csv``."""
+    return [
+        {
+            "id": o["id"],
+            "module": o["module"],
+            "facilitator": o["facilitator"],
+            "week": int(week),
+            "state": state,
+        }
+        for o in data["offerings"]
+        for week, state in o["weeks"].items()
+    ]
+
+
 def describe(filters: Any) -> str:
     """The filters a report was made with, for its caption ("trimester 1, mode online")."""
     values: Mapping[str, Any] = (

@@ -157,10 +157,10 @@ def fill(console: Console, draft: Draft) -> LogChanges:
     from cms_cli.tracker.service import LogChanges, completion_of
 
     console.print(
-        f"[bold]Offering {draft.offering_id} ({_escape(draft.module)}), week {draft.week}[/bold]"
-        " - Enter keeps the value in brackets; d = done, p = pending, n = not started",
+        f"[bold]Offering {draft.offering_id} ({_escape(draft.module)}), week {draft.week}[/bold]",
         highlight=False,
     )
+    console.print("  d = done, p = pending, n = not started; Enter keeps the value in brackets")
     statuses: dict[str, Status] = {}
     for name in ACTIVITIES:
         now = draft.statuses[name]

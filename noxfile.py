@@ -7,6 +7,8 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests", "tests_mysql", "browser"]
 nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
+# Each worker starts its own MariaDB, Redis and Chromium (tests/servers.py): at most four.
+PARALLEL = ("-n", "auto", "--maxprocesses", "4")
 
 
 @nox.session(python=PYTHON)
@@ -28,14 +30,14 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The suite on SQLite (everything not marked mysql)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not mysql and not browser", *session.posargs)
+    session.run("pytest", *PARALLEL, "-m", "not mysql and not browser", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def tests_mysql(session: nox.Session) -> None:
     """The same tests on a private MariaDB (or CMS_TEST_MYSQL_URL)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "mysql", *session.posargs)
+    session.run("pytest", *PARALLEL, "-m", "mysql", *session.posargs)
 
 
 @nox.session(python=PYTHON)

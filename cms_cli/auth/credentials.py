@@ -9,12 +9,22 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from cms_cli.core.config import Config
 from cms_cli.core.files import private_dir
 
 Store = Literal["keyring", "file", "env"]
+
+
+class Keyring(Protocol):
+    """What cms asks of a keyring backend (keyring.backend.KeyringBackend)."""
+
+    def get_password(self, service: str, username: str) -> str | None: ...
+
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service: str, username: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ def _bounded(call: Callable[[], T]) -> T:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def keyring_backend() -> object | None:
+def keyring_backend() -> Keyring | None:
     """The keyring backend if a real, secure one is usable; None on a headless machine."""
     try:
         import keyring
@@ -96,7 +106,7 @@ def load(config: Config) -> StoredToken | None:
     backend = keyring_backend()
     if backend is not None:
         try:
-            found = _bounded(lambda: backend.get_password(_service(config), config.profile))  # type: ignore[attr-defined]
+            found = _bounded(lambda: backend.get_password(_service(config), config.profile))
         except Exception:
             found = None
         if found:
@@ -110,7 +120,7 @@ def save(config: Config, token: str) -> Saved:
     backend = keyring_backend()
     if backend is not None:
         try:
-            _bounded(lambda: backend.set_password(_service(config), config.profile, token))  # type: ignore[attr-defined]
+            _bounded(lambda: backend.set_password(_service(config), config.profile, token))
         except Exception:  # noqa: S110 - fall through to the file
             pass
         else:
@@ -137,5 +147,5 @@ def delete(config: Config) -> None:
     backend = keyring_backend()
     if backend is not None:
         with contextlib.suppress(Exception):  # nothing stored there is fine
-            _bounded(lambda: backend.delete_password(_service(config), config.profile))  # type: ignore[attr-defined]
+            _bounded(lambda: backend.delete_password(_service(config), config.profile))
     token_file(config).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic, require
 from cms_cli.core import clock, limits, text
-from cms_cli.core.db import insert_or_lock
+from cms_cli.core.db import insert_or_lock, table_of
 from cms_cli.core.errors import (
     Conflict,
     NotAuthenticated,
@@ -406,7 +406,7 @@ def _throttle(session: Session, address: str, now: datetime) -> LoginThrottle:
     key = token_hash(address)
     insert_or_lock(
         session,
-        LoginThrottle.__table__,  # type: ignore[attr-defined]
+        table_of(LoginThrottle),
         {"address_key": key, "failures": 0, "window_start": now, "locked_until": None},
     )
     return session.exec(

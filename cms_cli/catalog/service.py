@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
@@ -18,6 +18,7 @@ from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
 from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
 from cms_cli.core import clock, limits, text
+from cms_cli.core.db import table_of
 from cms_cli.core.errors import Conflict, NotFound, ValidationError
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]*$")
@@ -29,6 +30,9 @@ def module_code(text: str) -> str:
 
 def cohort_key(text: str) -> str:
     return " ".join(text.split()).lower()
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,12 +109,12 @@ def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
 def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[dict[str, Any]]:
     query = select(kind.model)
     if active is not None:
-        query = query.where(kind.model.is_active == active)  # type: ignore[attr-defined]
+        query = query.where(table_of(kind.model).c.is_active == active)
     order = getattr(kind.model, kind.key)
     return [row(kind, item) for item in session.exec(query.order_by(order)).all()]
 
 
-def _insert(session: Session, actor: User, kind: Kind, item: Any) -> Any:
+def _insert(session: Session, actor: User, kind: Kind, item: T) -> T:
     try:
         session.add(item)
         session.flush()
@@ -174,7 +178,7 @@ def add_module(
         description=text.multi_line(description, "description", max_length=limits.DESCRIPTION),
         created_at=clock.now(),
     )
-    return _insert(session, actor, MODULE, module)  # type: ignore[no-any-return]
+    return _insert(session, actor, MODULE, module)
 
 
 def add_cohort(
@@ -194,7 +198,7 @@ def add_cohort(
         end_date=end,
         created_at=clock.now(),
     )
-    return _insert(session, actor, COHORT, cohort)  # type: ignore[no-any-return]
+    return _insert(session, actor, COHORT, cohort)
 
 
 def parse_intake(text: str) -> Intake:
@@ -221,4 +225,4 @@ def add_class(
         intake=parse_intake(intake),
         created_at=clock.now(),
     )
-    return _insert(session, actor, CLASS, group)  # type: ignore[no-any-return]
+    return _insert(session, actor, CLASS, group)

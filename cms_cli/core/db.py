@@ -53,6 +53,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Table (its ``__table__``, typed)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
 def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
     """A column for an instant (use as ``sa_column=utc_column()``)."""
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)

@@ -163,10 +163,11 @@ def _by_recipient(config: Config, ids: Sequence[int]) -> list[list[int]]:
     """``ids`` grouped by recipient (one digest each), in one statement per 1,000."""
     import sqlalchemy as sa
 
+    from cms_cli.core.db import table_of
     from cms_cli.core.session import session_scope
     from cms_cli.notify.models import Notification
 
-    table = Notification.__table__  # type: ignore[attr-defined]
+    table = table_of(Notification)
     groups: dict[int, list[int]] = {}
     with session_scope(config) as session:
         for start in range(0, len(ids), BATCH):

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from cms_cli.core import clock, limits
 from cms_cli.core.config import Config
-from cms_cli.core.db import UTCDateTime, rowcount
+from cms_cli.core.db import UTCDateTime, rowcount, table_of
 from cms_cli.core.session import in_transaction, session_scope
 from cms_cli.notify.models import Kind, Notification, NotificationStatus
 from cms_cli.notify.queue import STALE
@@ -30,9 +30,9 @@ from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import WeeklyLog
 
 log = logging.getLogger("cms.notify")
-OFFERING = Offering.__table__  # type: ignore[attr-defined]
-LOG = WeeklyLog.__table__  # type: ignore[attr-defined]
-OUTBOX = Notification.__table__  # type: ignore[attr-defined]
+OFFERING = table_of(Offering)
+LOG = table_of(WeeklyLog)
+OUTBOX = table_of(Notification)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: 
     if kind is Kind.reminder:
         recipient = o.c.facilitator_id
         due = 7 * w.c.n - 1 <= days_between(o.c.start_date, sa.literal(cutoffs.reminder, sa.Date))
-        who = o.c.facilitator_id.is_not(None)
+        who: sa.ColumnElement[bool] = o.c.facilitator_id.is_not(None)
     else:
         recipient = o.c.manager_id
         due = 7 * w.c.n - 1 <= sa.case(

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from cms_cli.core import clock
 from cms_cli.core.config import Config
@@ -27,7 +28,7 @@ def beat(config: Config, name: str, started: Any, scheduler: bool) -> None:
     with session_scope(config) as session:
         updated = session.execute(
             sa.update(WorkerHeartbeat)
-            .where(WorkerHeartbeat.name == name)  # type: ignore[arg-type]
+            .where(col(WorkerHeartbeat.name) == name)
             .values(seen_at=now, scheduler=scheduler, stopped_at=None)
         )
         if not rowcount(updated):
@@ -42,7 +43,7 @@ def record_stop(config: Config, name: str) -> None:
     with session_scope(config) as session:
         session.execute(
             sa.update(WorkerHeartbeat)
-            .where(WorkerHeartbeat.name == name)  # type: ignore[arg-type]
+            .where(col(WorkerHeartbeat.name) == name)
             .values(seen_at=now, stopped_at=now)
         )
 

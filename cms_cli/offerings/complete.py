@@ -12,16 +12,17 @@ def offering_ids(incomplete: str) -> list[tuple[str, str]]:
 
     def run(session: Any) -> list[tuple[str, str]]:
         import sqlalchemy as sa
+        from sqlmodel import col
 
         from cms_cli.catalog.models import ClassGroup, Module
         from cms_cli.offerings.models import Offering
 
         rows = session.execute(
-            sa.select(Offering.id, Module.code, ClassGroup.code)  # type: ignore[call-overload]
-            .join(Module, Module.id == Offering.module_id)
-            .join(ClassGroup, ClassGroup.id == Offering.class_id)
-            .where(Offering.cancelled_at.is_(None))  # type: ignore[union-attr]
-            .order_by(Offering.id)
+            sa.select(col(Offering.id), col(Module.code), col(ClassGroup.code))
+            .join(Module, col(Module.id) == Offering.module_id)
+            .join(ClassGroup, col(ClassGroup.id) == Offering.class_id)
+            .where(col(Offering.cancelled_at).is_(None))
+            .order_by(col(Offering.id))
             .limit(500)
         ).all()
         return [(str(i), f"{m} {c}") for i, m, c in rows if str(i).startswith(incomplete)]

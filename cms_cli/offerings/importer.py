@@ -221,7 +221,7 @@ def _check(
             problems.add(line, f"an offering {label} already exists")
             continue
         if facilitator is not None:
-            held = ctx.intervals[facilitator.id]  # type: ignore[index]
+            held = ctx.intervals[facilitator.id or 0]
             load = sum(1 for s, e in held if s <= end and e >= start)
             if load >= max_load:
                 problems.add(

@@ -408,7 +408,7 @@ def create(
     except sa.exc.IntegrityError as exc:
         session.rollback()
         raise _duplicate(mode, (module.code, group.code, cohort.name)) from exc
-    shown = _one(session, offering.id, today)  # type: ignore[arg-type]
+    shown = _one(session, offering.id or 0, today)
     audit.record(session, actor, "create", "offering", offering.id, after=shown)
     return shown
 

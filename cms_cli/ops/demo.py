@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth import credentials
@@ -129,7 +129,7 @@ def _people(session: Session, rng: random.Random) -> dict[Role, list[User]]:
     )
     audit.record(session, None, "demo", "user", None, after={"created": len(rows)})
     people: dict[Role, list[User]] = {r: [] for r in Role}
-    for user in session.exec(select(User).order_by(User.id)).all():  # type: ignore[arg-type]
+    for user in session.exec(select(User).order_by(col(User.id))).all():
         people[user.role].append(user)
     return people
 

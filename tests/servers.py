@@ -64,6 +64,32 @@ def _wait(check: object, proc: subprocess.Popen[bytes], log: Path, what: str) ->
     raise RuntimeError(f"{what} did not start in 60 s: {last}")
 
 
+def _install_db(install: str, data: Path, user: str, attempts: int = 3) -> None:
+    """mariadb-install-db into ``data``; once in a while it fails when another test
+    process starts a server at the same moment: tried again in a clean folder, and its
+    own words are in the error when it keeps failing."""
+    for attempt in range(1, attempts + 1):
+        shutil.rmtree(data, ignore_errors=True)
+        done = subprocess.run(
+            [
+                install,
+                "--no-defaults",
+                f"--datadir={data}",
+                f"--user={user}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return
+        if attempt == attempts:
+            said = (done.stderr or done.stdout).strip().splitlines()[-5:]
+            raise RuntimeError(f"{install} failed ({done.returncode}): " + " | ".join(said))
+        time.sleep(attempt)
+
+
 @contextlib.contextmanager
 def mariadb() -> Iterator[str]:
     """A private MariaDB (or MySQL); yields a root URL without a database."""
@@ -80,18 +106,7 @@ def mariadb() -> Iterator[str]:
         data = Path(tmp) / "data"
         log = Path(tmp) / "error.log"
         sock = Path(tmp) / "mysqld.sock"
-        subprocess.run(
-            [
-                install,
-                "--no-defaults",
-                f"--datadir={data}",
-                f"--user={user}",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        _install_db(install, data, user)
         port = free_port()
         proc = subprocess.Popen(
             [

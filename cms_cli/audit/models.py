@@ -1,4 +1,9 @@
-"""The append-only audit trail: who did what, when, before and after."""
+"""The append-only audit trail: who did what, when, before and after.
+
+The model ladder (as in the full-stack FastAPI template): ``AuditEventBase`` holds the
+fields, ``AuditEvent`` is the table, ``AuditEventPublic`` what is shown; the service
+returns Public models and output renders them, field order from the model.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +29,9 @@ ENTITIES = (
 )
 
 
-class AuditEvent(SQLModel, table=True):
-    __tablename__ = "audit_event"
+class AuditEventBase(SQLModel):
+    """What an audit event says (its JSON fields, in their documented order)."""
 
-    id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=utc_column(index=True))
     actor: str = Field(max_length=254, index=True)
     action: str = Field(max_length=50)
@@ -35,3 +39,15 @@ class AuditEvent(SQLModel, table=True):
     entity_id: str | None = Field(default=None, max_length=64)
     before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """The table: an event and its id (the order of events at the same instant)."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class AuditEventPublic(AuditEventBase):
+    """An event as `cms audit list` shows it, to people and scripts alike."""

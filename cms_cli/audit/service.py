@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from cms_cli.audit.models import ENTITIES, AuditEvent
+from cms_cli.audit.models import ENTITIES, AuditEvent, AuditEventPublic
 from cms_cli.core import clock
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.output import plain
 from cms_cli.core.roles import Actor, Role, require
 
 SYSTEM = "system"
-FIELDS = ("at", "actor", "action", "entity", "entity_id", "before", "after")
+#: The JSON and CSV fields of an event, in order: the Public model's.
+FIELDS = tuple(AuditEventPublic.model_fields)
 
 
 def actor_name(actor: Actor | str | None) -> str:
@@ -61,7 +62,7 @@ def list_events(
     actor_email: str | None = None,
     since: date | None = None,
     tz: ZoneInfo,
-) -> list[dict[str, Any]]:
+) -> list[AuditEventPublic]:
     """Events oldest first; ``since`` is a day in the institution's time zone. Managers."""
     require(actor, Role.manager)
     query = select(AuditEvent)
@@ -77,7 +78,7 @@ def list_events(
         start = datetime.combine(since, time.min, tzinfo=tz)
         query = query.where(col(AuditEvent.at) >= start)
     events = session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
-    return [{f: getattr(e, f) for f in FIELDS} for e in events]
+    return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]
 
 
 def with_change(event: Mapping[str, Any]) -> dict[str, Any]:

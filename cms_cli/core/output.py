@@ -186,8 +186,16 @@ class View:
         return cls(limit=limit, wide=wide, pager=not no_pager)
 
 
+def as_rows(rows: Sequence[Any]) -> Sequence[Row]:
+    """Rows to render: a service's Public models (pydantic) as their fields, in the
+    model's order; mappings as they are."""
+    if rows and hasattr(rows[0], "model_dump"):
+        return [row.model_dump() for row in rows]
+    return rows
+
+
 def listing(
-    rows: Sequence[Row],
+    rows: Sequence[Any],
     columns: Sequence[str],
     *,
     json_: bool = False,
@@ -208,6 +216,7 @@ def listing(
     note on stderr of how many more match.
     """
     fmt = choose(json_, csv_)
+    rows = as_rows(rows)
     if fmt == "json":
         same = not rows or list(rows[0]) == list(columns)
         write_json(rows if same else [{c: row.get(c) for c in columns} for row in rows])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import Cli
 
 FIELDS = ["at", "actor", "action", "entity", "entity_id", "before", "after"]
@@ -71,3 +73,24 @@ def test_with_change_summarises_updates_and_creations() -> None:
     assert update["change"] == "a: 1 → 2"
     create = with_change({"before": None, "after": {"name": "X", "id": None, "created_at": "t"}})
     assert create["change"] == "name=X"
+
+
+def test_the_service_returns_public_models_in_the_contracts_order(
+    cli: Cli, people: dict[str, str], session: Any
+) -> None:
+    """The model ladder: the service returns AuditEventPublic; the JSON is that model,
+    field for field, and the model's fields are the contract's (FIELDS above)."""
+    from zoneinfo import ZoneInfo
+
+    from cms_cli.audit import service
+    from cms_cli.audit.models import AuditEventPublic
+    from cms_cli.auth.service import get_user
+
+    events = service.list_events(session, get_user(session, "dean@uni.edu"), tz=ZoneInfo("UTC"))
+    session.rollback()  # the embedded database's write lock, for the CLI below
+    assert events
+    assert all(type(e) is AuditEventPublic for e in events)
+    assert list(AuditEventPublic.model_fields) == FIELDS
+    shown = cli.ok("audit", "list", "--json").json()
+    assert [list(e) for e in shown] == [FIELDS] * len(shown)
+    assert [AuditEventPublic.model_validate(e) for e in shown] == events  # the same events

@@ -61,3 +61,30 @@ class ClassGroup(SQLModel, table=True):
     intake: Intake = Field(sa_type=str_enum(Intake, length=8))
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_column=utc_column())
+
+
+# What the catalog shows (`cms module list` and the others: JSON and CSV fields, in
+# order), and what its audit events record: the Public rung of each model's ladder.
+
+
+class ModulePublic(SQLModel):
+    code: str
+    name: str
+    credits: int
+    description: str | None = None
+    is_active: bool
+
+
+class CohortPublic(SQLModel):
+    name: str
+    start_date: date | None = None
+    end_date: date | None = None
+    is_active: bool
+
+
+class ClassGroupPublic(SQLModel):
+    code: str
+    year: int
+    trimester: int
+    intake: Intake
+    is_active: bool

@@ -16,7 +16,15 @@ from sqlmodel import Session, SQLModel, col, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.catalog.models import ClassGroup, Cohort, Intake, Module
+from cms_cli.catalog.models import (
+    ClassGroup,
+    ClassGroupPublic,
+    Cohort,
+    CohortPublic,
+    Intake,
+    Module,
+    ModulePublic,
+)
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import table_of
 from cms_cli.core.errors import Conflict, NotFound, ValidationError
@@ -41,8 +49,12 @@ class Kind:
     model: type[SQLModel]
     key: str  # the unique column looked up
     shown: str  # the column users name it by
-    fields: tuple[str, ...]
+    public: type[SQLModel]  # what is shown: its fields, in order
     normalize: Callable[[str], str]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.public.model_fields)
 
 
 MODULE = Kind(
@@ -50,7 +62,7 @@ MODULE = Kind(
     Module,
     "code",
     "code",
-    ("code", "name", "credits", "description", "is_active"),
+    ModulePublic,
     module_code,
 )
 COHORT = Kind(
@@ -58,7 +70,7 @@ COHORT = Kind(
     Cohort,
     "name_key",
     "name",
-    ("name", "start_date", "end_date", "is_active"),
+    CohortPublic,
     cohort_key,
 )
 CLASS = Kind(
@@ -66,13 +78,19 @@ CLASS = Kind(
     ClassGroup,
     "code",
     "code",
-    ("code", "year", "trimester", "intake", "is_active"),
+    ClassGroupPublic,
     module_code,
 )
 
 
+def public(kind: Kind, item: Any) -> SQLModel:
+    """A catalog entry as it is shown (its kind's Public model)."""
+    return kind.public.model_validate(item, from_attributes=True)
+
+
 def row(kind: Kind, item: Any) -> dict[str, Any]:
-    return {f: getattr(item, f) for f in kind.fields}
+    """A catalog entry's shown fields, for the audit trail's before and after."""
+    return public(kind, item).model_dump()
 
 
 def find(session: Session, kind: Kind, value: str) -> Any:
@@ -106,12 +124,12 @@ def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
     return found
 
 
-def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[dict[str, Any]]:
+def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[SQLModel]:
     query = select(kind.model)
     if active is not None:
         query = query.where(table_of(kind.model).c.is_active == active)
     order = getattr(kind.model, kind.key)
-    return [row(kind, item) for item in session.exec(query.order_by(order)).all()]
+    return [public(kind, item) for item in session.exec(query.order_by(order)).all()]
 
 
 def _insert(session: Session, actor: User, kind: Kind, item: T) -> T:

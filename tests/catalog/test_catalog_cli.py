@@ -136,3 +136,28 @@ def test_catalog_writes_are_audited(cli: Cli, manager: str) -> None:
         ("create", "CS101"),
         ("deactivate", "CS101"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("group", "fields"),
+    [
+        ("module", ["code", "name", "credits", "description", "is_active"]),
+        ("cohort", ["name", "start_date", "end_date", "is_active"]),
+        ("class", ["code", "year", "trimester", "intake", "is_active"]),
+    ],
+)
+def test_listings_are_the_public_models_in_the_contracts_order(
+    cli: Cli, manager: str, group: str, fields: list[str]
+) -> None:
+    """The JSON and CSV fields of each catalog listing are its Public model's, and those
+    are the contract's (the lists here)."""
+    from cms_cli.catalog import service
+
+    kind = {"module": service.MODULE, "cohort": service.COHORT, "class": service.CLASS}[group]
+    assert list(kind.public.model_fields) == fields
+    cli.ok("module", "add", "CS101", "--name", "Intro", "--credits", "5")
+    cli.ok("cohort", "add", "Cohort A")
+    cli.ok("class", "add", "2026J", "--year", "2026", "--trimester", "1", "--intake", "FT")
+    shown = cli.ok(group, "list", "--json").json()
+    assert [list(row) for row in shown] == [fields]
+    assert cli.ok(group, "list", "--csv").stdout.splitlines()[0] == ",".join(fields)

@@ -145,15 +145,31 @@ class LogChanges:
             raise UsageError("use one of --all-present, --present and --absent")
 
 
+def _loggable(
+    session: Session, actor: User, offering_id: int | None, week: int | None, today: date
+) -> tuple[Offering, int]:
+    """The offering and week ``actor`` is about to log: theirs (or a manager's), not
+    cancelled, the week within the offering (write_log and the form's draft alike)."""
+    offering = choose_offering(session, actor, offering_id, today)
+    if offering.cancelled_at is not None:
+        raise ValidationError(f"offering {offering.id} is cancelled")
+    return offering, choose_week(offering, week, today)
+
+
+def _enrolled(session: Session, offering: Offering) -> list[tuple[str, int, str]]:
+    """(e-mail, account id, name) of the offering's students, by e-mail."""
+    rows = session.execute(
+        sa.select(col(User.email), col(User.id), col(User.name))
+        .join(Enrolment, col(Enrolment.student_id) == User.id)
+        .where(col(Enrolment.offering_id) == offering.id)
+        .order_by(col(User.email))
+    ).all()
+    return [(email, student_id, name) for email, student_id, name in rows]
+
+
 def _attendance(session: Session, offering: Offering, changes: LogChanges) -> dict[int, bool]:
     """Student id -> present, for every enrolled student."""
-    enrolled = dict(
-        session.execute(
-            sa.select(col(User.email), col(User.id))
-            .join(Enrolment, col(Enrolment.student_id) == User.id)
-            .where(col(Enrolment.offering_id) == offering.id)
-        ).all()
-    )
+    enrolled = {email: student_id for email, student_id, _ in _enrolled(session, offering)}
     named = [normalize_email(e) for e in (*changes.present, *changes.absent)]
     strangers = sorted(set(named) - set(enrolled))
     if strangers:
@@ -185,23 +201,12 @@ def log_draft(
     session: Session, actor: User, offering_id: int | None, week: int | None, today: date
 ) -> Draft:
     """The week as it stands, for someone about to log it (write_log's checks first)."""
-    offering = choose_offering(session, actor, offering_id, today)
-    if offering.cancelled_at is not None:
-        raise ValidationError(f"offering {offering.id} is cancelled")
-    number = choose_week(offering, week, today)
+    offering, number = _loggable(session, actor, offering_id, week, today)
     log = session.exec(
         select(WeeklyLog).where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == number)
     ).first()
     shown = _shape_one(session, log, None) if log is not None else {}
-    students = [
-        (email, name)
-        for email, name in session.execute(
-            sa.select(col(User.email), col(User.name))
-            .join(Enrolment, col(Enrolment.student_id) == User.id)
-            .where(col(Enrolment.offering_id) == offering.id)
-            .order_by(col(User.email))
-        ).all()
-    ]
+    students = [(email, name) for email, _, name in _enrolled(session, offering)]
     module = session.get(Module, offering.module_id)
     return Draft(
         offering_id=offering.id or 0,
@@ -226,10 +231,7 @@ def write_log(
 ) -> dict[str, Any]:
     """Create the week's log or update only the fields given."""
     changes.check()
-    offering = choose_offering(session, actor, offering_id, today)
-    if offering.cancelled_at is not None:
-        raise ValidationError(f"offering {offering.id} is cancelled")
-    number = choose_week(offering, week, today)
+    offering, number = _loggable(session, actor, offering_id, week, today)
     statuses = {name: parse_status(value) for name, value in changes.statuses.items()}
     notes = text.multi_line(changes.notes, "notes", max_length=limits.NOTES)
     log = session.exec(

@@ -64,11 +64,6 @@ TABLE_COLUMNS = (
 )
 
 
-def _today() -> date:
-    """Today in the institution's zone, for this invocation's one instant."""
-    return current().today
-
-
 def _day(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
 
@@ -109,7 +104,7 @@ def create(
     )
     with signed_in() as (session, me):
         shown = service.create(
-            session, me, data, max_load=current().config().settings.max_load, today=_today()
+            session, me, data, max_load=current().config().settings.max_load, today=current().today
         )
     if json_:
         write_json(shown)
@@ -149,7 +144,7 @@ def list_(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
     with signed_in() as (session, me):
-        rows = service.list_offerings(session, me, chosen, today=_today())
+        rows = service.list_offerings(session, me, chosen, today=current().today)
     listing(
         rows,
         service.FIELDS,
@@ -181,7 +176,7 @@ def show(offering_id: IdArg, json_: JsonOpt = False) -> None:
     from cms_cli.offerings import service
 
     with signed_in() as (session, me):
-        shown = service.show(session, me, offering_id, today=_today())
+        shown = service.show(session, me, offering_id, today=current().today)
     item(shown, json_=json_, title=f"Offering {offering_id}")
 
 
@@ -227,7 +222,7 @@ def update(
             offering_id,
             changes,
             max_load=current().config().settings.max_load,
-            today=_today(),
+            today=current().today,
         )
     if json_:
         write_json(shown)
@@ -250,7 +245,7 @@ def cancel(
     with signed_in() as (session, me):
         service.managed(session, me, offering_id)  # exit 5 or 3 before asking
         confirm(f"Cancel offering {offering_id}?", yes=yes)
-        _, changed = service.cancel(session, me, offering_id, today=_today())
+        _, changed = service.cancel(session, me, offering_id, today=current().today)
     result(
         f"Cancelled offering {offering_id}."
         if changed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -58,11 +57,6 @@ def _deadlines() -> Deadlines:
     from cms_cli.tracker.calendar import Deadlines
 
     return Deadlines.of(current().config())
-
-
-def _today() -> date:
-    """Today in the institution's zone, for this invocation's one instant."""
-    return current().today
 
 
 @app.command()
@@ -127,7 +121,7 @@ def log(
     )
     changes.check()
     nothing = not changes.statuses and notes is None and not changes.attendance_given()
-    deadlines, today = _deadlines(), _today()
+    deadlines, today = _deadlines(), current().today
     if interactive():
         offering, week, form_changes = _form(offering, week, ask_fields=nothing)
         changes = form_changes or changes
@@ -156,7 +150,7 @@ def _form(
     from cms_cli.tracker import calendar, form, service
 
     console = stderr_console()  # prompts are messages: stdout stays for data (--json)
-    today = _today()
+    today = current().today
     # Each step reads in its own short session: no transaction stays open while a
     # person thinks.
     if offering is None:
@@ -179,9 +173,9 @@ def _form(
         with signed_in() as (session, me):
             chosen = service.choose_offering(session, me, offering, today)
         weeks = calendar.tracked_weeks(chosen.start_date, chosen.end_date)
-        current = calendar.current_week(chosen.start_date, today)
+        this_week = calendar.current_week(chosen.start_date, today)
         offering = chosen.id
-        week = form.pick_week(console, weeks, current if 1 <= current <= weeks else None)
+        week = form.pick_week(console, weeks, this_week if 1 <= this_week <= weeks else None)
     with signed_in() as (session, me):
         draft = service.log_draft(session, me, offering, week, today)
     return draft.offering_id, draft.week, form.fill(console, draft)
@@ -202,7 +196,7 @@ def show(
 
     with signed_in() as (session, me):
         shown = service.show_log(
-            session, me, offering, week, deadlines=_deadlines(), today=_today()
+            session, me, offering, week, deadlines=_deadlines(), today=current().today
         )
     item(shown, json_=json_, title=f"Offering {shown['offering_id']}, week {shown['week']}")
 
@@ -234,7 +228,7 @@ def list_(
     )
     with signed_in() as (session, me):
         rows = service.list_logs(
-            session, me, chosen, deadlines=_deadlines(), now=current().now, today=_today()
+            session, me, chosen, deadlines=_deadlines(), now=current().now, today=current().today
         )
     listing(
         rows,
@@ -298,7 +292,9 @@ def report(
     )
     now = current().now
     with signed_in() as (session, me):
-        data = service.report(session, me, chosen, deadlines=_deadlines(), now=now, today=_today())
+        data = service.report(
+            session, me, chosen, deadlines=_deadlines(), now=now, today=current().today
+        )
     title = "Weekly activity compliance"
     caption = render.caption(chosen, now.astimezone(current().config().tz))
     if html is not None:

@@ -268,9 +268,8 @@ def _numeric(rows: Sequence[Row], column: str) -> bool:
 
 def _flat_cell(value: Any, tz: Any) -> str:
     """A cell on one line: newlines become spaces, tabs and other controls visible."""
-    if isinstance(value, str):
-        return neutralise(value.replace("\n", " "))
-    return neutralise(_cell(value, tz).replace("\n", " "))
+    text = value if isinstance(value, str) else _cell(value, tz)
+    return neutralise(text.replace("\n", " "))
 
 
 def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:

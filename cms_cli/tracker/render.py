@@ -157,10 +157,12 @@ def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool
     per = most
     if fit and label + WEEK * most > console.width:
         per = max(4, (console.width - label) // WEEK)
-    labels = [
-        f"{ids[n]:>{w_id}}{GAP}{_pad(modules[n], w_mod)}{GAP}{_pad(people[n], w_fac)}{GAP}"
-        for n in range(len(offerings))
-    ]
+
+    def row_label(first: str, second: str, third: str) -> str:
+        return f"{first:>{w_id}}{GAP}{_pad(second, w_mod)}{GAP}{_pad(third, w_fac)}{GAP}"
+
+    labels = [row_label(ids[n], modules[n], people[n]) for n in range(len(offerings))]
+    head = row_label(*heads)
     shared = f" (facilitators {domain})" if domain else ""
     width = console.width if fit else 10_000
     lines = [paint(part, "bold") for part in textwrap.wrap(title + shared, width)]
@@ -168,7 +170,6 @@ def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool
         last = min(most, first + per - 1)
         if per < most:
             lines += ["", paint(f"weeks {first} to {last}", "bold")]
-        head = f"{heads[0]:>{w_id}}{GAP}{_pad(heads[1], w_mod)}{GAP}{_pad(heads[2], w_fac)}{GAP}"
         numbers = "".join(f"{w:>2} " for w in range(first, last + 1)).rstrip()
         lines.append(paint(head + numbers, "bold"))
         span = [str(w) for w in range(first, last + 1)]

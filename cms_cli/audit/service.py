@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from cms_cli.audit.models import ENTITIES, AuditEvent, AuditEventPublic
@@ -28,6 +29,17 @@ def actor_name(actor: Actor | str | None) -> str:
     return actor.email
 
 
+Recorded = BaseModel | dict[str, Any]
+
+
+def _recorded(value: Recorded | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    return dict(plain(value))
+
+
 def record(
     session: Session,
     actor: Actor | str | None,
@@ -35,10 +47,13 @@ def record(
     entity: str,
     entity_id: Any = None,
     *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: Recorded | None = None,
+    after: Recorded | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the caller's transaction (it commits with the change)."""
+    """Add an audit event to the caller's transaction (it commits with the change).
+
+    ``before`` and ``after`` are what was shown: a Public model (its fields by their
+    shown names) or a mapping."""
     if entity not in ENTITIES:
         raise ValueError(f"unknown audit entity {entity!r}")
     event = AuditEvent(
@@ -47,8 +62,8 @@ def record(
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        before=plain(before) if before is not None else None,
-        after=plain(after) if after is not None else None,
+        before=_recorded(before),
+        after=_recorded(after),
     )
     session.add(event)
     return event

@@ -126,7 +126,9 @@ def write_json(data: Any) -> None:
     forces the slow one: three times slower on a 12,000-row listing).
     """
     encode = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
-    sys.stdout.write(_layout(data, encode) + "\n")
+    if isinstance(data, list) and data and hasattr(data[0], "model_dump"):
+        data = as_rows(data)
+    sys.stdout.write(_layout(as_data(data), encode) + "\n")
 
 
 def _csv_value(value: Any) -> Any:
@@ -186,11 +188,25 @@ class View:
         return cls(limit=limit, wide=wide, pager=not no_pager)
 
 
+def columns(model: type[Any]) -> tuple[str, ...]:
+    """A Public model's fields as shown (JSON keys, CSV header, table columns): in the
+    model's order, by their shown name (``class_code`` is shown as ``class``)."""
+    return tuple(f.alias or name for name, f in model.model_fields.items())
+
+
+def as_data(value: Any) -> Any:
+    """A Public model as the mapping it is shown as (fields by their shown names);
+    anything else as it is."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True)
+    return value
+
+
 def as_rows(rows: Sequence[Any]) -> Sequence[Row]:
     """Rows to render: a service's Public models (pydantic) as their fields, in the
     model's order; mappings as they are."""
     if rows and hasattr(rows[0], "model_dump"):
-        return [row.model_dump() for row in rows]
+        return [row.model_dump(by_alias=True) for row in rows]
     return rows
 
 
@@ -272,8 +288,10 @@ def _flat_cell(value: Any, tz: Any) -> str:
     return neutralise(text.replace("\n", " "))
 
 
-def item(data: Row, *, json_: bool = False, title: str | None = None) -> None:
-    """Print one object as a two-column table or a JSON object."""
+def item(data: Any, *, json_: bool = False, title: str | None = None) -> None:
+    """Print one object (a Public model or a mapping) as a two-column table or a JSON
+    object."""
+    data = as_data(data)
     if json_:
         write_json(data)
         return

@@ -18,6 +18,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     import_result,
     item,
     listing,
@@ -90,17 +91,20 @@ def create(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
+    from cms_cli.offerings.models import OfferingCreate
 
-    data = service.NewOffering(
-        module=module,
-        class_code=class_code,
-        cohort=cohort,
-        mode=mode,
-        start=start.date(),
-        end=end.date(),
-        facilitator=facilitator,
-        max_students=max_students,
-        manager=manager,
+    data = OfferingCreate.model_validate(
+        {
+            "module": module,
+            "class_code": class_code,
+            "cohort": cohort,
+            "mode": mode,
+            "start_date": start.date(),
+            "end_date": end.date(),
+            "facilitator": facilitator,
+            "max_students": max_students,
+            "manager": manager,
+        }
     )
     with signed_in() as (session, me):
         shown = service.create(
@@ -109,8 +113,8 @@ def create(
     if json_:
         write_json(shown)
     else:
-        what = f"{shown['module']} {shown['class']} {shown['cohort']} ({shown['mode'].value})"
-        result(f"Created offering {shown['id']}: {what}.")
+        what = f"{shown.module} {shown.class_code} {shown.cohort} ({shown.mode.value})"
+        result(f"Created offering {shown.id}: {what}.")
 
 
 @app.command("list")
@@ -139,6 +143,7 @@ def list_(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
+    from cms_cli.offerings.models import OfferingPublic
 
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
@@ -147,7 +152,7 @@ def list_(
         rows = service.list_offerings(session, me, chosen, today=current().today)
     listing(
         rows,
-        service.FIELDS,
+        columns(OfferingPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),
@@ -204,16 +209,19 @@ def update(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
+    from cms_cli.offerings.models import OfferingUpdate
 
-    changes = service.Changes(
-        facilitator=facilitator,
-        no_facilitator=no_facilitator,
-        max_students=max_students,
-        start=_day(start),
-        end=_day(end),
-        mode=mode,
-        manager=manager,
-        status=status,
+    changes = OfferingUpdate.model_validate(
+        {
+            "facilitator": facilitator,
+            "no_facilitator": no_facilitator,
+            "max_students": max_students,
+            "start_date": _day(start),
+            "end_date": _day(end),
+            "mode": mode,
+            "manager": manager,
+            "status": status,
+        }
     )
     with signed_in() as (session, me):
         shown = service.update(
@@ -384,12 +392,13 @@ def students(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.offerings import service
+    from cms_cli.offerings.models import StudentPublic
 
     with signed_in() as (session, me):
         rows = service.students(session, me, offering_id)
     listing(
         rows,
-        service.STUDENT_FIELDS,
+        columns(StudentPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),

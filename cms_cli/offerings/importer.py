@@ -23,10 +23,12 @@ from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, run_import
 from cms_cli.core.db import insert_many
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.text import shorten
-from cms_cli.offerings.models import Offering
-from cms_cli.offerings.service import check_capacity, check_dates, check_person, parse_mode
+from cms_cli.offerings.models import Offering, OfferingCreate
+from cms_cli.offerings.service import check_person
 
 REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
+#: The ladder's rules name an import's columns, not the options of offering create.
+COLUMNS = {"names": ("start_date", "end_date")}
 OPTIONAL = ("facilitator", "max_students")
 #: Rows checked (and, when not a dry run, inserted) together: the lookups of a chunk are
 #: one query per kind, for the values the file has not named before.
@@ -46,7 +48,8 @@ def _date(text: str, column: str) -> date:
         raise ValidationError(f"{column} '{shorten(value)}' is not a date (YYYY-MM-DD)") from None
 
 
-def _max_students(text: str) -> int | None:
+def _whole(text: str) -> int | None:
+    """The max_students cell as a number (its range is the ladder's rule)."""
     value = text.strip()
     if not value:
         return None
@@ -54,9 +57,7 @@ def _max_students(text: str) -> int | None:
         raise ValidationError(
             f"max_students '{shorten(value)}' is not a whole number up to {limits.MAX_STUDENTS}"
         )
-    number = int(value)
-    check_capacity(number)
-    return number
+    return int(value)
 
 
 def _key(module_id: int, class_id: int, cohort_id: int, mode: Mode) -> int:
@@ -202,15 +203,23 @@ def _check(
             module, module_id = ctx.known(catalog.MODULE, row.get("module", ""))
             group, class_id = ctx.known(catalog.CLASS, row.get("class", ""))
             cohort, cohort_id = ctx.known(catalog.COHORT, row.get("cohort", ""))
-            mode = parse_mode(shorten(row.get("mode", "")))
-            start = _date(row.get("start_date", ""), "start_date")
-            end = _date(row.get("end_date", ""), "end_date")
-            check_dates(start, end, names=("start_date", "end_date"))
-            capacity = _max_students(row.get("max_students", ""))
+            data = OfferingCreate.model_validate(
+                {
+                    "module": module.code,
+                    "class_code": group.code,
+                    "cohort": cohort.name,
+                    "mode": shorten(row.get("mode", "")),
+                    "start_date": _date(row.get("start_date", ""), "start_date"),
+                    "end_date": _date(row.get("end_date", ""), "end_date"),
+                    "max_students": _whole(row.get("max_students", "")),
+                },
+                context=COLUMNS,
+            )
             facilitator = _facilitator(ctx, row.get("facilitator", ""))
         except ValidationError as exc:
             problems.add(line, exc.message)
             continue
+        mode, start, end = data.mode, data.start_date, data.end_date
         key = _key(module_id, class_id, cohort_id, mode)
         label = f"{module.code} / {group.code} / {cohort.name} / {mode.value}"
         first = seen.setdefault(key, line)
@@ -243,7 +252,7 @@ def _check(
                 "manager_id": actor.id,
                 "start_date": start,
                 "end_date": end,
-                "max_students": capacity,
+                "max_students": data.max_students,
                 "created_at": now,
                 "updated_at": now,
             }

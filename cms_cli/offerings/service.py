@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -20,63 +22,23 @@ from cms_cli.auth.models import Role, User, require
 from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import ClassGroup, Cohort, Mode, Module
-from cms_cli.core import clock, limits
+from cms_cli.core import clock
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from cms_cli.offerings.models import Enrolment, Offering
-
-FIELDS = (
-    "id",
-    "module",
-    "module_name",
-    "class",
-    "year",
-    "trimester",
-    "intake",
-    "cohort",
-    "mode",
-    "facilitator",
-    "manager",
-    "start_date",
-    "end_date",
-    "weeks",
-    "max_students",
-    "enrolled",
-    "status",
-    "created_at",
+from cms_cli.offerings.models import (
+    Enrolment,
+    Offering,
+    OfferingCreate,
+    OfferingPublic,
+    OfferingUpdate,
+    StudentPublic,
 )
-STATUSES = ("planned", "active", "completed", "cancelled")
-STUDENT_FIELDS = ("email", "name", "student_id", "enrolled_at")
-
-
-# -- derived values -------------------------------------------------------------------
-
-
-def weeks_between(start: date, end: date) -> int:
-    """7-day weeks from start to end (both included), rounded up."""
-    return ((end - start).days + 7) // 7
-
-
-def status_of(start: date, end: date, cancelled: bool, today: date) -> str:
-    if cancelled:
-        return "cancelled"
-    if today < start:
-        return "planned"
-    return "active" if today <= end else "completed"
-
-
-def parse_mode(text: str) -> Mode:
-    try:
-        return Mode(text.strip().lower().replace("_", "-").replace(" ", "-"))
-    except ValueError:
-        raise ValidationError(f"mode must be online, in-person or hybrid (got {text!r})") from None
-
-
-def parse_status(text: str) -> str:
-    value = text.strip().lower()
-    if value not in STATUSES:
-        raise ValidationError(f"status must be one of {', '.join(STATUSES)} (got {text!r})")
-    return value
-
+from cms_cli.offerings.rules import (
+    check_dates,
+    parse_mode,
+    parse_status,
+    status_of,
+    weeks_between,
+)
 
 # -- reading --------------------------------------------------------------------------
 
@@ -156,17 +118,28 @@ def _status_clause(status: str, today: date) -> sa.ColumnElement[bool]:
     return clauses[status]
 
 
-def shape_row(row: sa.Row[Any], today: date) -> dict[str, Any]:
-    data = dict(zip(row._fields, row, strict=True))
-    start, end = data["start_date"], data["end_date"]
-    data["weeks"] = weeks_between(start, end)
-    data["status"] = status_of(start, end, data["cancelled_at"] is not None, today)
-    return {name: data[name] for name in FIELDS}
+@cache
+def _public_list() -> TypeAdapter[list[OfferingPublic]]:
+    return TypeAdapter(list[OfferingPublic])
+
+
+def public_rows(rows: Iterable[sa.Row[Any]], today: date) -> list[OfferingPublic]:
+    """Offerings as shown, from rows of ``filtered_query``: weeks and status derived
+    (status on ``today``); validated in one call for the whole list."""
+    data = []
+    for row in rows:
+        values = row._asdict()
+        start, end = values["start_date"], values["end_date"]
+        values["weeks"] = weeks_between(start, end)
+        values["status"] = status_of(start, end, values["cancelled_at"] is not None, today)
+        data.append(values)
+    return _public_list().validate_python(data)
 
 
 def filtered_query(actor: User, filters: Filters, *, today: date) -> sa.Select[*tuple[Any, ...]]:
-    """The SELECT of the offerings the actor may see, filtered (labels as FIELDS, less the
-    derived ones, plus cancelled_at). Other capabilities join it as a subquery."""
+    """The SELECT of the offerings the actor may see, filtered (labels as OfferingPublic's
+    fields, less the derived ones, plus cancelled_at). Other capabilities join it as a
+    subquery."""
     query, facilitator = _base_query()
     query = _visible_to(query, actor)
     f = filters
@@ -199,11 +172,10 @@ def filtered_query(actor: User, filters: Filters, *, today: date) -> sa.Select[*
 
 def list_offerings(
     session: Session, actor: User, filters: Filters, *, today: date
-) -> list[dict[str, Any]]:
+) -> list[OfferingPublic]:
     """Offerings the actor may see, filtered, in one statement."""
     query = filtered_query(actor, filters, today=today)
-    rows = session.execute(query.order_by(col(Offering.id))).all()
-    return [shape_row(r, today) for r in rows]
+    return public_rows(session.execute(query.order_by(col(Offering.id))), today)
 
 
 def get_offering_row(session: Session, offering_id: int, *, lock: bool = False) -> Offering:
@@ -232,68 +204,18 @@ def check_can_see(session: Session, actor: User, offering: Offering) -> None:
     raise PermissionDenied(f"offering {offering.id} is not yours")
 
 
-def show(session: Session, actor: User, offering_id: int, *, today: date) -> dict[str, Any]:
+def show(session: Session, actor: User, offering_id: int, *, today: date) -> OfferingPublic:
     offering = get_offering_row(session, offering_id)
     check_can_see(session, actor, offering)
     return _one(session, offering_id, today)
 
 
-def _one(session: Session, offering_id: int, today: date) -> dict[str, Any]:
+def _one(session: Session, offering_id: int, today: date) -> OfferingPublic:
     query, _ = _base_query()
-    row = session.execute(query.where(col(Offering.id) == offering_id)).one()
-    return shape_row(row, today)
+    return public_rows(session.execute(query.where(col(Offering.id) == offering_id)), today)[0]
 
 
 # -- writing --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class NewOffering:
-    module: str
-    class_code: str
-    cohort: str
-    mode: str
-    start: date
-    end: date
-    facilitator: str | None = None
-    max_students: int | None = None
-    manager: str | None = None
-
-
-def check_dates(
-    start: date,
-    end: date,
-    *,
-    names: tuple[str, str] = ("--start", "--end"),
-    given: tuple[bool, bool] = (True, True),
-) -> None:
-    """Years within limits.FIRST_YEAR..LAST_YEAR, end not before start, at most
-    limits.MAX_WEEKS weeks (create, update and import alike).
-
-    Messages name what the person typed: the options by default, an import's columns
-    with ``names``; a date kept from the stored offering (``given`` False) is called
-    the offering's start or end."""
-    limits.check_year(start, names[0])
-    limits.check_year(end, names[1])
-    if end < start:
-        first = f"{names[0]} {start}" if given[0] else f"the offering's start, {start}"
-        last = f"{names[1]} {end}" if given[1] else f"the offering's end, {end}"
-        raise ValidationError(f"{last} is before {first}")
-    weeks = weeks_between(start, end)
-    if weeks > limits.MAX_WEEKS:
-        raise ValidationError(
-            f"{start}..{end} is {weeks} weeks: an offering lasts at most {limits.MAX_WEEKS}",
-            hint="check the years; a longer course is several offerings",
-        )
-
-
-def check_capacity(value: int | None) -> None:
-    if value is not None and not 1 <= value <= limits.MAX_STUDENTS:
-        raise ValidationError(
-            f"max_students must be 1 to {limits.MAX_STUDENTS} (got {value})"
-            if value > 0
-            else f"max_students must be at least 1 (got {value})"
-        )
 
 
 def resolve_person(session: Session, email: str, role: Role, what: str) -> User:
@@ -363,8 +285,9 @@ def _duplicate(mode: Mode, names: tuple[str, str, str]) -> Conflict:
 
 
 def create(
-    session: Session, actor: User, data: NewOffering, *, max_load: int, today: date
-) -> dict[str, Any]:
+    session: Session, actor: User, data: OfferingCreate, *, max_load: int, today: date
+) -> OfferingPublic:
+    """A new offering (managers); ``data`` has been checked where it was made."""
     require(actor, Role.manager)
     module = catalog.require_active(
         catalog.MODULE, catalog.find(session, catalog.MODULE, data.module)
@@ -375,9 +298,6 @@ def create(
     cohort = catalog.require_active(
         catalog.COHORT, catalog.find(session, catalog.COHORT, data.cohort)
     )
-    mode = parse_mode(data.mode)
-    check_dates(data.start, data.end)
-    check_capacity(data.max_students)
     facilitator = (
         resolve_person(session, data.facilitator, Role.facilitator, "facilitator")
         if data.facilitator
@@ -387,17 +307,17 @@ def create(
         resolve_person(session, data.manager, Role.manager, "manager") if data.manager else actor
     )
     if facilitator is not None:
-        check_load(session, facilitator, data.start, data.end, max_load)
+        check_load(session, facilitator, data.start_date, data.end_date, max_load)
     now = clock.now()
     offering = Offering(
         module_id=module.id,
         class_id=group.id,
         cohort_id=cohort.id,
-        mode=mode,
+        mode=data.mode,
         facilitator_id=facilitator.id if facilitator else None,
         manager_id=manager.id or 0,
-        start_date=data.start,
-        end_date=data.end,
+        start_date=data.start_date,
+        end_date=data.end_date,
         max_students=data.max_students,
         created_at=now,
         updated_at=now,
@@ -407,66 +327,44 @@ def create(
         session.flush()
     except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise _duplicate(mode, (module.code, group.code, cohort.name)) from exc
+        raise _duplicate(data.mode, (module.code, group.code, cohort.name)) from exc
     shown = _one(session, offering.id or 0, today)
     audit.record(session, actor, "create", "offering", offering.id, after=shown)
     return shown
-
-
-@dataclass(frozen=True, kw_only=True)
-class Changes:
-    facilitator: str | None = None
-    no_facilitator: bool = False
-    max_students: int | None = None
-    start: date | None = None
-    end: date | None = None
-    mode: str | None = None
-    manager: str | None = None
-    status: str | None = None
-
-    def empty(self) -> bool:
-        return not self.no_facilitator and all(
-            getattr(self, name) is None
-            for name in ("facilitator", "max_students", "start", "end", "mode", "manager", "status")
-        )
 
 
 def update(
     session: Session,
     actor: User,
     offering_id: int,
-    changes: Changes,
+    changes: OfferingUpdate,
     *,
     max_load: int,
     today: date,
-) -> dict[str, Any]:
+) -> OfferingPublic:
+    """Change what ``changes`` gives (managers); the rest stays as it is."""
     require(actor, Role.manager)
-    if changes.facilitator and changes.no_facilitator:
-        raise ValidationError("--facilitator and --no-facilitator cannot be used together")
-    if changes.empty():
-        raise ValidationError("nothing to change", hint="give at least one option; see --help")
     offering = get_offering_row(session, offering_id, lock=True)
     before = _one(session, offering_id, today)
     if changes.status is not None:
-        wanted = parse_status(changes.status)
-        if wanted == "cancelled":
+        if changes.status == "cancelled":
             offering.cancelled_at = offering.cancelled_at or clock.now()
         else:
             offering.cancelled_at = None
-    start = changes.start or offering.start_date
-    end = changes.end or offering.end_date
-    if changes.start is not None or changes.end is not None:
-        check_dates(start, end, given=(changes.start is not None, changes.end is not None))
+    start = changes.start_date or offering.start_date
+    end = changes.end_date or offering.end_date
+    if changes.start_date is not None or changes.end_date is not None:
+        given = (changes.start_date is not None, changes.end_date is not None)
+        check_dates(start, end, given=given)
     if changes.max_students is not None:
-        check_capacity(changes.max_students)
-        if changes.max_students < before["enrolled"]:
+        if changes.max_students < before.enrolled:
             raise ValidationError(
-                f"{before['enrolled']} students are enrolled: max_students cannot be "
+                f"{before.enrolled} students are enrolled: max_students cannot be "
                 f"{changes.max_students}"
             )
         offering.max_students = changes.max_students
     if changes.mode is not None:
-        offering.mode = parse_mode(changes.mode)
+        offering.mode = changes.mode
     if changes.manager is not None:
         offering.manager_id = resolve_person(session, changes.manager, Role.manager, "manager").id  # type: ignore[assignment]
     facilitator_changed = False
@@ -488,7 +386,7 @@ def update(
         check_load(session, holder, start, end, max_load, exclude=offering.id)
     if changes.status not in (None, "cancelled"):
         derived = status_of(start, end, False, today)
-        if derived != parse_status(changes.status or ""):
+        if derived != changes.status:
             raise ValidationError(
                 f"status is derived from the dates: offering {offering_id} would be {derived}",
                 hint="use --status cancelled to cancel; other statuses follow the dates",
@@ -499,9 +397,7 @@ def update(
         session.flush()
     except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise _duplicate(
-            wanted_mode, (before["module"], before["class"], before["cohort"])
-        ) from exc
+        raise _duplicate(wanted_mode, (before.module, before.class_code, before.cohort)) from exc
     after = _one(session, offering_id, today)
     audit.record(session, actor, "update", "offering", offering_id, before=before, after=after)
     return after
@@ -517,7 +413,7 @@ def managed(session: Session, actor: User, offering_id: int, *, lock: bool = Fal
 
 def cancel(
     session: Session, actor: User, offering_id: int, *, today: date
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[OfferingPublic, bool]:
     """Cancel an offering (kept, hidden from lists, never swept). Returns (row, changed)."""
     offering = managed(session, actor, offering_id, lock=True)
     if offering.cancelled_at is not None:
@@ -626,7 +522,7 @@ def unenrol(session: Session, actor: User, offering_id: int, email: str) -> User
     return student
 
 
-def students(session: Session, actor: User, offering_id: int) -> list[dict[str, Any]]:
+def students(session: Session, actor: User, offering_id: int) -> list[StudentPublic]:
     """The offering's students: for managers and the offering's facilitator."""
     offering = get_offering_row(session, offering_id)
     if actor.role is Role.student:
@@ -643,4 +539,4 @@ def students(session: Session, actor: User, offering_id: int) -> list[dict[str, 
         .where(Enrolment.offering_id == offering_id)
         .order_by(col(User.email))
     ).all()
-    return [r._asdict() for r in rows]
+    return [StudentPublic.model_validate(r._asdict()) for r in rows]

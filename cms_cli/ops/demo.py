@@ -11,7 +11,6 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -21,10 +20,12 @@ from cms_cli.auth import credentials
 from cms_cli.auth import service as auth
 from cms_cli.auth.models import Role, User
 from cms_cli.catalog import service as catalog
+from cms_cli.catalog.models import Mode
 from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.session import session_scope
 from cms_cli.offerings import service as offerings
+from cms_cli.offerings.models import OfferingCreate, OfferingPublic
 from cms_cli.tracker import service as tracker
 from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import ACTIVITIES
@@ -177,37 +178,35 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
         step("catalog")
         classes, cohorts = _catalog(session, registrar, today.year)
         step("offerings and enrolments")
-        modes = ["online", "in-person", "hybrid"]
-        created: list[dict[str, Any]] = []
+        modes = [Mode.online, Mode.in_person, Mode.hybrid]
+        created: list[OfferingPublic] = []
         students = [u.email for u in people[Role.student]]
         for i, start in _plan(today):
             module = MODULES[i % len(MODULES)][0]
             facilitator = None if i == 9 else people[Role.facilitator][i % 8].email
-            data = offerings.NewOffering(
+            data = OfferingCreate(
                 module=module,
                 class_code=classes[(i // 8) % 3],
                 cohort=cohorts[i % 2],
                 mode=modes[(i // 2) % 3],
-                start=start,
-                end=start + timedelta(weeks=12, days=-3),
+                start_date=start,
+                end_date=start + timedelta(weeks=12, days=-3),
                 facilitator=facilitator,
                 max_students=30,
                 manager=people[Role.manager][i % 2].email,
             )
             shown = offerings.create(session, registrar, data, max_load=max_load, today=today)
-            offerings.enrol(
-                session, registrar, shown["id"], rng.sample(students, rng.randint(14, 28))
-            )
+            offerings.enrol(session, registrar, shown.id, rng.sample(students, rng.randint(14, 28)))
             created.append(shown)
         result.offerings = len(created)
         step("weekly logs")
         deadlines = Deadlines.of(config)
         by_email = {u.email: u for u in people[Role.facilitator]}
         for shown in created:
-            writer = by_email.get(shown["facilitator"] or "", registrar)
+            writer = by_email.get(shown.facilitator or "", registrar)
             diligence = rng.choice([0.95, 0.85, 0.7, 0.5])
-            current = (today - shown["start_date"]).days // 7 + 1
-            for week in range(1, min(current, shown["weeks"] + 1)):
+            current = (today - shown.start_date).days // 7 + 1
+            for week in range(1, min(current, shown.weeks + 1)):
                 if rng.random() > diligence:
                     continue  # a gap: this week was never logged
                 complete = rng.random() < diligence
@@ -221,7 +220,7 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
                 if not complete and rng.random() < 0.5:
                     changes = tracker.LogChanges(statuses=statuses)
                 tracker.write_log(
-                    session, writer, shown["id"], week, changes, deadlines=deadlines, today=today
+                    session, writer, shown.id, week, changes, deadlines=deadlines, today=today
                 )
                 result.logs += 1
     return result

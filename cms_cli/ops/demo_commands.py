@@ -187,7 +187,7 @@ def _next_steps() -> None:
             running = list_offerings(session, me, mine, today=today)
     except Exception:  # logged out since: the generic hint will do
         running = []
-    where = f"--offering {running[0]['id']} " if running else ""
+    where = f"--offering {running[0].id} " if running else ""
     result(
         "\nTry next:\n"
         "  cms offering list --status active\n"

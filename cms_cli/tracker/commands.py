@@ -18,6 +18,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     item,
     listing,
     result,
@@ -133,8 +134,8 @@ def log(
         write_json(shown)
     else:
         result(
-            f"Week {shown['week']} of offering {shown['offering_id']} ({shown['module']}) saved: "
-            f"{shown['completion']}% complete."
+            f"Week {shown.week} of offering {shown.offering_id} ({shown.module}) saved: "
+            f"{shown.completion}% complete."
         )
 
 
@@ -162,10 +163,7 @@ def _form(
                 session, me, offerings.Filters(ids=several), today=today
             )
         if several:
-            names = {
-                r["id"]: f"{r['module']} {r['class']} {r['cohort']} ({r['mode'].value})"
-                for r in rows
-            }
+            names = {r.id: f"{r.module} {r.class_code} {r.cohort} ({r.mode.value})" for r in rows}
             offering = form.pick_offering(console, active, names)
     if not ask_fields:
         return offering, week, None
@@ -198,7 +196,7 @@ def show(
         shown = service.show_log(
             session, me, offering, week, deadlines=_deadlines(), today=current().today
         )
-    item(shown, json_=json_, title=f"Offering {shown['offering_id']}, week {shown['week']}")
+    item(shown, json_=json_, title=f"Offering {shown.offering_id}, week {shown.week}")
 
 
 @app.command("list")
@@ -222,6 +220,7 @@ def list_(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.tracker import service
+    from cms_cli.tracker.models import LogPublic
 
     chosen = service.ListFilters(
         offering_id=offering, week=week, facilitator=facilitator, module=module, status=status
@@ -232,7 +231,7 @@ def list_(
         )
     listing(
         rows,
-        service.FIELDS,
+        columns(LogPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),
@@ -305,7 +304,7 @@ def report(
         write_json(data)
     elif fmt == "csv":
         write_csv(render.cells(data), render.CELL_COLUMNS)
-    elif html is None and not data["offerings"]:
+    elif html is None and not data.offerings:
         message(f"no offerings match ({render.describe(chosen)})")
     elif html is None:
         from cms_cli.core import tables

@@ -68,3 +68,50 @@ class Attendance(SQLModel, table=True):
     log_id: int = Field(foreign_key="weekly_log.id", ondelete="CASCADE")
     student_id: int = Field(foreign_key="app_user.id", index=True)
     present: bool
+
+
+class LogPublic(SQLModel):
+    """A week's log as shown (`tracker show/list --json`, the CSV columns in order, the
+    audit trail's before and after); a week due without a log is shown with
+    ``updated_at`` None and every activity not started."""
+
+    offering_id: int
+    week: int
+    module: str
+    facilitator: str | None
+    #: e-mail -> present, for every enrolled student; None until attendance is taken.
+    attendance: dict[str, bool] | None
+    formative_one_grading: Status = Status.not_started
+    formative_two_grading: Status = Status.not_started
+    summative_grading: Status = Status.not_started
+    course_moderation: Status = Status.not_started
+    intranet_sync: Status = Status.not_started
+    grade_book_status: Status = Status.not_started
+    notes: str | None = None
+    completion: int = 0
+    complete: bool = False
+    #: When the week is due; None where no deadline applies (a deleted log's record).
+    due_at: datetime | None = None
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ReportRow(SQLModel):
+    """An offering's row of the compliance matrix: week number -> cell state."""
+
+    id: int
+    module: str
+    facilitator: str | None
+    weeks: dict[str, str]
+
+
+class Report(SQLModel):
+    """The compliance matrix (`tracker report --json`), with its totals over the weeks
+    already due."""
+
+    expected: int
+    submitted: int
+    complete: int
+    overdue: int
+    states: dict[str, int]
+    offerings: list[ReportRow]

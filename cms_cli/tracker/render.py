@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cms_cli.tracker.models import Report, ReportRow
+
 # A distinct glyph for each state, so the matrix reads without colour too (NO_COLOR, print).
 STYLE = {
     "complete": ("✓", "bold green"),
@@ -59,18 +61,18 @@ GAP = "  "
 CELL_COLUMNS = ("id", "module", "facilitator", "week", "state")
 
 
-def cells(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def cells(data: Report) -> list[dict[str, Any]]:
     """The matrix as one row per (offering, week) cell, for ``--csv``."""
     return [
         {
-            "id": o["id"],
-            "module": o["module"],
-            "facilitator": o["facilitator"],
+            "id": o.id,
+            "module": o.module,
+            "facilitator": o.facilitator,
             "week": int(week),
             "state": state,
         }
-        for o in data["offerings"]
-        for week, state in o["weeks"].items()
+        for o in data.offerings
+        for week, state in o.weeks.items()
     ]
 
 
@@ -95,18 +97,18 @@ def caption(filters: Any, at: datetime) -> str:
     return f"Weekly activity compliance: {describe(filters)}; as of {at:%Y-%m-%d %H:%M %Z}"
 
 
-def totals_line(data: Mapping[str, Any]) -> str:
+def totals_line(data: Report) -> str:
     """The totals over the weeks due, in the legend's words."""
-    expected = data["expected"]
-    rate = f"{100 * data['complete'] / expected:.0f}%" if expected else "n/a"
-    states = data.get("states") or {}
-    late = expected - data["complete"]
+    expected = data.expected
+    rate = f"{100 * data.complete / expected:.0f}%" if expected else "n/a"
+    states = data.states
+    late = expected - data.complete
     split = (
         f" ({states.get('overdue', 0)} overdue, {states.get('missing', 0)} missing)" if late else ""
     )
     return (
-        f"{expected} week(s) due: {data['complete']} complete ({rate}), {late} not complete"
-        f"{split}; {data['submitted']} submitted"
+        f"{expected} week(s) due: {data.complete} complete ({rate}), {late} not complete"
+        f"{split}; {data.submitted} submitted"
     )
 
 
@@ -117,17 +119,17 @@ def _row_counts(weeks: Mapping[str, str]) -> tuple[int, int]:
     return due, done
 
 
-def _facilitators(offerings: Sequence[Mapping[str, Any]]) -> tuple[list[str], str | None]:
+def _facilitators(offerings: Sequence[ReportRow]) -> tuple[list[str], str | None]:
     """Each offering's facilitator as the matrix shows it: the part before the @ when
     they all share one domain (named once, in the header), else the whole address."""
-    emails = [o["facilitator"] for o in offerings]
+    emails = [o.facilitator for o in offerings]
     domains = {e.rpartition("@")[2] for e in emails if e}
     if len(domains) == 1:
         return [e.rpartition("@")[0] if e else "—" for e in emails], "@" + domains.pop()
     return [e or "—" for e in emails], None
 
 
-def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool) -> list[str]:
+def terminal(data: Report, console: Console, *, title: str, fit: bool) -> list[str]:
     """The matrix as lines, coloured when ``console`` shows colour: banded to
     ``console.width`` when ``fit``. The facilitators' shared domain is named once, in
     the title. Lines are built as strings from glyphs painted once (rich would take
@@ -138,11 +140,11 @@ def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool
 
     paint = _painter(console)
     glyph = {state: " " + paint(mark, style) + " " for state, (mark, style) in STYLE.items()}
-    offerings = data["offerings"]
-    most = max((len(o["weeks"]) for o in offerings), default=0)
+    offerings = data.offerings
+    most = max((len(o.weeks) for o in offerings), default=0)
     people, domain = _facilitators(offerings)
-    ids = [str(o["id"]) for o in offerings]
-    modules = [neutralise(o["module"]) for o in offerings]
+    ids = [str(o.id) for o in offerings]
+    modules = [neutralise(o.module) for o in offerings]
     people = [neutralise(p) for p in people]
     heads = ("id", "module", "facilitator")
     w_id = max(cell_len(heads[0]), *(len(i) for i in ids))
@@ -174,7 +176,7 @@ def terminal(data: Mapping[str, Any], console: Console, *, title: str, fit: bool
         lines.append(paint(head + numbers, "bold"))
         span = [str(w) for w in range(first, last + 1)]
         for number, offering in enumerate(offerings):
-            weeks = offering["weeks"]
+            weeks = offering.weeks
             cells = "".join(glyph[weeks[w]] if w in weeks else "   " for w in span)
             lines.append((labels[number] + cells).rstrip())
     lines.append("")
@@ -214,10 +216,10 @@ def _pad(text: str, width: int) -> str:
 
 
 def legend(
-    data: Mapping[str, Any], paint: Callable[[str, str], str] | None = None, width: int = 10_000
+    data: Report, paint: Callable[[str, str], str] | None = None, width: int = 10_000
 ) -> list[str]:
     """Each glyph, its state and how many cells are in it, in lines of ``width``."""
-    states = data.get("states") or {}
+    states = data.states
     paint = paint or (lambda text, style: text)
     lines: list[str] = []
     used = 0
@@ -233,17 +235,17 @@ def legend(
     return lines
 
 
-def page(data: Mapping[str, Any], *, title: str, caption: str) -> str:
+def page(data: Report, *, title: str, caption: str) -> str:
     """A self-contained HTML page (no external assets) of the matrix."""
-    offerings = data["offerings"]
-    most = max((len(o["weeks"]) for o in offerings), default=0)
-    states = data.get("states") or {}
+    offerings = data.offerings
+    most = max((len(o.weeks) for o in offerings), default=0)
+    states = data.states
     head = "".join(f"<th scope='col' class='wk'>{w}</th>" for w in range(1, most + 1))
     rows = []
     for offering in offerings:
         cells = []
         for week in range(1, most + 1):
-            state = offering["weeks"].get(str(week))
+            state = offering.weeks.get(str(week))
             if state is None:
                 cells.append("<td class='none'></td>")
             else:
@@ -252,11 +254,11 @@ def page(data: Mapping[str, Any], *, title: str, caption: str) -> str:
                     f"<td class='{state}' title='{name}'><span aria-hidden='true'>"
                     f"{STYLE[state][0]}</span><span class='sr'>{name}</span></td>"
                 )
-        due, done = _row_counts(offering["weeks"])
+        due, done = _row_counts(offering.weeks)
         rows.append(
-            f"<tr><th scope='row' class='id'>{offering['id']}</th>"
-            f"<td class='module'>{html.escape(offering['module'])}</td>"
-            f"<td class='who'>{html.escape(offering['facilitator'] or '—')}</td>"
+            f"<tr><th scope='row' class='id'>{offering.id}</th>"
+            f"<td class='module'>{html.escape(offering.module)}</td>"
+            f"<td class='who'>{html.escape(offering.facilitator or '—')}</td>"
             f"{''.join(cells)}<td class='count'>{done}</td><td class='count'>{due}</td></tr>"
         )
     screen = "".join(

@@ -23,25 +23,19 @@ from cms_cli.catalog.models import Module
 from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
 from cms_cli.offerings import service as offerings
-from cms_cli.offerings.models import Enrolment, Offering
+from cms_cli.offerings.models import Enrolment, Offering, OfferingPublic
 from cms_cli.tracker import calendar
 from cms_cli.tracker.calendar import Deadlines
-from cms_cli.tracker.models import ACTIVITIES, Attendance, Status, WeeklyLog
-
-FIELDS = (
-    "offering_id",
-    "week",
-    "module",
-    "facilitator",
-    "attendance",
-    *ACTIVITIES,
-    "notes",
-    "completion",
-    "complete",
-    "due_at",
-    "submitted_at",
-    "updated_at",
+from cms_cli.tracker.models import (
+    ACTIVITIES,
+    Attendance,
+    LogPublic,
+    Report,
+    ReportRow,
+    Status,
+    WeeklyLog,
 )
+
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
 
@@ -205,16 +199,18 @@ def log_draft(
     log = session.exec(
         select(WeeklyLog).where(WeeklyLog.offering_id == offering.id, WeeklyLog.week == number)
     ).first()
-    shown = _shape_one(session, log, None) if log is not None else {}
+    shown = _shape_one(session, log, None) if log is not None else None
     students = [(email, name) for email, _, name in _enrolled(session, offering)]
     module = session.get(Module, offering.module_id)
     return Draft(
         offering_id=offering.id or 0,
         module=module.code if module is not None else "",
         week=number,
-        statuses={name: shown.get(name, Status.not_started) for name in ACTIVITIES},
-        attendance=shown.get("attendance"),
-        notes=shown.get("notes"),
+        statuses={
+            name: getattr(shown, name) if shown else Status.not_started for name in ACTIVITIES
+        },
+        attendance=shown.attendance if shown else None,
+        notes=shown.notes if shown else None,
         students=students,
     )
 
@@ -228,7 +224,7 @@ def write_log(
     *,
     deadlines: Deadlines,
     today: date,
-) -> dict[str, Any]:
+) -> LogPublic:
     """Create the week's log or update only the fields given."""
     changes.check()
     offering, number = _loggable(session, actor, offering_id, week, today)
@@ -342,17 +338,14 @@ def _shape(
     facilitator: str | None,
     marks: dict[str, bool] | None,
     deadlines: Deadlines | None,
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "offering_id": log.offering_id,
-        "week": log.week,
-        "module": module,
-        "facilitator": facilitator,
-        "attendance": (marks or {}) if log.attendance_taken else None,
-    }
-    for name in ACTIVITIES:
-        data[name] = getattr(log, name)
-    data.update(
+) -> LogPublic:
+    return LogPublic(
+        offering_id=log.offering_id,
+        week=log.week,
+        module=module,
+        facilitator=facilitator,
+        attendance=(marks or {}) if log.attendance_taken else None,
+        **{name: getattr(log, name) for name in ACTIVITIES},
         notes=log.notes,
         completion=log.completion,
         complete=log.complete,
@@ -360,10 +353,9 @@ def _shape(
         submitted_at=log.submitted_at,
         updated_at=log.updated_at,
     )
-    return data
 
 
-def _shape_one(session: Session, log: WeeklyLog, deadlines: Deadlines | None) -> dict[str, Any]:
+def _shape_one(session: Session, log: WeeklyLog, deadlines: Deadlines | None) -> LogPublic:
     session.flush()
     where = col(WeeklyLog.id) == log.id
     rows = _log_rows(session, where)
@@ -386,7 +378,7 @@ def show_log(
     *,
     deadlines: Deadlines,
     today: date,
-) -> dict[str, Any]:
+) -> LogPublic:
     if actor.role is Role.student:
         raise PermissionDenied("students cannot read activity logs")
     offering = choose_offering(session, actor, offering_id, today)
@@ -412,20 +404,16 @@ class ListFilters:
     status: str | None = None
 
 
-def _placeholder(offering: dict[str, Any], week: int, due: datetime) -> dict[str, Any]:
+def _placeholder(offering: OfferingPublic, week: int, due: datetime) -> LogPublic:
     """A row for a week that has no log yet."""
-    data: dict[str, Any] = {
-        "offering_id": offering["id"],
-        "week": week,
-        "module": offering["module"],
-        "facilitator": offering["facilitator"],
-        "attendance": None,
-    }
-    data.update(dict.fromkeys(ACTIVITIES, Status.not_started))
-    data.update(
-        notes=None, completion=0, complete=False, due_at=due, submitted_at=None, updated_at=None
+    return LogPublic(
+        offering_id=offering.id,
+        week=week,
+        module=offering.module,
+        facilitator=offering.facilitator,
+        attendance=None,
+        due_at=due,
     )
-    return data
 
 
 def list_logs(
@@ -436,7 +424,7 @@ def list_logs(
     deadlines: Deadlines,
     now: datetime,
     today: date,
-) -> list[dict[str, Any]]:
+) -> list[LogPublic]:
     """Logs (and, for missing/overdue, weeks without one) the actor may read."""
     if actor.role is Role.student:
         raise PermissionDenied("students cannot read activity logs")
@@ -473,19 +461,19 @@ def list_logs(
         for log, start, module, fac in rows
     ]
     if status == "overdue":
-        logs = [r for r in logs if r["due_at"] <= now]
+        logs = [r for r in logs if r.due_at is not None and r.due_at <= now]
     if status in ("missing", "overdue"):
         # Weeks due without any log: every log counts here, complete or not.
         keys = sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week)).where(chosen_logs)
         have = {(offering_id, week) for offering_id, week in session.execute(keys)}
         for item in offerings.list_offerings(session, actor, chosen, today=today):
-            for week in range(1, calendar.tracked_weeks(item["start_date"], item["end_date"]) + 1):
+            for week in range(1, calendar.tracked_weeks(item.start_date, item.end_date) + 1):
                 if filters.week is not None and week != filters.week:
                     continue
-                due = deadlines.due(item["start_date"], week)
-                if due <= now and (item["id"], week) not in have:
+                due = deadlines.due(item.start_date, week)
+                if due <= now and (item.id, week) not in have:
                     logs.append(_placeholder(item, week, due))
-        logs.sort(key=lambda r: (r["offering_id"], r["week"]))
+        logs.sort(key=lambda r: (r.offering_id, r.week))
     return logs
 
 
@@ -513,14 +501,11 @@ def report(
     deadlines: Deadlines,
     now: datetime,
     today: date,
-) -> dict[str, Any]:
+) -> Report:
     """The compliance matrix, offerings x weeks, with totals over the weeks already due."""
     require(actor, Role.manager)
     query = offerings.filtered_query(actor, filters, today=today)
-    offering_rows = [
-        offerings.shape_row(r, today)
-        for r in session.execute(query.order_by(col(Offering.id))).all()
-    ]
+    offering_rows = offerings.public_rows(session.execute(query.order_by(col(Offering.id))), today)
     visible = query.subquery("visible")
     logs = session.execute(
         sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week), col(WeeklyLog.complete)).where(
@@ -534,10 +519,10 @@ def report(
     matrix = []
     for offering in offering_rows:
         weeks: dict[str, str] = {}
-        tracked = calendar.tracked_weeks(offering["start_date"], offering["end_date"])
+        tracked = calendar.tracked_weeks(offering.start_date, offering.end_date)
         for week in range(1, tracked + 1):
-            due = calendar.week_end(offering["start_date"], week) <= last_due
-            logged = state.get((offering["id"], week))
+            due = calendar.week_end(offering.start_date, week) <= last_due
+            logged = state.get((offering.id, week))
             weeks[str(week)] = shown = cell_state(due, logged)
             states[shown] += 1
             if due:
@@ -545,18 +530,18 @@ def report(
                 submitted += logged is not None
                 complete += bool(logged)
         matrix.append(
-            {
-                "id": offering["id"],
-                "module": offering["module"],
-                "facilitator": offering["facilitator"],
-                "weeks": weeks,
-            }
+            ReportRow.model_construct(
+                id=offering.id,
+                module=offering.module,
+                facilitator=offering.facilitator,
+                weeks=weeks,
+            )
         )
-    return {
-        "expected": expected,
-        "submitted": submitted,
-        "complete": complete,
-        "overdue": expected - complete,
-        "states": states,
-        "offerings": matrix,
-    }
+    return Report(
+        expected=expected,
+        submitted=submitted,
+        complete=complete,
+        overdue=expected - complete,
+        states=states,
+        offerings=matrix,
+    )

@@ -17,6 +17,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     listing,
 )
 
@@ -46,6 +47,7 @@ def list_(
     Example: cms audit list --entity user --since 2026-09-01 --json
     """
     from cms_cli.audit import service
+    from cms_cli.audit.models import AuditEventPublic
     from cms_cli.auth.current import signed_in
 
     config = current().config()
@@ -60,7 +62,7 @@ def list_(
         )
     listing(
         rows,
-        service.FIELDS,
+        columns(AuditEventPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),

@@ -17,8 +17,6 @@ from cms_cli.core.output import plain
 from cms_cli.core.roles import Actor, Role, require
 
 SYSTEM = "system"
-#: The JSON and CSV fields of an event, in order: the Public model's.
-FIELDS = tuple(AuditEventPublic.model_fields)
 
 
 def actor_name(actor: Actor | str | None) -> str:

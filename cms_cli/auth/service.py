@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import bcrypt
 import sqlalchemy as sa
@@ -41,7 +41,6 @@ MIN_PASSWORD = 8
 CLOCK_SKEW = timedelta(minutes=5)
 BAD_CREDENTIALS = "wrong e-mail or password"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
-USER_FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
 
 # What a password is compared against when there is no hash to compare with (unknown
 # e-mail, no password set, a locked address): a well-formed bcrypt hash of the
@@ -99,11 +98,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def public(user: User) -> dict[str, Any]:
-    """The documented fields of a user (docs/accounts.md), and nothing secret."""
-    return UserPublic.model_validate(user, from_attributes=True).model_dump(
-        include=set(USER_FIELDS)
-    )
+def public(user: User) -> UserPublic:
+    """An account as shown (no hash, no lock internals)."""
+    return UserPublic.model_validate(user, from_attributes=True)
 
 
 # -- RBAC -----------------------------------------------------------------------------
@@ -327,7 +324,7 @@ def _existing_identities(session: Session, data: Iterable[NewUser]) -> set[tuple
 
 def list_users(
     session: Session, actor: User, *, role: Role | None = None, active: bool | None = None
-) -> list[dict[str, Any]]:
+) -> list[UserPublic]:
     require(actor, Role.manager)
     query = select(User)
     if role is not None:

@@ -16,6 +16,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     import_result,
     listing,
     message,
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Manage accounts (managers).", no_args_is_help=True, rich_markup_mode=None)
 
-FIELDS = ("email", "name", "role", "employee_id", "student_id", "is_active", "created_at")
 RoleChoice = typer.Option("--role", help="manager, facilitator or student.", case_sensitive=False)
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password as one line from stdin.")
@@ -137,13 +137,14 @@ def list_(
     """
     from cms_cli.auth import service
     from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import UserPublic
 
     parsed = _role(role) if role is not None else None
     with signed_in() as (session, me):
         rows = service.list_users(session, me, role=parsed, active=active)
     listing(
         rows,
-        FIELDS,
+        columns(UserPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),

@@ -18,7 +18,7 @@ from typing import Any
 FORMATS = ("plain", "json")
 
 #: Extra fields a log call may carry (``log.info(..., extra={...})``), in JSON order.
-FIELDS = (
+EXTRA_FIELDS = (
     "event",
     "notification",
     "kind",
@@ -49,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
         }
-        for name in FIELDS:
+        for name in EXTRA_FIELDS:
             if hasattr(record, name):
                 data[name] = getattr(record, name)
         data["message"] = record.getMessage()

@@ -16,6 +16,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     listing,
     result,
     write_json,
@@ -128,12 +129,13 @@ def list_(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.notify import service
+    from cms_cli.notify.models import NotificationPublic
 
     with signed_in() as (session, me):
         rows = service.list_notifications(session, me, status=status, recipient=recipient)
     listing(
         rows,
-        service.FIELDS,
+        columns(NotificationPublic),
         json_=json_,
         csv_=csv_,
         view=View.of(limit, wide, no_pager),
@@ -184,12 +186,13 @@ def inbox(
         return
     from cms_cli.auth.current import signed_in
     from cms_cli.notify import service
+    from cms_cli.notify.models import InboxItemPublic
 
     with signed_in() as (session, me):
         rows = service.inbox(session, me, include_read=all_)
     listing(
         rows,
-        service.INBOX_FIELDS,
+        columns(InboxItemPublic),
         json_=json_,
         view=View.of(limit, wide, no_pager),
         title="Inbox",

@@ -76,3 +76,28 @@ class WorkerHeartbeat(SQLModel, table=True):
     #: Set when the worker stopped cleanly (SIGTERM/SIGINT); a worker killed leaves it
     #: unset and its heartbeat simply ages.
     stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class NotificationPublic(SQLModel):
+    """A notification as `notify list` shows it (fields in the contract's order)."""
+
+    id: int
+    kind: Kind
+    recipient: str
+    offering_id: int
+    week: int
+    status: NotificationStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class InboxItemPublic(SQLModel):
+    """An in-app notification as `cms inbox` shows it to its reader."""
+
+    id: int
+    subject: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None

@@ -13,26 +13,18 @@ from cms_cli.auth.models import Role, User, require
 from cms_cli.auth.service import normalize_email
 from cms_cli.core import clock
 from cms_cli.core.errors import NotFound, UsageError, ValidationError
-from cms_cli.notify.models import InboxItem, Notification, NotificationStatus
-
-FIELDS = (
-    "id",
-    "kind",
-    "recipient",
-    "offering_id",
-    "week",
-    "status",
-    "attempts",
-    "last_error",
-    "created_at",
-    "sent_at",
+from cms_cli.notify.models import (
+    InboxItem,
+    InboxItemPublic,
+    Notification,
+    NotificationPublic,
+    NotificationStatus,
 )
-INBOX_FIELDS = ("id", "subject", "body", "created_at", "read_at")
 
 
 def list_notifications(
     session: Session, actor: User, *, status: str | None = None, recipient: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[NotificationPublic]:
     """Managers see every notification; others their own."""
     query: sa.Select[*tuple[Any, ...]] = sa.select(
         col(Notification.id).label("id"),
@@ -60,7 +52,7 @@ def list_notifications(
     if recipient is not None:
         query = query.where(col(User.email) == normalize_email(recipient))
     rows = session.execute(query.order_by(col(Notification.id))).all()
-    return [r._asdict() for r in rows]
+    return [NotificationPublic.model_validate(r._asdict()) for r in rows]
 
 
 def retry(session: Session, actor: User, ids: Sequence[int], *, all_failed: bool) -> list[int]:
@@ -106,15 +98,15 @@ def retry(session: Session, actor: User, ids: Sequence[int], *, all_failed: bool
     return [r.id for r in rows if r.id is not None]
 
 
-def inbox(session: Session, actor: User, *, include_read: bool) -> list[dict[str, Any]]:
+def inbox(session: Session, actor: User, *, include_read: bool) -> list[InboxItemPublic]:
     query = select(InboxItem).where(InboxItem.user_id == actor.id)
     if not include_read:
         query = query.where(col(InboxItem.read_at).is_(None))
     items = session.exec(query.order_by(col(InboxItem.id).desc())).all()
-    return [{f: getattr(i, f) for f in INBOX_FIELDS} for i in items]
+    return [InboxItemPublic.model_validate(i, from_attributes=True) for i in items]
 
 
-def inbox_item(session: Session, actor: User, item_id: int) -> dict[str, Any]:
+def inbox_item(session: Session, actor: User, item_id: int) -> InboxItemPublic:
     """One of the actor's inbox items, marked read (NotFound for anyone else's: the
     numbering of other people's inboxes is nobody's business)."""
     item = session.exec(
@@ -124,7 +116,7 @@ def inbox_item(session: Session, actor: User, item_id: int) -> dict[str, Any]:
         raise NotFound(f"no inbox item {item_id} of yours", hint="cms inbox --all lists them")
     if item.read_at is None:
         item.read_at = clock.now()
-    return {f: getattr(item, f) for f in INBOX_FIELDS}
+    return InboxItemPublic.model_validate(item, from_attributes=True)
 
 
 def mark_read(session: Session, actor: User, ids: Sequence[int], *, everything: bool) -> int:

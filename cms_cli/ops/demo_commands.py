@@ -150,12 +150,12 @@ def _show(
         table.add_column(column)
     for row in sent[:12]:
         table.add_row(
-            str(row["id"]),
-            row["kind"].value,
-            row["recipient"],
-            str(row["offering_id"]),
-            str(row["week"]),
-            row["status"].value,
+            str(row.id),
+            row.kind.value,
+            row.recipient,
+            str(row.offering_id),
+            str(row.week),
+            row.status.value,
         )
     console.print(table)
     if len(sent) > 12:

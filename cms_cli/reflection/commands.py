@@ -15,6 +15,7 @@ from cms_cli.core.output import (
     NoPagerOpt,
     View,
     WideOpt,
+    columns,
     listing,
     result,
 )
@@ -38,7 +39,7 @@ def submit(
     with signed_in() as (session, me):
         row, replaced = service.submit(session, me, file)
     verb = "replaced your earlier one" if replaced else "stored"
-    result(f"Reflection for offering {row['offering_id']} {verb}.")
+    result(f"Reflection for offering {row.offering_id} {verb}.")
 
 
 @app.command("list")
@@ -56,12 +57,13 @@ def list_(
     """
     from cms_cli.auth.current import signed_in
     from cms_cli.reflection import service
+    from cms_cli.reflection.models import ReflectionPublic
 
     with signed_in() as (session, me):
         rows = service.list_reflections(session, me, offering)
     listing(
         rows,
-        service.FIELDS,
+        columns(ReflectionPublic),
         json_=json_,
         csv_=csv_,
         title=f"Reflections, offering {offering}",

@@ -23,3 +23,22 @@ class Reflection(SQLModel, table=True):
     question3: str = Field(sa_type=sa.Text)
     submitted_at: datetime = Field(sa_column=utc_column())
     received_at: datetime = Field(sa_column=utc_column())
+
+
+class ReflectionCreate(SQLModel):
+    """A reflection as the page's file gives it (checked by ``service.read_file``)."""
+
+    offering_id: int
+    language: str
+    answers: dict[str, str]
+    submitted_at: datetime
+
+
+class ReflectionPublic(SQLModel):
+    """A reflection as `reflection list` shows it (the contract's field order)."""
+
+    student: str
+    offering_id: int
+    language: str
+    answers: dict[str, str]
+    submitted_at: datetime

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -17,24 +14,15 @@ from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import PermissionDenied, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment
-from cms_cli.reflection.models import Reflection
+from cms_cli.reflection.models import Reflection, ReflectionCreate, ReflectionPublic
 
 QUESTIONS = ("question1", "question2", "question3")
 LANGUAGES = ("en", "fr")
-FIELDS = ("student", "offering_id", "language", "answers", "submitted_at")
 MAX_ANSWER = limits.ANSWER
 MAX_FILE = 1_000_000
 
 
-@dataclass(frozen=True)
-class Submission:
-    offering_id: int
-    language: str
-    answers: dict[str, str]
-    submitted_at: datetime
-
-
-def read_file(path: Path) -> Submission:
+def read_file(path: Path) -> ReflectionCreate:
     """Parse and check the page's JSON file (ValidationError, exit 1, with the reason)."""
     try:
         raw = path.read_bytes()
@@ -89,20 +77,22 @@ def read_file(path: Path) -> Submission:
         raise ValidationError(
             f"{path}: 'submitted_at' is not an ISO 8601 date-time ({stamp!r})"
         ) from None
-    return Submission(number, language, clean, submitted)
+    return ReflectionCreate(
+        offering_id=number, language=language, answers=clean, submitted_at=submitted
+    )
 
 
-def _shape(reflection: Reflection, email: str) -> dict[str, Any]:
-    return {
-        "student": email,
-        "offering_id": reflection.offering_id,
-        "language": reflection.language,
-        "answers": {q: getattr(reflection, q) for q in QUESTIONS},
-        "submitted_at": reflection.submitted_at,
-    }
+def _shape(reflection: Reflection, email: str) -> ReflectionPublic:
+    return ReflectionPublic(
+        student=email,
+        offering_id=reflection.offering_id,
+        language=reflection.language,
+        answers={q: getattr(reflection, q) for q in QUESTIONS},
+        submitted_at=reflection.submitted_at,
+    )
 
 
-def submit(session: Session, actor: User, path: Path) -> tuple[dict[str, Any], bool]:
+def submit(session: Session, actor: User, path: Path) -> tuple[ReflectionPublic, bool]:
     """Store a student's reflection; a new one replaces the old. Returns (row, replaced)."""
     require(actor, Role.student)
     data = read_file(path)
@@ -156,7 +146,7 @@ def submit(session: Session, actor: User, path: Path) -> tuple[dict[str, Any], b
     return after, before is not None
 
 
-def list_reflections(session: Session, actor: User, offering_id: int) -> list[dict[str, Any]]:
+def list_reflections(session: Session, actor: User, offering_id: int) -> list[ReflectionPublic]:
     """The offering's reflections, for its facilitator and managers."""
     if actor.role is Role.student:
         raise PermissionDenied("students cannot read other students' reflections")

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, Cli
 
-FIELDS = ["email", "name", "role", "employee_id", "student_id", "is_active", "created_at"]
+from cms_cli.auth.models import UserPublic
+from cms_cli.core.output import columns
+
+#: The contract's fields, in order: the Public model's.
+FIELDS = list(columns(UserPublic))
 
 
 def test_add_and_list(cli: Cli, people: dict[str, str]) -> None:

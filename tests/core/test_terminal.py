@@ -15,7 +15,10 @@ import pexpect
 import pytest
 from conftest import Cli, create, set_name
 
-from cms_cli.auth.service import USER_FIELDS
+from cms_cli.auth.models import UserPublic
+from cms_cli.core.output import columns
+
+USER_FIELDS = columns(UserPublic)
 
 MODES = ("online", "in-person", "hybrid")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -5,26 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import Cli, create
 
-FIELDS = [
-    "id",
-    "module",
-    "module_name",
-    "class",
-    "year",
-    "trimester",
-    "intake",
-    "cohort",
-    "mode",
-    "facilitator",
-    "manager",
-    "start_date",
-    "end_date",
-    "weeks",
-    "max_students",
-    "enrolled",
-    "status",
-    "created_at",
-]
+from cms_cli.core.output import columns
+from cms_cli.offerings.models import OfferingPublic
+
+#: The contract's fields, in order: the Public model's.
+FIELDS = list(columns(OfferingPublic))
 
 
 def test_create_and_show(cli: Cli, term: dict[str, str]) -> None:

@@ -15,25 +15,11 @@ from typing import Any
 import pytest
 from conftest import ALL_DONE, Cli, create
 
-FIELDS = [
-    "offering_id",
-    "week",
-    "module",
-    "facilitator",
-    "attendance",
-    "formative_one_grading",
-    "formative_two_grading",
-    "summative_grading",
-    "course_moderation",
-    "intranet_sync",
-    "grade_book_status",
-    "notes",
-    "completion",
-    "complete",
-    "due_at",
-    "submitted_at",
-    "updated_at",
-]
+from cms_cli.core.output import columns
+from cms_cli.tracker.models import LogPublic
+
+#: The contract's fields, in order: the Public model's.
+FIELDS = list(columns(LogPublic))
 
 
 def log_json(cli: Cli, *args: str) -> dict[str, Any]:

@@ -67,9 +67,7 @@ def test_a_create_is_refused_with_the_inputs_words(
         ({"max_students": 100_000}, "max_students must be 1 to"),
     ],
 )
-def test_an_update_is_refused_before_any_database_work(
-    given: dict[str, Any], message: str
-) -> None:
+def test_an_update_is_refused_before_any_database_work(given: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError) as caught:
         OfferingUpdate.model_validate(given)
     assert caught.value.message.startswith(message)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,6 +22,7 @@ from cms_cli.core.errors import UsageError
 from cms_cli.core.text import csv_cell, neutralise
 
 if TYPE_CHECKING:
+    from pydantic import TypeAdapter
     from rich.console import Console
     from rich.text import Text
 
@@ -204,10 +206,19 @@ def as_data(value: Any) -> Any:
 
 def as_rows(rows: Sequence[Any]) -> Sequence[Row]:
     """Rows to render: a service's Public models (pydantic) as their fields, in the
-    model's order; mappings as they are."""
+    model's order (one serialiser call for the whole list); mappings as they are."""
     if rows and hasattr(rows[0], "model_dump"):
-        return [row.model_dump(by_alias=True) for row in rows]
+        model: Any = rows[0].__class__
+        dumped: list[Row] = _list_of(model).dump_python(list(rows), by_alias=True)
+        return dumped
     return rows
+
+
+@cache
+def _list_of(model: Any) -> TypeAdapter[list[Any]]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[model])
 
 
 def listing(

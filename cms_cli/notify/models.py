@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import str_enum, utc_column
@@ -78,7 +79,7 @@ class WorkerHeartbeat(SQLModel, table=True):
     stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
-class NotificationPublic(SQLModel):
+class NotificationPublic(BaseModel):
     """A notification as `notify list` shows it (fields in the contract's order)."""
 
     id: int
@@ -93,7 +94,7 @@ class NotificationPublic(SQLModel):
     sent_at: datetime | None
 
 
-class InboxItemPublic(SQLModel):
+class InboxItemPublic(BaseModel):
     """An in-app notification as `cms inbox` shows it to its reader."""
 
     id: int

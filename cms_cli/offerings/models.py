@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
 from cms_cli.catalog.models import Intake, Mode
@@ -63,7 +63,7 @@ def _names(info: ValidationInfo) -> tuple[str, str]:
     return names
 
 
-class OfferingCreate(SQLModel):
+class OfferingCreate(BaseModel):
     """A new offering, as `offering create` and each row of `offering import` give it."""
 
     module: str
@@ -93,7 +93,7 @@ class OfferingCreate(SQLModel):
         return self
 
 
-class OfferingUpdate(SQLModel):
+class OfferingUpdate(BaseModel):
     """What `offering update` changes: only the fields given (None: unchanged)."""
 
     facilitator: str | None = None
@@ -133,10 +133,10 @@ class OfferingUpdate(SQLModel):
         return self
 
 
-class OfferingPublic(SQLModel):
+class OfferingPublic(BaseModel):
     """An offering as shown (the contract's field order)."""
 
-    model_config = {"populate_by_name": True}
+    model_config = ConfigDict(populate_by_name=True)
 
     id: int
     module: str
@@ -158,7 +158,7 @@ class OfferingPublic(SQLModel):
     created_at: datetime
 
 
-class StudentPublic(SQLModel):
+class StudentPublic(BaseModel):
     """An enrolled student as `offering students` shows them."""
 
     email: str

@@ -123,12 +123,13 @@ def _public_list() -> TypeAdapter[list[OfferingPublic]]:
     return TypeAdapter(list[OfferingPublic])
 
 
-def public_rows(rows: Iterable[sa.Row[Any]], today: date) -> list[OfferingPublic]:
-    """Offerings as shown, from rows of ``filtered_query``: weeks and status derived
-    (status on ``today``); validated in one call for the whole list."""
+def public_rows(result: sa.Result[Any], today: date) -> list[OfferingPublic]:
+    """Offerings as shown, from the result of ``filtered_query``: weeks and status
+    derived (status on ``today``); validated in one call for the whole list."""
+    keys = list(result.keys())
     data = []
-    for row in rows:
-        values = row._asdict()
+    for row in result:
+        values = dict(zip(keys, row, strict=True))
         start, end = values["start_date"], values["end_date"]
         values["weeks"] = weeks_between(start, end)
         values["status"] = status_of(start, end, values["cancelled_at"] is not None, today)
@@ -175,7 +176,9 @@ def list_offerings(
 ) -> list[OfferingPublic]:
     """Offerings the actor may see, filtered, in one statement."""
     query = filtered_query(actor, filters, today=today)
-    return public_rows(session.execute(query.order_by(col(Offering.id))), today)
+    # Core, not the ORM: the rows are columns, and the ORM's loading costs a third of
+    # a 12,000-row listing.
+    return public_rows(session.connection().execute(query.order_by(col(Offering.id))), today)
 
 
 def get_offering_row(session: Session, offering_id: int, *, lock: bool = False) -> Offering:

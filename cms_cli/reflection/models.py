@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import utc_column
@@ -25,7 +26,7 @@ class Reflection(SQLModel, table=True):
     received_at: datetime = Field(sa_column=utc_column())
 
 
-class ReflectionCreate(SQLModel):
+class ReflectionCreate(BaseModel):
     """A reflection as the page's file gives it (checked by ``service.read_file``)."""
 
     offering_id: int
@@ -34,7 +35,7 @@ class ReflectionCreate(SQLModel):
     submitted_at: datetime
 
 
-class ReflectionPublic(SQLModel):
+class ReflectionPublic(BaseModel):
     """A reflection as `reflection list` shows it (the contract's field order)."""
 
     student: str

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import str_enum, utc_column
@@ -70,7 +71,7 @@ class Attendance(SQLModel, table=True):
     present: bool
 
 
-class LogPublic(SQLModel):
+class LogPublic(BaseModel):
     """A week's log as shown (`tracker show/list --json`, the CSV columns in order, the
     audit trail's before and after); a week due without a log is shown with
     ``updated_at`` None and every activity not started."""
@@ -96,7 +97,7 @@ class LogPublic(SQLModel):
     updated_at: datetime | None = None
 
 
-class ReportRow(SQLModel):
+class ReportRow(BaseModel):
     """An offering's row of the compliance matrix: week number -> cell state."""
 
     id: int
@@ -105,7 +106,7 @@ class ReportRow(SQLModel):
     weeks: dict[str, str]
 
 
-class Report(SQLModel):
+class Report(BaseModel):
     """The compliance matrix (`tracker report --json`), with its totals over the weeks
     already due."""
 

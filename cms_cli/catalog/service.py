@@ -43,7 +43,7 @@ def cohort_key(text: str) -> str:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Kind:
     entity: str  # audit entity and the word users see
     model: type[SQLModel]
@@ -54,32 +54,34 @@ class Kind:
 
     @property
     def fields(self) -> tuple[str, ...]:
-        return tuple(self.public.model_fields)
+        from cms_cli.core.output import columns
+
+        return columns(self.public)
 
 
 MODULE = Kind(
-    "module",
-    Module,
-    "code",
-    "code",
-    ModulePublic,
-    module_code,
+    entity="module",
+    model=Module,
+    key="code",
+    shown="code",
+    public=ModulePublic,
+    normalize=module_code,
 )
 COHORT = Kind(
-    "cohort",
-    Cohort,
-    "name_key",
-    "name",
-    CohortPublic,
-    cohort_key,
+    entity="cohort",
+    model=Cohort,
+    key="name_key",
+    shown="name",
+    public=CohortPublic,
+    normalize=cohort_key,
 )
 CLASS = Kind(
-    "class",
-    ClassGroup,
-    "code",
-    "code",
-    ClassGroupPublic,
-    module_code,
+    entity="class",
+    model=ClassGroup,
+    key="code",
+    shown="code",
+    public=ClassGroupPublic,
+    normalize=module_code,
 )
 
 

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
     """Settings plus where they came from."""
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from cms_cli.core.config import Config
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Invocation:
     profile: str | None = None
     debug: bool = False

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 GAP = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Grid:
     """A listing's cells as text, ready to lay out: header names and rows of strings."""
 

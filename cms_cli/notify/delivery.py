@@ -54,7 +54,7 @@ def retry_delay(config: Config, attempts: int) -> float:
     return float(config.settings.retry_seconds * 2 ** (attempts - 1))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Message:
     to: str
     name: str
@@ -225,15 +225,15 @@ def compose(
         else f"cms tracker list --offering {offering.id} --status overdue"
     )
     return Message(
-        recipient.email,
-        recipient.name,
-        neutralise(subject),
-        text,
-        page,
-        offering.id,
-        neutralise(what),
-        line,
-        acting,
+        to=recipient.email,
+        name=recipient.name,
+        subject=neutralise(subject),
+        text=text,
+        html=page,
+        offering_id=offering.id or 0,
+        heading=neutralise(what),
+        line=line,
+        command=acting,
     )
 
 
@@ -243,7 +243,7 @@ REUSE_MESSAGES = 100
 REUSE_IDLE_SECONDS = 60.0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Held:
     client: smtplib.SMTP
     url: str
@@ -270,7 +270,9 @@ def _connection(url: str) -> tuple[smtplib.SMTP, bool]:
         _hang_up()
     client = smtp.connect(url, timeout=30)
     with _held_lock:
-        _held[threading.get_ident()] = _Held(client, url, 0, time.monotonic())
+        _held[threading.get_ident()] = _Held(
+            client=client, url=url, sent=0, used_at=time.monotonic()
+        )
     return client, True
 
 

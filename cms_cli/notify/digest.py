@@ -109,7 +109,7 @@ def digest_message(messages: list[Message]) -> Message:
         + "".join(parts)
         + "<p>-- cms</p></body></html>"
     )
-    return Message(first.to, first.name, subject, text, page)
+    return Message(to=first.to, name=first.name, subject=subject, text=text, html=page)
 
 
 def deliver_digest(ids: Sequence[int], config: Config) -> str:

@@ -50,7 +50,7 @@ class Cutoffs:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepResult:
     reminders: int
     escalations: int
@@ -266,7 +266,13 @@ def run(
     )
     if dry_run:
         stale = _count_stale(config, now, wait)
-        return SweepResult(created[Kind.reminder], created[Kind.escalation], stale, 0, dry_run=True)
+        return SweepResult(
+            reminders=created[Kind.reminder],
+            escalations=created[Kind.escalation],
+            requeued=stale,
+            enqueued=0,
+            dry_run=True,
+        )
     mine = OUTBOX.c.sweep_token.in_([token, token + "r"])
     with session_scope(config) as session:
         ids = [
@@ -290,10 +296,10 @@ def run(
     new = created[Kind.reminder] + created[Kind.escalation]
     seconds = time.monotonic() - started
     result = SweepResult(
-        created[Kind.reminder],
-        created[Kind.escalation],
-        requeued,
-        min(handed, new),
+        reminders=created[Kind.reminder],
+        escalations=created[Kind.escalation],
+        requeued=requeued,
+        enqueued=min(handed, new),
         seconds=seconds,
     )
     log.info(

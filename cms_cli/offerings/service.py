@@ -433,7 +433,7 @@ def cancel(
 # -- enrolments -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnrolReport:
     offering_id: int
     added: list[str]
@@ -495,12 +495,12 @@ def enrol(session: Session, actor: User, offering_id: int, emails: Iterable[str]
     if added:
         audit.record(session, actor, "enrol", "enrolment", offering_id, after={"students": added})
     return EnrolReport(
-        offering_id,
-        added,
-        sorted(u.email for u in students.values() if u.id in present),
-        count + len(new),
-        offering.max_students,
-        offering.end_date,
+        offering_id=offering_id,
+        added=added,
+        already=sorted(u.email for u in students.values() if u.id in present),
+        enrolled=count + len(new),
+        max_students=offering.max_students,
+        end_date=offering.end_date,
     )
 
 

@@ -76,7 +76,7 @@ MODULES = [
 MANAGER_EMAIL = f"registrar@{DOMAIN}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DemoResult:
     created: bool
     accounts: dict[str, int] = field(default_factory=dict)

@@ -31,7 +31,6 @@ from cms_cli.tracker.models import (
     Attendance,
     LogPublic,
     Report,
-    ReportRow,
     Status,
     WeeklyLog,
 )
@@ -505,7 +504,9 @@ def report(
     """The compliance matrix, offerings x weeks, with totals over the weeks already due."""
     require(actor, Role.manager)
     query = offerings.filtered_query(actor, filters, today=today)
-    offering_rows = offerings.public_rows(session.execute(query.order_by(col(Offering.id))), today)
+    # The matrix needs five of an offering's columns: read them through Core, as they
+    # are (a whole OfferingPublic per row would cost a tenth of a 12,000-row report).
+    offering_rows = session.connection().execute(query.order_by(col(Offering.id))).all()
     visible = query.subquery("visible")
     logs = session.execute(
         sa.select(col(WeeklyLog.offering_id), col(WeeklyLog.week), col(WeeklyLog.complete)).where(
@@ -530,18 +531,20 @@ def report(
                 submitted += logged is not None
                 complete += bool(logged)
         matrix.append(
-            ReportRow.model_construct(
-                id=offering.id,
-                module=offering.module,
-                facilitator=offering.facilitator,
-                weeks=weeks,
-            )
+            {
+                "id": offering.id,
+                "module": offering.module,
+                "facilitator": offering.facilitator,
+                "weeks": weeks,
+            }
         )
-    return Report(
-        expected=expected,
-        submitted=submitted,
-        complete=complete,
-        overdue=expected - complete,
-        states=states,
-        offerings=matrix,
+    return Report.model_validate(
+        {
+            "expected": expected,
+            "submitted": submitted,
+            "complete": complete,
+            "overdue": expected - complete,
+            "states": states,
+            "offerings": matrix,
+        }
     )

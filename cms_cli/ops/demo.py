@@ -180,6 +180,7 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
         step("offerings and enrolments")
         modes = [Mode.online, Mode.in_person, Mode.hybrid]
         created: list[OfferingPublic] = []
+        roster: dict[int, list[str]] = {}
         students = [u.email for u in people[Role.student]]
         for i, start in _plan(today):
             module = MODULES[i % len(MODULES)][0]
@@ -196,12 +197,19 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
                 manager=people[Role.manager][i % 2].email,
             )
             shown = offerings.create(session, registrar, data, max_load=max_load, today=today)
-            offerings.enrol(session, registrar, shown.id, rng.sample(students, rng.randint(14, 28)))
+            enrolled = rng.sample(students, rng.randint(14, 28))
+            offerings.enrol(session, registrar, shown.id, enrolled)
+            roster[shown.id] = sorted(enrolled)
             created.append(shown)
         result.offerings = len(created)
         step("weekly logs")
         deadlines = Deadlines.of(config)
         by_email = {u.email: u for u in people[Role.facilitator]}
+        # Absences come from their own generator, so that the rest of the term stays
+        # as it was: in each offering one student misses most weeks (at risk), and
+        # anyone may miss one now and then.
+        absences = random.Random(SEED + 1)
+        at_risk = {o.id: absences.choice(roster[o.id]) for o in created}
         for shown in created:
             writer = by_email.get(shown.facilitator or "", registrar)
             diligence = rng.choice([0.95, 0.85, 0.7, 0.5])
@@ -216,7 +224,16 @@ def build(config: Config, step: Callable[[str], None]) -> DemoResult:
                     else rng.choice(["pending", "not-started"])
                     for a in ACTIVITIES
                 }
-                changes = tracker.LogChanges(statuses=statuses, all_present=True)
+                absent = [
+                    email
+                    for email in roster[shown.id]
+                    if absences.random() < (0.6 if email == at_risk[shown.id] else 0.04)
+                ]
+                changes = (
+                    tracker.LogChanges(statuses=statuses, absent=absent)
+                    if absent
+                    else tracker.LogChanges(statuses=statuses, all_present=True)
+                )
                 if not complete and rng.random() < 0.5:
                     changes = tracker.LogChanges(statuses=statuses)
                 tracker.write_log(

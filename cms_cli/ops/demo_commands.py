@@ -193,6 +193,7 @@ def _next_steps() -> None:
         "  cms offering list --status active\n"
         "  cms tracker report --html compliance.html\n"
         "  cms tracker list --status overdue\n"
+        "  cms tracker attendance --below 75     # students at risk\n"
         "  cms notify list\n"
         f"  cms auth login --email ana.lopez@{DOMAIN}     # password demo-facilitator-pw\n"
         f"  cms tracker log {where}--week 5 --all-present --formative-one done\n"

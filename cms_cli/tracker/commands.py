@@ -317,6 +317,87 @@ def report(
 
 
 @app.command()
+def attendance(
+    trimester: TrimesterOpt = None,
+    cohort: CohortOpt = None,
+    intake: IntakeOpt = None,
+    facilitator: FacilitatorOpt = None,
+    mode: ModeOpt = None,
+    module: ModuleOpt = None,
+    class_code: ClassOpt = None,
+    year: YearOpt = None,
+    status: StatusOpt = None,
+    all_: AllOpt = False,
+    offering: OfferingOpt = None,
+    student: Annotated[str | None, typer.Option("--student", help="One student's e-mail.")] = None,
+    below: Annotated[
+        float | None,
+        typer.Option("--below", metavar="PCT", help="Only students under PCT % attendance."),
+    ] = None,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
+    """Attendance per student and offering: weeks recorded, present, rate, the current
+    run of absences and the last week attended.
+
+    Managers see every offering, facilitators theirs, students their own. Filters as
+    in cms offering list.
+
+    Example: cms tracker attendance --below 75
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.tracker.attendance import AttendanceFilters
+    from cms_cli.tracker.attendance import attendance as rows_of
+    from cms_cli.tracker.models import AttendancePublic
+
+    chosen = AttendanceFilters(
+        offerings=filters(
+            trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
+        ),
+        offering_id=offering,
+        student=student,
+        below=below,
+    )
+    with signed_in() as (session, me):
+        rows = rows_of(session, me, chosen, today=current().today)
+    listing(
+        rows,
+        columns(AttendancePublic),
+        json_=json_,
+        csv_=csv_,
+        view=View.of(limit, wide, no_pager),
+        title="Attendance",
+        noun="students",
+        empty="no enrolled students match",
+        table=(
+            (
+                "student",
+                "offering_id",
+                "module",
+                "weeks_recorded",
+                "present",
+                "rate",
+                "absent_run",
+                "last_present_week",
+            ),
+            _shown_attendance,
+        ),
+        drop=("last_present_week", "module", "weeks_recorded", "present"),
+    )
+
+
+def _shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A rate for people: "83.3%", or "none yet" before any week recorded attendance."""
+    shown = dict(row)
+    rate = row.get("rate")
+    shown["rate"] = "none yet" if rate is None else f"{rate:g}%"
+    return shown
+
+
+@app.command()
 def delete(
     offering: Annotated[int, typer.Option("--offering", help="Offering id.")],
     week: Annotated[int, typer.Option("--week", help="Week number.")],

@@ -116,3 +116,19 @@ class Report(BaseModel):
     overdue: int
     states: dict[str, int]
     offerings: list[ReportRow]
+
+
+class AttendancePublic(BaseModel):
+    """A student's attendance in one offering (`tracker attendance`): over the weeks
+    whose log recorded attendance while they were enrolled."""
+
+    student: str
+    offering_id: int
+    module: str
+    weeks_recorded: int
+    present: int
+    #: present / weeks_recorded as a percentage (one decimal); None before any record.
+    rate: float | None
+    #: Recorded weeks missed in a row, counting back from the latest one.
+    absent_run: int
+    last_present_week: int | None

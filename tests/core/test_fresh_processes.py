@@ -213,6 +213,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("tracker", "show", "--offering", a, "--week", "3", "--json"), who="facilitator"),
         Step(("tracker", "list", "--status", "overdue", "--json")),
         Step(("tracker", "report", "--json")),
+        Step(("tracker", "attendance", "--below", "80", "--json")),
         Step(("tracker", "delete", "--offering", a, "--week", "3", "--yes")),
         Step(("notify", "sweep", "--json"), who=None),
         Step(("notify", "list", "--json")),

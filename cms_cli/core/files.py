@@ -37,3 +37,19 @@ def private_file(path: Path) -> Path:
         os.fchmod(fd, 0o600)
         os.close(fd)
     return path
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """A file a command was asked to write (``--html``, ``--ics``): written whole, or a
+    one-line error (exit 1) naming the file and why, never a traceback."""
+    from cms_cli.core.errors import ValidationError
+
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        path.write_bytes(payload)
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot write {path}: {exc.strerror or exc}", hint="choose a file you can write"
+        ) from None

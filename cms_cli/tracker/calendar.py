@@ -107,7 +107,10 @@ class Deadlines:
     def in_words(self, start: date, week: int) -> str:
         """The deadline, unambiguous: "due by the end of Sun 25 Jan 2026; reminders go
         out after 00:00 Mon 26 Jan 2026 CET + 48 h grace"."""
-        last = week_end(start, week)
+        return self.in_words_for(week_end(start, week))
+
+    def in_words_for(self, last: date) -> str:
+        """``in_words`` of the week whose last day is ``last``."""
         midnight = due_at_day(last, self.tz, 0).astimezone(self.tz)
         return (
             f"due by the end of {last:%a %d %b %Y}; reminders go out after "

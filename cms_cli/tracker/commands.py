@@ -298,7 +298,9 @@ def report(
     caption = render.caption(chosen, now.astimezone(current().config().tz))
     if html is not None:
         page = render.page(data, title=title, caption=caption)
-        html.write_text(page, encoding="utf-8")
+        from cms_cli.core.files import write_output
+
+        write_output(html, page)
         message(f"wrote {html}")
     if fmt == "json":
         write_json(data)
@@ -395,6 +397,66 @@ def _shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
     rate = row.get("rate")
     shown["rate"] = "none yet" if rate is None else f"{rate:g}%"
     return shown
+
+
+@app.command()
+def deadlines(
+    offering: OfferingOpt = None,
+    facilitator: Annotated[
+        str | None,
+        typer.Option("--facilitator", help="Whose deadlines (managers; default: all)."),
+    ] = None,
+    ics: Annotated[
+        Path | None,
+        typer.Option("--ics", help="Also write them as an iCalendar file for your calendar."),
+    ] = None,
+    json_: JsonOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    wide: WideOpt = False,
+    no_pager: NoPagerOpt = False,
+) -> None:
+    """The weeks still to log and when each is due, in the institution's time zone.
+
+    --ics writes one calendar event per week at its due time, with a reminder a day
+    before; importing the file again updates the events instead of adding copies.
+
+    Example: cms tracker deadlines --facilitator ana.lopez@uni.example --ics deadlines.ics
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.core.output import message
+    from cms_cli.tracker import deadlines as service
+    from cms_cli.tracker.models import DeadlinePublic
+
+    rules, now = _deadlines(), current().now
+    with signed_in() as (session, me):
+        rows = service.upcoming(
+            session,
+            me,
+            offering_id=offering,
+            facilitator=facilitator,
+            deadlines=rules,
+            now=now,
+            today=current().today,
+        )
+    if ics is not None:
+        from cms_cli.core.files import write_output
+
+        write_output(ics, service.ics(rows, deadlines=rules, now=now))
+        message(f"wrote {ics}: {len(rows)} deadline(s)")
+    listing(
+        rows,
+        columns(DeadlinePublic),
+        json_=json_,
+        view=View.of(limit, wide, no_pager),
+        title="Deadlines",
+        noun="deadlines",
+        empty="no deadlines ahead",
+        table=(
+            ("due_at", "offering_id", "module", "week", "last_day", "facilitator", "complete"),
+            dict,
+        ),
+        drop=("facilitator", "last_day", "complete"),
+    )
 
 
 @app.command()

@@ -7,7 +7,7 @@ student, and behaves the same on SQLite and MySQL.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -132,3 +132,17 @@ class AttendancePublic(BaseModel):
     #: Recorded weeks missed in a row, counting back from the latest one.
     absent_run: int
     last_present_week: int | None
+
+
+class DeadlinePublic(BaseModel):
+    """A week to log and when it is due (`tracker deadlines`)."""
+
+    offering_id: int
+    module: str
+    facilitator: str | None
+    week: int
+    #: The week's last day; the log is due at the end of it, plus the grace hours.
+    last_day: date
+    due_at: datetime
+    #: Whether the week's log is already complete.
+    complete: bool

@@ -25,6 +25,7 @@ from servers import free_port, missing
 
 from cms_cli.offerings.service import Filters
 from cms_cli.tracker import render
+from cms_cli.tracker.models import Report
 
 pytestmark = pytest.mark.browser
 
@@ -466,14 +467,16 @@ def report(tmp_path: Path) -> str:
         for n in range(30)
     ]
     states = {s: sum(list(o["weeks"].values()).count(s) for o in offerings) for s in STATES}
-    data = {
-        "expected": 200,
-        "submitted": 150,
-        "complete": 100,
-        "overdue": 100,
-        "states": states,
-        "offerings": offerings,
-    }
+    data = Report.model_validate(
+        {
+            "expected": 200,
+            "submitted": 150,
+            "complete": 100,
+            "overdue": 100,
+            "states": states,
+            "offerings": offerings,
+        }
+    )
     at = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
     caption = render.caption(Filters(trimester=1, mode="online"), at)
     page = tmp_path / "compliance.html"

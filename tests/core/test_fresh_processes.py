@@ -214,6 +214,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("tracker", "list", "--status", "overdue", "--json")),
         Step(("tracker", "report", "--json")),
         Step(("tracker", "attendance", "--below", "80", "--json")),
+        Step(("tracker", "deadlines", "--json"), who="facilitator"),
         Step(("tracker", "delete", "--offering", a, "--week", "3", "--yes")),
         Step(("notify", "sweep", "--json"), who=None),
         Step(("notify", "list", "--json")),

@@ -1,0 +1,127 @@
+"""`cms tracker deadlines`: the weeks still to be logged and when each is due, for the
+terminal, scripts and calendars (an iCalendar file, RFC 5545).
+
+Two statements whatever the number of offerings: the offerings, then their logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col
+
+from cms_cli.auth.models import Role, User
+from cms_cli.auth.service import normalize_email
+from cms_cli.core.errors import PermissionDenied
+from cms_cli.offerings import service as offerings
+from cms_cli.offerings.models import Offering
+from cms_cli.tracker import calendar
+from cms_cli.tracker.calendar import Deadlines
+from cms_cli.tracker.models import DeadlinePublic, WeeklyLog
+
+
+def upcoming(
+    session: Session,
+    actor: User,
+    *,
+    offering_id: int | None,
+    facilitator: str | None,
+    deadlines: Deadlines,
+    now: datetime,
+    today: date,
+) -> list[DeadlinePublic]:
+    """Weeks not yet due at ``now``, by due time: a facilitator's own offerings; a
+    manager's choice (``facilitator``, ``offering_id``, or every offering)."""
+    if actor.role is Role.student:
+        raise PermissionDenied("students have no weekly logs to hand in")
+    if actor.role is Role.facilitator:
+        if facilitator is not None and normalize_email(facilitator) != actor.email:
+            raise PermissionDenied("facilitators see their own deadlines only")
+        facilitator = None  # their own offerings: the visibility rule already says so
+    chosen = offerings.Filters(facilitator=facilitator)
+    if offering_id is not None:
+        # exit 3 for none, 5 for someone else's
+        offerings.check_can_see(session, actor, offerings.get_offering_row(session, offering_id))
+        chosen = replace(chosen, ids=[offering_id])
+    query = offerings.filtered_query(actor, chosen, today=today)
+    rows = session.connection().execute(query.order_by(col(Offering.id))).all()
+    visible = query.subquery("visible")
+    complete = {
+        (o, w): bool(c)
+        for o, w, c in session.execute(
+            sa.select(
+                col(WeeklyLog.offering_id), col(WeeklyLog.week), col(WeeklyLog.complete)
+            ).where(col(WeeklyLog.offering_id).in_(sa.select(visible.c.id)))
+        )
+    }
+    found = []
+    for row in rows:
+        for week in range(1, calendar.tracked_weeks(row.start_date, row.end_date) + 1):
+            due = deadlines.due(row.start_date, week)
+            if due <= now:
+                continue
+            found.append(
+                DeadlinePublic(
+                    offering_id=row.id,
+                    module=row.module,
+                    facilitator=row.facilitator,
+                    week=week,
+                    last_day=calendar.week_end(row.start_date, week),
+                    due_at=due,
+                    complete=complete.get((row.id, week), False),
+                )
+            )
+    found.sort(key=lambda d: (d.due_at, d.offering_id))
+    return found
+
+
+#: How long a deadline's calendar event lasts, and when its alarm rings before it.
+EVENT_LENGTH = timedelta(minutes=15)
+ALARM_BEFORE = timedelta(hours=24)
+
+
+def uid(item: DeadlinePublic) -> str:
+    """The event's UID: the same offering and week give the same UID on every run, so
+    a calendar that imports the file again updates the event instead of adding one."""
+    return f"cms-offering-{item.offering_id}-week-{item.week}@cms"
+
+
+def ics(items: list[DeadlinePublic], *, deadlines: Deadlines, now: datetime) -> bytes:
+    """An iCalendar file (RFC 5545): one event per week at its due time (UTC), with a
+    display alarm a day before (none for a week already complete, whose summary says
+    "done") and the command that logs it."""
+    from icalendar import Alarm, Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//cms//weekly activity deadlines//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", "cms: weekly log deadlines")
+    cal.add("x-wr-timezone", str(deadlines.tz))
+    for item in items:
+        event = Event()
+        event.add("uid", uid(item))
+        event.add("dtstamp", now)
+        event.add("dtstart", item.due_at)
+        event.add("dtend", item.due_at + EVENT_LENGTH)
+        event.add(
+            "summary", f"{item.module}: week {item.week} log due (offering {item.offering_id})"
+        )
+        event.add(
+            "description",
+            f"{deadlines.in_words(item.last_day - timedelta(days=6), 1)}.\n"
+            f"cms tracker log --offering {item.offering_id} --week {item.week}",
+        )
+        event.add("transp", "TRANSPARENT")
+        if not item.complete:  # a week already logged in full rings no alarm
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", f"{item.module} week {item.week} log due tomorrow")
+            alarm.add("trigger", -ALARM_BEFORE)
+            event.add_component(alarm)
+        cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data

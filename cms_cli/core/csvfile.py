@@ -26,13 +26,15 @@ Rows = list[Row]
 MAX_FIELD = 64 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImportReport:
-    """What an all-or-nothing import did: rows checked, records created (0 on a dry run)."""
+    """What an all-or-nothing import did: rows checked, records created (0 on a dry
+    run) and, for an import that may also update (`tracker import`), records updated."""
 
     created: int
     checked: int
     dry_run: bool
+    updated: int | None = None
 
 
 class Problems:

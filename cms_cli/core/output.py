@@ -340,14 +340,20 @@ def when(value: datetime | None, tz: Any) -> str:
 
 def import_result(report: Any, noun: str, *, json_: bool) -> None:
     """The outcome of an import (a core.csvfile.ImportReport), for people or scripts."""
+    updates = report.updated is not None
     if json_:
-        write_json(
-            {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}
-        )
+        data = {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}
+        if updates:
+            data = {"created": report.created, "updated": report.updated, **data}
+        write_json(data)
     elif report.dry_run:
-        result(
-            f"{report.checked} row(s) checked, all valid: {report.checked} {noun}(s) would be "
-            "created (dry run, nothing written)."
+        # An import that only creates would create one record per row.
+        created = report.created if updates else report.checked
+        would = f"{created} {noun}(s) would be created" + (
+            f", {report.updated} updated" if updates else ""
         )
+        result(f"{report.checked} row(s) checked, all valid: {would} (dry run, nothing written).")
+    elif updates:
+        result(f"Created {report.created} {noun}(s), updated {report.updated}.")
     else:
         result(f"Created {report.created} {noun}(s).")

@@ -459,6 +459,42 @@ def deadlines(
     )
 
 
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV: offering,week, the six activities, notes, present, absent."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every row; write nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Log many weeks from a CSV file: each row creates its week's log or updates the
+    fields it gives; all rows or none.
+
+    Columns: offering, week, formative_one_grading, formative_two_grading,
+    summative_grading, course_moderation, intranet_sync, grade_book_status (done,
+    pending or not-started), notes, present or absent (e-mails separated by ;, or
+    present "all"). An empty cell keeps what is there. Every row is checked as cms
+    tracker log checks its options; each problem is printed as `line N: ...` and
+    nothing is written. See docs/examples/weeks.csv.
+
+    Example: cms tracker import docs/examples/weeks.csv --dry-run
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.models import Role, require
+    from cms_cli.core.csvfile import CsvFile
+    from cms_cli.core.output import import_result
+    from cms_cli.tracker.importer import OPTIONAL, REQUIRED, import_logs
+
+    with signed_in() as (session, me):
+        require(me, Role.manager, Role.facilitator)
+        with CsvFile(file, REQUIRED, OPTIONAL) as rows:
+            report = import_logs(session, me, rows, dry_run=dry_run)
+    import_result(report, "log", json_=json_)
+
+
 @app.command()
 def delete(
     offering: Annotated[int, typer.Option("--offering", help="Offering id.")],

@@ -102,6 +102,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         "module,class,cohort,mode,start_date,end_date",
         "CS101,2026K,Cohort B,hybrid,2026-05-04,2026-07-31",
     )
+    weeks = _csv(tmp / "weeks.csv", "offering,week,summative_grading", f"{a},2,done")
     new_password = "another-horse-7\n"
     return [
         Step(
@@ -215,6 +216,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("tracker", "report", "--json")),
         Step(("tracker", "attendance", "--below", "80", "--json")),
         Step(("tracker", "deadlines", "--json"), who="facilitator"),
+        Step(("tracker", "import", weeks, "--json"), who="facilitator"),
         Step(("tracker", "delete", "--offering", a, "--week", "3", "--yes")),
         Step(("notify", "sweep", "--json"), who=None),
         Step(("notify", "list", "--json")),

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter
 from sqlmodel import Session, col
 
 from cms_cli.auth.models import Role, User
@@ -73,47 +75,25 @@ def attendance(
     if student_id is not None:
         logged = logged.where(col(Attendance.student_id) == student_id)
     marks = logged.subquery("marks")
-    present = sa.case((marks.c.present.is_(True), 1), else_=0)
     per_student = (
         sa.select(
             marks.c.offering_id,
             marks.c.student_id,
-            sa.func.count().label("recorded"),
-            sa.func.sum(present).label("present"),
-            sa.func.max(sa.case((marks.c.present.is_(True), marks.c.week))).label("last"),
+            *_week_bits(marks.c.week, None, "recorded"),
+            *_week_bits(marks.c.week, marks.c.present, "present"),
         )
         .group_by(marks.c.offering_id, marks.c.student_id)
         .subquery("per_student")
-    )
-    # The run of absences: the recorded weeks after the last one attended.
-    again = marks.alias("again")
-    runs = (
-        sa.select(
-            per_student.c.offering_id,
-            per_student.c.student_id,
-            sa.func.sum(
-                sa.case((again.c.week > sa.func.coalesce(per_student.c.last, 0), 1), else_=0)
-            ).label("run"),
-        )
-        .join(
-            again,
-            sa.and_(
-                again.c.offering_id == per_student.c.offering_id,
-                again.c.student_id == per_student.c.student_id,
-            ),
-        )
-        .group_by(per_student.c.offering_id, per_student.c.student_id)
-        .subquery("runs")
     )
     query = (
         sa.select(
             col(User.email).label("student"),
             col(Enrolment.offering_id).label("offering_id"),
             visible.c.module.label("module"),
-            sa.func.coalesce(per_student.c.recorded, 0).label("weeks_recorded"),
-            sa.func.coalesce(per_student.c.present, 0).label("present"),
-            sa.func.coalesce(runs.c.run, 0).label("absent_run"),
-            per_student.c.last.label("last_present_week"),
+            per_student.c.recorded_low,
+            per_student.c.recorded_high,
+            per_student.c.present_low,
+            per_student.c.present_high,
         )
         .join(User, col(User.id) == Enrolment.student_id)
         .join(visible, visible.c.id == Enrolment.offering_id)
@@ -124,13 +104,6 @@ def attendance(
                 per_student.c.student_id == Enrolment.student_id,
             ),
         )
-        .outerjoin(
-            runs,
-            sa.and_(
-                runs.c.offering_id == Enrolment.offering_id,
-                runs.c.student_id == Enrolment.student_id,
-            ),
-        )
         .order_by(col(Enrolment.offering_id), col(User.email))
     )
     if student_id is not None:
@@ -138,13 +111,50 @@ def attendance(
     elif filters.student is not None:
         query = query.where(col(User.email) == normalize_email(filters.student))
     rows = []
-    for row in session.connection().execute(query):
-        values = row._asdict()
-        recorded = int(values["weeks_recorded"])
-        values["present"] = int(values["present"])
-        values["absent_run"] = int(values["absent_run"])
-        values["rate"] = round(100 * values["present"] / recorded, 1) if recorded else None
-        if below is not None and (values["rate"] is None or values["rate"] >= below):
+    for student, offering_id, module, *bits in session.connection().execute(query):
+        shown = _counted(_mask(bits[0], bits[1]), _mask(bits[2], bits[3]))
+        if below is not None and (shown["rate"] is None or shown["rate"] >= below):
             continue
-        rows.append(AttendancePublic.model_validate(values))
-    return rows
+        rows.append({"student": student, "offering_id": offering_id, "module": module, **shown})
+    return _public_list().validate_python(rows)
+
+
+#: Weeks are counted as bits of two sums (weeks 1..60, then 61..120), so that one
+#: GROUP BY gives, per student and offering, the set of recorded weeks and the set of
+#: weeks attended: the rate, the last week attended and the run of absences after it
+#: follow from the two sets (a run needs the order of the weeks, which a plain count
+#: loses). Each sum stays within a signed 64-bit integer on every database.
+SPLIT = 60
+
+
+def _week_bits(week: Any, present: Any, name: str) -> list[sa.Label[Any]]:
+    one = sa.literal(1, sa.BigInteger)
+    low = sa.and_(week <= SPLIT, present.is_(True)) if present is not None else week <= SPLIT
+    high = sa.and_(week > SPLIT, present.is_(True)) if present is not None else week > SPLIT
+    return [
+        sa.func.sum(sa.case((low, one.op("<<")(week)), else_=0)).label(f"{name}_low"),
+        sa.func.sum(sa.case((high, one.op("<<")(week - SPLIT)), else_=0)).label(f"{name}_high"),
+    ]
+
+
+def _mask(low: Any, high: Any) -> int:
+    """The set of weeks (bit N: week N) from the two sums (None: no record at all)."""
+    return int(low or 0) | int(high or 0) << SPLIT
+
+
+def _counted(recorded: int, present: int) -> dict[str, Any]:
+    weeks = recorded.bit_count()
+    attended = present.bit_count()
+    last = present.bit_length() - 1 if present else None
+    return {
+        "weeks_recorded": weeks,
+        "present": attended,
+        "rate": round(100 * attended / weeks, 1) if weeks else None,
+        "absent_run": (recorded >> (last + 1)).bit_count() if last is not None else weeks,
+        "last_present_week": last,
+    }
+
+
+@cache
+def _public_list() -> TypeAdapter[list[AttendancePublic]]:
+    return TypeAdapter(list[AttendancePublic])

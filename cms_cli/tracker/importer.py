@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,12 +120,17 @@ class _Context:
             }
             - set(self.logs)
         )
-        for chunk in _chunks(pairs):
-            query = sa.select(LOG).where(sa.tuple_(LOG.c.offering_id, LOG.c.week).in_(chunk))
+        wanted = set(pairs)
+        # By offering (the unique key's first column: an index range each), then the
+        # weeks the rows name: a term's file names an offering's weeks together.
+        for chunk in _chunks(sorted({o for o, _ in pairs})):
+            query = sa.select(LOG).where(LOG.c.offering_id.in_(chunk))
             if self.lock:
                 query = query.with_for_update()
             for log in self.session.execute(query).mappings():
-                self.logs[(log["offering_id"], log["week"])] = dict(log)
+                key = (log["offering_id"], log["week"])
+                if key in wanted:
+                    self.logs[key] = dict(log)
 
 
 def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
@@ -217,7 +223,7 @@ def _plan(ctx: _Context, row: dict[str, str], now: datetime) -> _Planned:
         given = row.get(name, "").strip()
         if given:
             try:
-                values[name] = parse_status(given)
+                values[name] = _status(given)
             except ValidationError as exc:
                 raise ValidationError(f"{name}: {exc.message}") from None
     notes = row.get("notes", "")
@@ -226,7 +232,7 @@ def _plan(ctx: _Context, row: dict[str, str], now: datetime) -> _Planned:
     marks = _marks(offering, row.get("present", ""), row.get("absent", ""))
     if marks is not None:
         values["attendance_taken"] = True
-    statuses = [Status(values[name]) for name in ACTIVITIES]
+    statuses = [values[name] for name in ACTIVITIES]  # Status, or its stored text
     values["completion"] = completion_of(statuses, values["attendance_taken"])
     values["complete"] = values["completion"] == 100
     submitted = existing["submitted_at"] if existing else None
@@ -238,6 +244,10 @@ def _plan(ctx: _Context, row: dict[str, str], now: datetime) -> _Planned:
         values=values,
         marks=marks,
     )
+
+
+#: A file repeats a handful of status words: each is read once.
+_status = cache(parse_status)
 
 
 def _emails(cell: str, column: str) -> list[str]:
@@ -283,16 +293,16 @@ def _write(session: Session, accepted: list[_Planned]) -> None:
         [{"offering_id": p.key[0], "week": p.key[1], "created_at": now, **p.values} for p in new],
     )
     if new:
-        for chunk in _chunks([p.key for p in new]):
-            ids = session.execute(
+        by_key: dict[tuple[int, int], int] = {}
+        for chunk in _chunks(sorted({p.key[0] for p in new})):
+            found = session.execute(
                 sa.select(LOG.c.offering_id, LOG.c.week, LOG.c.id).where(
-                    sa.tuple_(LOG.c.offering_id, LOG.c.week).in_(chunk)
+                    LOG.c.offering_id.in_(chunk)
                 )
             ).all()
-            by_key = {(o, w): i for o, w, i in ids}
-            for p in new:
-                if p.key in by_key:
-                    p.log_id = by_key[p.key]
+            by_key.update({(o, w): i for o, w, i in found})
+        for p in new:
+            p.log_id = by_key[p.key]
     if old:
         session.execute(
             sa.update(LOG)

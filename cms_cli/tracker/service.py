@@ -51,7 +51,7 @@ def parse_status(text: str) -> Status:
 
 
 def completion_of(statuses: Iterable[Status], attendance_taken: bool) -> int:
-    done = sum(1 for s in statuses if s is Status.done) + (1 if attendance_taken else 0)
+    done = sum(1 for s in statuses if s == Status.done) + (1 if attendance_taken else 0)
     return round(100 * done / 7)
 
 

@@ -272,20 +272,36 @@ def report(
     html: Annotated[
         Path | None, typer.Option("--html", help="Write the matrix as a web page.")
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="facilitator|module|week",
+            help="Totals per facilitator, module or week instead of the matrix.",
+        ),
+    ] = None,
     no_pager: NoPagerOpt = False,
 ) -> None:
     """The compliance matrix: offerings x weeks, with totals over the weeks due (managers).
 
     Cells: complete, incomplete (not yet due), overdue (due, not complete), missing
-    (due, no log), upcoming. Filters as in cms offering list.
+    (due, no log), upcoming. Filters as in cms offering list. --by sums the weeks due
+    per facilitator, module or week: due, complete, late, missing and the rate.
 
     Example: cms tracker report --trimester 1 --html compliance.html
     """
     from cms_cli.auth.current import signed_in
+    from cms_cli.core.errors import UsageError
     from cms_cli.core.output import choose, message, write_csv
     from cms_cli.tracker import render, service
 
     fmt = choose(json_, csv_)
+    if by is not None:
+        by = by.strip().lower()
+        if by not in service.GROUPINGS:
+            raise UsageError(f"--by must be facilitator, module or week (got {by!r})")
+        if html is not None:
+            raise UsageError("--by and --html cannot be used together: the page is the matrix")
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
@@ -296,6 +312,10 @@ def report(
         )
     title = "Weekly activity compliance"
     caption = render.caption(chosen, now.astimezone(current().config().tz))
+    if by is not None:
+        title = f"Compliance by {by} ({render.describe(chosen)})"
+        _totals(service.totals_by(data, by), by, title, json_=json_, csv_=csv_)
+        return
     if html is not None:
         page = render.page(data, title=title, caption=caption)
         from cms_cli.core.files import write_output
@@ -316,6 +336,34 @@ def report(
         on_screen = sys.stdout.isatty()
         lines = render.terminal(data, console, title=caption, fit=on_screen)
         tables.show(console, lines, pager=not no_pager)
+
+
+def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) -> None:
+    """`report --by`: one row per group, its key under the grouping's name."""
+    shown = [{by: r.group, **r.model_dump(exclude={"group"})} for r in rows]
+    listing(
+        shown,
+        (by, "offerings", "due", "complete", "late", "missing", "rate"),
+        json_=json_,
+        csv_=csv_,
+        title=title,
+        noun=f"{by}s",
+        empty="no offerings match",
+        table=(
+            (by, "offerings", "due", "complete", "late", "missing", "rate"),
+            _shown_totals,
+        ),
+        drop=("offerings",),
+    )
+
+
+def _shown_totals(row: Mapping[str, Any]) -> dict[str, Any]:
+    shown = dict(row)
+    rate = row.get("rate")
+    shown["rate"] = "nothing due" if rate is None else f"{rate:g}%"
+    if "facilitator" in shown and shown["facilitator"] is None:
+        shown["facilitator"] = "—"
+    return shown
 
 
 @app.command()

@@ -146,3 +146,19 @@ class DeadlinePublic(BaseModel):
     due_at: datetime
     #: Whether the week's log is already complete.
     complete: bool
+
+
+class ReportTotals(BaseModel):
+    """One group of `tracker report --by`: a facilitator, a module or a week number,
+    over the weeks already due of the offerings in it."""
+
+    group: str | int | None
+    offerings: int
+    due: int
+    complete: int
+    #: Due, with a log that is not complete (the matrix's "overdue").
+    late: int
+    #: Due, with no log at all.
+    missing: int
+    #: complete / due as a percentage (one decimal); None when nothing is due yet.
+    rate: float | None

@@ -214,6 +214,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("tracker", "show", "--offering", a, "--week", "3", "--json"), who="facilitator"),
         Step(("tracker", "list", "--status", "overdue", "--json")),
         Step(("tracker", "report", "--json")),
+        Step(("tracker", "report", "--by", "facilitator", "--csv")),
         Step(("tracker", "attendance", "--below", "80", "--json")),
         Step(("tracker", "deadlines", "--json"), who="facilitator"),
         Step(("tracker", "import", weeks, "--json"), who="facilitator"),

@@ -115,9 +115,7 @@ def write_csv(path: Path, *, attendance: bool) -> None:
             for week in range(1, WEEKS + 1):
                 statuses = [rng.choice(("done", "done", "pending")) for _ in ACTIVITY_COLUMNS]
                 absent = ";".join(s for s in students[:3] if rng.random() < 0.3)
-                writer.writerow(
-                    [n + 1, week, *statuses, "", absent if attendance else ""]
-                )
+                writer.writerow([n + 1, week, *statuses, "", absent if attendance else ""])
 
 
 def attendance_statements(url: str, token: str, offerings: list[int] | None) -> int:

@@ -38,11 +38,13 @@ class ImportReport:
 
 
 class Problems:
-    """``line N: ...`` problems of a file: the first LIMIT kept, the rest counted."""
+    """``line N: ...`` problems of a file: the first LIMIT kept, the rest counted.
+    ``label`` names what the numbers are (``offering 12: ...`` for a term's copy)."""
 
     LIMIT = 100
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "line") -> None:
+        self.label = label
         self.shown: list[tuple[int, str]] = []
         self.count = 0
 
@@ -62,7 +64,7 @@ class Problems:
         """FileProblems (exit 1) when any problem was found."""
         if not self.count:
             return
-        lines = [f"line {line}: {message}" for line, message in self.shown]
+        lines = [f"{self.label} {line}: {message}" for line, message in self.shown]
         hidden = self.count - len(self.shown)
         if hidden:
             lines.append(f"... and {hidden} more problem(s) not shown")

@@ -318,6 +318,83 @@ def _stderr() -> Console:
 
 
 @app.command()
+def copy(
+    from_class: Annotated[str, typer.Option("--from-class", help="The class to copy.")],
+    to_class: Annotated[str, typer.Option("--to-class", help="The class to copy into.")],
+    cohort: Annotated[
+        str | None,
+        typer.Option("--cohort", help="Cohort of every copy (default: each one's own)."),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        day("--start", "First day of the earliest copy (default: a year on, same weekday)."),
+    ] = None,
+    keep_facilitators: Annotated[
+        bool,
+        typer.Option("--keep-facilitators", help="Keep each facilitator (within max_load)."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every copy; write nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Copy a class's offerings into another class: the next term in one command
+    (managers).
+
+    Offerings not cancelled are copied with their module, cohort, mode, capacity and
+    manager; the dates move so that the earliest starts on --start (default: the same
+    weekday, as many years later as the classes are apart, when both are the same
+    trimester). Facilitators are kept only with --keep-facilitators, and only within
+    max_load. All or nothing: each problem is printed as `offering N: ...`.
+
+    Example: cms offering copy --from-class 2027T --to-class 2028T --keep-facilitators
+    --dry-run
+    """
+    from cms_cli.auth.current import signed_in
+    from cms_cli.offerings.rollover import CopyRequest, copy_class
+
+    request = CopyRequest(
+        from_class=from_class,
+        to_class=to_class,
+        cohort=cohort,
+        start=_day(start),
+        keep_facilitators=keep_facilitators,
+    )
+    with signed_in() as (session, me):
+        done = copy_class(
+            session,
+            me,
+            request,
+            max_load=current().config().settings.max_load,
+            today=current().today,
+            dry_run=dry_run,
+        )
+    count = len(done.copies)
+    if json_:
+        write_json(
+            {
+                "created": 0 if dry_run else count,
+                "checked": count,
+                "dry_run": dry_run,
+                "first_start": done.first_start,
+                "shift_days": done.shift_days,
+                "copies": [{"from": a, "to": b} for a, b in done.copies],
+            }
+        )
+    elif dry_run:
+        result(
+            f"{count} offering(s) checked, all valid: {count} would be created in "
+            f"{to_class.strip().upper()}, the first starting {done.first_start} "
+            "(dry run, nothing written)."
+        )
+    else:
+        result(
+            f"Copied {count} offering(s) into {to_class.strip().upper()}, the first "
+            f"starting {done.first_start} ({done.shift_days:+d} days)."
+        )
+
+
+@app.command()
 def enrol(
     offering_id: IdArg,
     student: Annotated[

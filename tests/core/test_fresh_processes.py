@@ -79,6 +79,10 @@ def _fail_one_notification(db_url: str) -> Callable[[], None]:
     return run
 
 
+#: Where `offering copy` puts a copy of 2026K in the scenario (trimesters differ).
+NEXT_TERM = ("--start", "2026-09-07", "--json")
+
+
 def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> list[Step]:
     """One step per command, in an order where each finds what it needs."""
     a = str(offering)
@@ -204,6 +208,7 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("offering", "show", a, "--json")),
         Step(("offering", "update", a, "--max-students", "40")),
         Step(("offering", "import", offerings)),
+        Step(("offering", "copy", "--from-class", "2026K", "--to-class", "2026J", *NEXT_TERM)),
         Step(("offering", "enrol", a, "--student", "x@uni.edu")),
         Step(("offering", "unenrol", a, "--student", "x@uni.edu")),
         Step(("offering", "students", a, "--csv")),

@@ -38,6 +38,8 @@ CONFIG_KEYS = (
     "delivery_attempts",
     "retry_seconds",
     "digest",
+    "attendance_alert_pct",
+    "attendance_alert_run",
 )
 
 
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     #: One e-mail per recipient per sweep listing every item (the outbox and the inbox
     #: keep one row per notification); off: one e-mail per notification.
     digest: bool = True
+    #: A student is at risk under this attendance rate (over 3 recorded weeks or more)...
+    attendance_alert_pct: int = Field(default=75, ge=1, le=100)
+    #: ...or after this many recorded weeks missed in a row.
+    attendance_alert_run: int = Field(default=3, ge=1, le=104)
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -69,11 +69,13 @@ def sweep(
     ] = None,
     log_format: LogFormatOpt = None,
 ) -> None:
-    """Write reminders and escalations for every week past its deadline (operator; cron).
+    """Write reminders and escalations for every week past its deadline, and attendance
+    notifications for students at risk (operator; cron).
 
     Idempotent and safe to run concurrently: one notification per recipient, kind,
-    offering and week. Exit 7 when the queue is down (the rows wait in the outbox; once
-    it is back, --requeue-now hands them over at once).
+    offering and week (for attendance: per student and reason). Exit 7 when the queue is
+    down (the rows wait in the outbox; once it is back, --requeue-now hands them over at
+    once).
 
     Example: */10 * * * * cms notify sweep --quiet
     """
@@ -101,10 +103,13 @@ def sweep(
     if json_:
         write_json(done.as_json())
         return
-    if quiet and not (done.reminders or done.escalations):
+    if quiet and not done.created:
         return
     verb = "would create" if dry_run else "created"
-    text = f"Sweep {verb} {done.reminders} reminder(s) and {done.escalations} escalation(s)"
+    text = (
+        f"Sweep {verb} {done.reminders} reminder(s), {done.escalations} escalation(s) and "
+        f"{done.attendance} attendance notification(s)"
+    )
     text += (
         f"; {done.requeued} older one(s) {'waiting' if dry_run else 'handed to the queue again'}."
     )

@@ -104,6 +104,7 @@ def _context_query(many: bool = False) -> Any:
     ``many``: for a list of notifications (a digest), each row led by its id."""
     recipient_t = sa.orm.aliased(User)
     facilitator_t = sa.orm.aliased(User)
+    student_t = sa.orm.aliased(User)
     wanted = (
         col(Notification.id).in_(sa.bindparam("ids", expanding=True))
         if many
@@ -112,7 +113,15 @@ def _context_query(many: bool = False) -> Any:
     lead = (col(Notification.id),) if many else ()
     return (
         sa.select(
-            *lead, Offering, Module, ClassGroup, Cohort, recipient_t, facilitator_t, WeeklyLog
+            *lead,
+            Offering,
+            Module,
+            ClassGroup,
+            Cohort,
+            recipient_t,
+            facilitator_t,
+            WeeklyLog,
+            student_t,
         )
         .select_from(Notification)
         .join(Offering, col(Offering.id) == Notification.offering_id)
@@ -128,6 +137,8 @@ def _context_query(many: bool = False) -> Any:
                 col(WeeklyLog.week) == Notification.week,
             ),
         )
+        # An attendance notification's student (0, so no one, for the other kinds).
+        .outerjoin(student_t, col(student_t.id) == Notification.student_id)
         .where(wanted)
     )
 
@@ -167,7 +178,9 @@ def compose(
     row = context
     if row is None:
         row = session.execute(_context_query(), {"notification_id": notification.id}).one()
-    offering, module, group, cohort, recipient, facilitator, entry = row
+    offering, module, group, cohort, recipient, facilitator, entry, _ = row
+    if notification.kind is Kind.attendance:
+        return _attendance_message(session, notification, config, row)
     week = notification.week
     first, last = (
         calendar.week_start(offering.start_date, week),
@@ -234,6 +247,92 @@ def compose(
         heading=neutralise(what),
         line=line,
         command=acting,
+    )
+
+
+def _attendance_message(
+    session: Session, notification: Notification, config: Config, row: Any
+) -> Message:
+    """A student at risk: who, in which offering, why, and their attendance now."""
+    from cms_cli.offerings.service import Filters
+    from cms_cli.tracker.attendance import AttendanceFilters, attendance
+
+    offering, module, group, cohort, recipient, facilitator, _, student = row
+    what = (
+        f"{module.code} {module.name}, class {group.code}, cohort {cohort.name} "
+        f"(offering {offering.id})"
+    )
+    settings = config.settings
+    why = (
+        f"attends under {settings.attendance_alert_pct}%"
+        if notification.reason == "rate"
+        else f"has missed {settings.attendance_alert_run} or more weeks in a row"
+    )
+    name = student.name if student else "A student no longer in cms"
+    found = (
+        attendance(
+            session,
+            recipient,  # the offering's facilitator or manager: both may read it
+            AttendanceFilters(
+                offerings=Filters(ids=[offering.id], include_cancelled=True),
+                student=student.email,
+            ),
+            today=clock.today(config.tz),
+        )
+        if student
+        else []
+    )
+    now = (
+        f"So far: present {found[0].present} of {found[0].weeks_recorded} recorded weeks "
+        f"({found[0].rate}%), {found[0].absent_run} missed in a row, last attended week "
+        f"{found[0].last_present_week or 'none'}."
+        if found
+        else "Their attendance can no longer be read here (no longer enrolled?)."
+    )
+    told = (
+        [f"Their facilitator, {facilitator.name} <{facilitator.email}>, was told first."]
+        if facilitator is not None and recipient.id != facilitator.id
+        else []
+    )
+    command = f"cms tracker attendance --offering {offering.id}" + (
+        f" --student {student.email}" if student else ""
+    )
+    short = (
+        f"under {settings.attendance_alert_pct}%"
+        if notification.reason == "rate"
+        else f"{settings.attendance_alert_run}+ weeks missed"
+    )
+    subject = f"Attendance: {name} in {module.code} (offering {offering.id}), {short}"
+    who = f"{name} <{student.email}>" if student else name
+    lines = [
+        f"Hello {recipient.name},",
+        "",
+        f"{who} {why} in {what}.",
+        now,
+        *told,
+        "",
+        f"See it with:  {command}",
+    ]
+    lines = [neutralise(line) for line in lines]  # names stored before input was checked
+    text = "\n".join([*lines, "", "-- cms"]) + "\n"
+    import html
+
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(neutralise(subject))}</title></head>"
+        f"<body>{body}<p>-- cms</p></body></html>"
+    )
+    return Message(
+        to=recipient.email,
+        name=recipient.name,
+        subject=neutralise(subject),
+        text=text,
+        html=page,
+        offering_id=offering.id or 0,
+        heading=neutralise(what),
+        line=neutralise(f"Attendance: {who} {why}. {now}"),
+        command=command,
     )
 
 

@@ -42,6 +42,7 @@ class SweepMetrics:
         self.duration.set(seconds)
         self.created.labels("reminder").set(result.reminders)
         self.created.labels("escalation").set(result.escalations)
+        self.created.labels("attendance").set(result.attendance)
         self.requeued.set(result.requeued)
         self.enqueued.set(result.enqueued)
         self.last_success.set(clock.wall())

@@ -15,6 +15,15 @@ from cms_cli.core.db import str_enum, utc_column
 class Kind(StrEnum):
     reminder = "reminder"
     escalation = "escalation"
+    #: A student at risk: attendance under the threshold, or absences in a row.
+    attendance = "attendance"
+
+
+class Reason(StrEnum):
+    """Why a student is at risk (an attendance notification's ``reason``)."""
+
+    rate = "rate"  # attendance under attendance_alert_pct over 3 recorded weeks or more
+    run = "run"  # attendance_alert_run recorded weeks missed in a row
 
 
 class NotificationStatus(StrEnum):
@@ -25,11 +34,21 @@ class NotificationStatus(StrEnum):
 
 
 class Notification(SQLModel, table=True):
-    """One message to one person about one week of one offering; never two."""
+    """One message to one person about one week of one offering (a reminder, an
+    escalation), or about one student of one offering and one reason (attendance);
+    never two."""
 
     __tablename__ = "notification"
     __table_args__ = (
-        sa.UniqueConstraint("recipient_id", "kind", "offering_id", "week"),
+        sa.UniqueConstraint(
+            "recipient_id",
+            "kind",
+            "offering_id",
+            "week",
+            "student_id",
+            "reason",
+            name="uq_notification_once",
+        ),
         sa.Index(None, "status", "queued_at"),
     )
 
@@ -37,7 +56,13 @@ class Notification(SQLModel, table=True):
     kind: Kind = Field(sa_type=str_enum(Kind))
     recipient_id: int = Field(foreign_key="app_user.id", index=True)
     offering_id: int = Field(foreign_key="offering.id", ondelete="CASCADE", index=True)
+    #: The week a reminder or escalation is about; 0 for an attendance notification.
     week: int
+    #: The student an attendance notification is about (0 otherwise: part of the key,
+    #: so never NULL, which a unique key would not compare).
+    student_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: An attendance notification's Reason ("" otherwise).
+    reason: str = Field(default="", max_length=8, sa_column_kwargs={"server_default": ""})
     status: NotificationStatus = Field(sa_type=str_enum(NotificationStatus))
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, sa_type=sa.Text)

@@ -56,6 +56,8 @@ class SweepResult:
     escalations: int
     requeued: int
     enqueued: int
+    #: Attendance notifications (students at risk) created.
+    attendance: int = 0
     dry_run: bool = False
     seconds: float = 0.0  # how long the sweep took (metrics, logs); not in as_json
 
@@ -63,9 +65,14 @@ class SweepResult:
         return {
             "reminders": self.reminders,
             "escalations": self.escalations,
+            "attendance": self.attendance,
             "requeued": self.requeued,
             "enqueued": self.enqueued,
         }
+
+    @property
+    def created(self) -> int:
+        return self.reminders + self.escalations + self.attendance
 
 
 def _tracked(cutoff: date) -> Any:
@@ -164,17 +171,30 @@ def _not_in_outbox(candidates: Any) -> Any:
 
 
 def write_outbox(
-    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool
+    session: Session,
+    now: datetime,
+    cutoffs: Cutoffs,
+    *,
+    dry_run: bool,
+    config: Config | None = None,
 ) -> tuple[str, dict[Kind, int]]:
-    """Insert (or, dry, count) what is due. Returns this sweep's token and counts by kind."""
+    """Insert (or, dry, count) what is due, and (given the ``config`` that sets their
+    thresholds) the attendance notifications of students at risk. Returns this sweep's
+    token and counts by kind."""
     token = secrets.token_hex(15)  # 30 characters; + "r" marks the rows handed over again
-    created: dict[Kind, int] = {Kind.reminder: 0, Kind.escalation: 0}
-    count = _max_weeks(session, cutoffs.reminder)
-    if count == 0:
-        return token, created
-    weeks = _weeks(count)
+    created: dict[Kind, int] = dict.fromkeys(Kind, 0)
     dialect = session.get_bind().dialect.name
-    for kind in (Kind.reminder, Kind.escalation):
+    if config is not None:
+        from cms_cli.notify import atrisk
+
+        alerts = atrisk.candidates(session, config, now, token)
+        if dry_run:
+            created[Kind.attendance] = len(alerts)
+        elif alerts:
+            session.execute(insert_ignoring_duplicates(dialect, OUTBOX), alerts)
+    count = _max_weeks(session, cutoffs.reminder)
+    weeks = _weeks(max(count, 1))
+    for kind in (Kind.reminder, Kind.escalation) if count else ():
         candidates = _candidates(kind, cutoffs, weeks, now, token)
         if dry_run:
             created[kind] = int(session.execute(_not_in_outbox(candidates)).scalar() or 0)
@@ -219,12 +239,18 @@ def mark_requeue(session: Session, now: datetime, token: str, wait: timedelta = 
 
 
 def _write(
-    session: Session, now: datetime, cutoffs: Cutoffs, *, dry_run: bool, wait: timedelta
+    session: Session,
+    now: datetime,
+    cutoffs: Cutoffs,
+    *,
+    dry_run: bool,
+    wait: timedelta,
+    config: Config | None = None,
 ) -> tuple[str, dict[Kind, int], int]:
     """The sweep's first transaction: new rows, stale rows marked, one audit event."""
-    token, created = write_outbox(session, now, cutoffs, dry_run=dry_run)
+    token, created = write_outbox(session, now, cutoffs, dry_run=dry_run, config=config)
     requeued = 0 if dry_run else mark_requeue(session, now, token, wait)
-    if not dry_run and (created[Kind.reminder] or created[Kind.escalation] or requeued):
+    if not dry_run and (any(created.values()) or requeued):
         from cms_cli.audit import service as audit
 
         audit.record(
@@ -236,6 +262,7 @@ def _write(
             after={
                 "reminders": created[Kind.reminder],
                 "escalations": created[Kind.escalation],
+                "attendance": created[Kind.attendance],
                 "requeued": requeued,
             },
         )
@@ -262,13 +289,15 @@ def run(
     cutoffs = Cutoffs.at(now, Deadlines.of(config))
     wait = timedelta(0) if requeue_now else STALE
     token, created, requeued = in_transaction(
-        config, lambda session: _write(session, now, cutoffs, dry_run=dry_run, wait=wait)
+        config,
+        lambda session: _write(session, now, cutoffs, dry_run=dry_run, wait=wait, config=config),
     )
     if dry_run:
         stale = _count_stale(config, now, wait)
         return SweepResult(
             reminders=created[Kind.reminder],
             escalations=created[Kind.escalation],
+            attendance=created[Kind.attendance],
             requeued=stale,
             enqueued=0,
             dry_run=True,
@@ -293,19 +322,22 @@ def run(
     from cms_cli.auth.service import prune_throttles
 
     in_transaction(config, prune_throttles)  # housekeeping: forgotten login failures
-    new = created[Kind.reminder] + created[Kind.escalation]
+    new = sum(created.values())
     seconds = time.monotonic() - started
     result = SweepResult(
         reminders=created[Kind.reminder],
         escalations=created[Kind.escalation],
+        attendance=created[Kind.attendance],
         requeued=requeued,
         enqueued=min(handed, new),
         seconds=seconds,
     )
     log.info(
-        "sweep: %s reminder(s), %s escalation(s) created; %s enqueued, %s requeued (%.2f s)",
+        "sweep: %s reminder(s), %s escalation(s), %s attendance created; "
+        "%s enqueued, %s requeued (%.2f s)",
         result.reminders,
         result.escalations,
+        result.attendance,
         result.enqueued,
         result.requeued,
         seconds,

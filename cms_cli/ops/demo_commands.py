@@ -127,7 +127,7 @@ def _show(
         sent = notify.list_notifications(session, me)
     console = stdout_console()
     people = ", ".join(f"{n} {role}s" for role, n in made.accounts.items())
-    made_count = swept["reminders"] + swept["escalations"]
+    made_count = swept["reminders"] + swept["escalations"] + swept["attendance"]
     delivered = (
         f"all delivered {channels}"
         if swept["sent"] == made_count
@@ -136,8 +136,9 @@ def _show(
     )
     console.print(
         f"[bold]Demo term built[/bold]: {people}; {made.offerings} offerings, "
-        f"{made.logs} weekly logs. The sweep made {swept['reminders']} reminder(s) and "
-        f"{swept['escalations']} escalation(s), {delivered}.\n",
+        f"{made.logs} weekly logs. The sweep made {swept['reminders']} reminder(s), "
+        f"{swept['escalations']} escalation(s) and {swept['attendance']} attendance "
+        f"notification(s) (students at risk), {delivered}.\n",
         markup=True,
         highlight=False,
     )

@@ -79,8 +79,8 @@ def attendance(
         sa.select(
             marks.c.offering_id,
             marks.c.student_id,
-            *_week_bits(marks.c.week, None, "recorded"),
-            *_week_bits(marks.c.week, marks.c.present, "present"),
+            *week_bits(marks.c.week, None, "recorded"),
+            *week_bits(marks.c.week, marks.c.present, "present"),
         )
         .group_by(marks.c.offering_id, marks.c.student_id)
         .subquery("per_student")
@@ -112,7 +112,7 @@ def attendance(
         query = query.where(col(User.email) == normalize_email(filters.student))
     rows = []
     for student, offering_id, module, *bits in session.connection().execute(query):
-        shown = _counted(_mask(bits[0], bits[1]), _mask(bits[2], bits[3]))
+        shown = counted(week_mask(bits[0], bits[1]), week_mask(bits[2], bits[3]))
         if below is not None and (shown["rate"] is None or shown["rate"] >= below):
             continue
         rows.append({"student": student, "offering_id": offering_id, "module": module, **shown})
@@ -127,7 +127,7 @@ def attendance(
 SPLIT = 60
 
 
-def _week_bits(week: Any, present: Any, name: str) -> list[sa.Label[Any]]:
+def week_bits(week: Any, present: Any, name: str) -> list[sa.Label[Any]]:
     one = sa.literal(1, sa.BigInteger)
     low = sa.and_(week <= SPLIT, present.is_(True)) if present is not None else week <= SPLIT
     high = sa.and_(week > SPLIT, present.is_(True)) if present is not None else week > SPLIT
@@ -137,12 +137,12 @@ def _week_bits(week: Any, present: Any, name: str) -> list[sa.Label[Any]]:
     ]
 
 
-def _mask(low: Any, high: Any) -> int:
+def week_mask(low: Any, high: Any) -> int:
     """The set of weeks (bit N: week N) from the two sums (None: no record at all)."""
     return int(low or 0) | int(high or 0) << SPLIT
 
 
-def _counted(recorded: int, present: int) -> dict[str, Any]:
+def counted(recorded: int, present: int) -> dict[str, Any]:
     weeks = recorded.bit_count()
     attended = present.bit_count()
     last = present.bit_length() - 1 if present else None

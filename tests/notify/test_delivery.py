@@ -134,7 +134,7 @@ def test_smtp_down_retries_then_fails_then_retry_delivers(
     assert [e["action"] for e in events] == ["sweep", "retry"]
     assert (events[0]["actor"], events[0]["after"]) == (
         "system",
-        {"reminders": 3, "escalations": 3, "requeued": 0},
+        {"reminders": 3, "escalations": 3, "attendance": 0, "requeued": 0},
     )
 
 

@@ -29,7 +29,13 @@ def outbox(cli: Cli, *args: str) -> list[dict[str, Any]]:
 
 
 def test_first_sweep_counts_and_a_second_creates_nothing(cli: Cli, logged: dict[str, int]) -> None:
-    assert sweep(cli) == {"reminders": 3, "escalations": 3, "requeued": 0, "enqueued": 6}
+    assert sweep(cli) == {
+        "reminders": 3,
+        "escalations": 3,
+        "attendance": 0,
+        "requeued": 0,
+        "enqueued": 6,
+    }
     a, b = logged["A"], logged["B"]
     rows = outbox(cli)
     assert list(rows[0]) == [
@@ -55,13 +61,22 @@ def test_first_sweep_counts_and_a_second_creates_nothing(cli: Cli, logged: dict[
         ]
     )
     assert {r["status"] for r in rows} == {"queued"}
-    assert sweep(cli) == {"reminders": 0, "escalations": 0, "requeued": 0, "enqueued": 0}
+    assert sweep(cli) == {
+        "reminders": 0,
+        "escalations": 0,
+        "attendance": 0,
+        "requeued": 0,
+        "enqueued": 0,
+    }
     assert len(outbox(cli)) == 6
 
 
 def test_output_and_quiet(cli: Cli, logged: dict[str, int]) -> None:
     first = cli.ok("notify", "sweep")
-    expected = "Sweep created 3 reminder(s) and 3 escalation(s); 0 older one(s) handed to the queue"
+    expected = (
+        "Sweep created 3 reminder(s), 3 escalation(s) and 0 attendance notification(s); "
+        "0 older one(s) handed to the queue"
+    )
     assert first.stdout == expected + " again.\n"
     assert cli.ok("notify", "sweep", "--quiet").stdout == ""
     assert cli.ok("notify", "sweep").stdout.startswith("Sweep created 0 reminder(s)")
@@ -87,7 +102,13 @@ def test_completing_a_log_stops_further_notifications(cli: Cli, logged: dict[str
         "tracker", "log", "--offering", str(logged["A"]), "--week", "3", "--all-present", *ALL_DONE
     )
     cli.login("dean@uni.edu")
-    assert sweep(cli) == {"reminders": 2, "escalations": 2, "requeued": 0, "enqueued": 4}
+    assert sweep(cli) == {
+        "reminders": 2,
+        "escalations": 2,
+        "attendance": 0,
+        "requeued": 0,
+        "enqueued": 4,
+    }
 
 
 def test_time_brings_new_weeks_and_escalations(cli: Cli, logged: dict[str, int]) -> None:
@@ -101,13 +122,25 @@ def test_time_brings_new_weeks_and_escalations(cli: Cli, logged: dict[str, int])
 
 def test_cancelled_offerings_are_never_swept(cli: Cli, logged: dict[str, int]) -> None:
     cli.ok("offering", "cancel", str(logged["B"]), "--yes")
-    assert sweep(cli) == {"reminders": 2, "escalations": 2, "requeued": 0, "enqueued": 4}
+    assert sweep(cli) == {
+        "reminders": 2,
+        "escalations": 2,
+        "attendance": 0,
+        "requeued": 0,
+        "enqueued": 4,
+    }
 
 
 def test_no_facilitator_escalates_at_the_deadline(cli: Cli, term: dict[str, str]) -> None:
     lonely = create(cli, module="MA201", start="2026-01-19", end="2026-03-01")
     # Week 1 ends Jan 25: due Jan 28 (the escalation would be Jan 31 with a facilitator).
-    assert sweep(cli) == {"reminders": 0, "escalations": 1, "requeued": 0, "enqueued": 1}
+    assert sweep(cli) == {
+        "reminders": 0,
+        "escalations": 1,
+        "attendance": 0,
+        "requeued": 0,
+        "enqueued": 1,
+    }
     [row] = outbox(cli)
     assert (row["kind"], row["recipient"], row["offering_id"], row["week"]) == (
         "escalation",
@@ -140,6 +173,7 @@ def test_rows_left_behind_are_handed_over_again(cli: Cli, logged: dict[str, int]
     assert sweep(cli, env={"CMS_NOW": ELEVEN_MINUTES_LATER}) == {
         "reminders": 0,
         "escalations": 0,
+        "attendance": 0,
         "requeued": 6,
         "enqueued": 0,
     }

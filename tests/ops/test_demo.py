@@ -44,7 +44,9 @@ def test_demo_on_the_embedded_database(cli: Cli, tmp_path: Path) -> None:
     notes = cli.ok("notify", "list", "--json", env=env).json()  # type: ignore[arg-type]
     assert notes
     assert {n["status"] for n in notes} == {"sent"}
-    assert {n["kind"] for n in notes} == {"reminder", "escalation"}
+    assert {n["kind"] for n in notes} == {"reminder", "escalation", "attendance"}
+    at_risk = cli.ok("tracker", "attendance", "--below", "75", "--json", env=env).json()  # type: ignore[arg-type]
+    assert at_risk  # the demo term has students at risk
     # A second run says so and changes nothing.
     again = cli("demo", env=env)  # type: ignore[arg-type]
     assert again.exit_code == 0

@@ -13,20 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from cms_cli.audit.public import ENTITIES as ENTITIES
+from cms_cli.audit.public import AuditEventPublic as AuditEventPublic
 from cms_cli.core.db import utc_column
-
-ENTITIES = (
-    "user",
-    "session",
-    "module",
-    "cohort",
-    "class",
-    "offering",
-    "enrolment",
-    "log",
-    "notification",
-    "reflection",
-)
 
 
 class AuditEventBase(SQLModel):
@@ -47,7 +36,3 @@ class AuditEvent(AuditEventBase, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
-
-
-class AuditEventPublic(AuditEventBase):
-    """An event as `cms audit list` shows it, to people and scripts alike."""

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from cms_cli.auth.public import UserPublic as UserPublic
 from cms_cli.core.db import str_enum, utc_column
 from cms_cli.core.roles import Role as Role
 from cms_cli.core.roles import require as require
@@ -31,13 +32,6 @@ class User(UserBase, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
-
-
-class UserPublic(UserBase):
-    """What `user list` and `auth status` may show: no hash, no lock internals."""
-
-    is_active: bool
-    created_at: datetime
 
 
 class AuthSession(SQLModel, table=True):

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from cms_cli.catalog.public import ClassGroupPublic as ClassGroupPublic
+from cms_cli.catalog.public import CohortPublic as CohortPublic
+from cms_cli.catalog.public import Intake as Intake
+from cms_cli.catalog.public import Mode as Mode
+from cms_cli.catalog.public import ModulePublic as ModulePublic
 from cms_cli.core.db import str_enum, utc_column
-
-
-class Mode(StrEnum):
-    online = "online"
-    in_person = "in-person"
-    hybrid = "hybrid"
-
-
-class Intake(StrEnum):
-    HT1 = "HT1"
-    HT2 = "HT2"
-    FT = "FT"
 
 
 class Module(SQLModel, table=True):
@@ -61,30 +53,3 @@ class ClassGroup(SQLModel, table=True):
     intake: Intake = Field(sa_type=str_enum(Intake, length=8))
     is_active: bool = Field(default=True)
     created_at: datetime = Field(sa_column=utc_column())
-
-
-# What the catalog shows (`cms module list` and the others: JSON and CSV fields, in
-# order), and what its audit events record: the Public rung of each model's ladder.
-
-
-class ModulePublic(SQLModel):
-    code: str
-    name: str
-    credits: int
-    description: str | None = None
-    is_active: bool
-
-
-class CohortPublic(SQLModel):
-    name: str
-    start_date: date | None = None
-    end_date: date | None = None
-    is_active: bool
-
-
-class ClassGroupPublic(SQLModel):
-    code: str
-    year: int
-    trimester: int
-    intake: Intake
-    is_active: bool

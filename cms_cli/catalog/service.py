@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session, SQLModel, col, select
 
 from cms_cli.audit import service as audit
@@ -49,7 +50,7 @@ class Kind:
     model: type[SQLModel]
     key: str  # the unique column looked up
     shown: str  # the column users name it by
-    public: type[SQLModel]  # what is shown: its fields, in order
+    public: type[BaseModel]  # what is shown: its fields, in order
     normalize: Callable[[str], str]
 
     @property
@@ -85,7 +86,7 @@ CLASS = Kind(
 )
 
 
-def public(kind: Kind, item: Any) -> SQLModel:
+def public(kind: Kind, item: Any) -> BaseModel:
     """A catalog entry as it is shown (its kind's Public model)."""
     return kind.public.model_validate(item, from_attributes=True)
 
@@ -126,7 +127,7 @@ def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
     return found
 
 
-def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[SQLModel]:
+def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[BaseModel]:
     query = select(kind.model)
     if active is not None:
         query = query.where(table_of(kind.model).c.is_active == active)

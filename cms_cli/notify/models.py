@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import str_enum, utc_column
-
-
-class Kind(StrEnum):
-    reminder = "reminder"
-    escalation = "escalation"
-    #: A student at risk: attendance under the threshold, or absences in a row.
-    attendance = "attendance"
-
-
-class Reason(StrEnum):
-    """Why a student is at risk (an attendance notification's ``reason``)."""
-
-    rate = "rate"  # attendance under attendance_alert_pct over 3 recorded weeks or more
-    run = "run"  # attendance_alert_run recorded weeks missed in a row
-
-
-class NotificationStatus(StrEnum):
-    pending = "pending"  # written to the outbox, not yet handed to the queue
-    queued = "queued"  # handed to the queue (or being delivered)
-    sent = "sent"
-    failed = "failed"  # every attempt failed; `cms notify retry` tries again
+from cms_cli.notify.public import InboxItemPublic as InboxItemPublic
+from cms_cli.notify.public import Kind as Kind
+from cms_cli.notify.public import NotificationPublic as NotificationPublic
+from cms_cli.notify.public import NotificationStatus as NotificationStatus
+from cms_cli.notify.public import Reason as Reason
 
 
 class Notification(SQLModel, table=True):
@@ -102,28 +84,3 @@ class WorkerHeartbeat(SQLModel, table=True):
     #: Set when the worker stopped cleanly (SIGTERM/SIGINT); a worker killed leaves it
     #: unset and its heartbeat simply ages.
     stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-
-
-class NotificationPublic(BaseModel):
-    """A notification as `notify list` shows it (fields in the contract's order)."""
-
-    id: int
-    kind: Kind
-    recipient: str
-    offering_id: int
-    week: int
-    status: NotificationStatus
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
-
-class InboxItemPublic(BaseModel):
-    """An in-app notification as `cms inbox` shows it to its reader."""
-
-    id: int
-    subject: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None

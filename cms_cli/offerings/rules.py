@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cms_cli.catalog.models import Mode
+from cms_cli.catalog.public import Mode
 from cms_cli.core import limits
 from cms_cli.core.errors import ValidationError
 

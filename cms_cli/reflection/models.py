@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from cms_cli.core.db import utc_column
+from cms_cli.reflection.public import ReflectionCreate as ReflectionCreate
+from cms_cli.reflection.public import ReflectionPublic as ReflectionPublic
 
 
 class Reflection(SQLModel, table=True):
@@ -24,22 +25,3 @@ class Reflection(SQLModel, table=True):
     question3: str = Field(sa_type=sa.Text)
     submitted_at: datetime = Field(sa_column=utc_column())
     received_at: datetime = Field(sa_column=utc_column())
-
-
-class ReflectionCreate(BaseModel):
-    """A reflection as the page's file gives it (checked by ``service.read_file``)."""
-
-    offering_id: int
-    language: str
-    answers: dict[str, str]
-    submitted_at: datetime
-
-
-class ReflectionPublic(BaseModel):
-    """A reflection as `reflection list` shows it (the contract's field order)."""
-
-    student: str
-    offering_id: int
-    language: str
-    answers: dict[str, str]
-    submitted_at: datetime

@@ -1,0 +1,24 @@
+"""What an account shows (no hash, no lock internals): plain pydantic, so that a client
+of `cms serve` reads it without SQLAlchemy (the tables are in models.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from cms_cli.core.roles import Role
+
+
+class UserPublic(BaseModel):
+    """What `user list` and `auth status` may show."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    email: str
+    name: str
+    role: Role
+    employee_id: str | None = None
+    student_id: str | None = None
+    is_active: bool
+    created_at: datetime

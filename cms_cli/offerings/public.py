@@ -1,0 +1,132 @@
+"""What a manager asks for and what an offering shows: plain pydantic, so that a client
+of `cms serve` reads and checks them without SQLAlchemy (the tables are in models.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from cms_cli.catalog.public import Intake, Mode
+from cms_cli.core.errors import ValidationError
+from cms_cli.offerings.rules import check_capacity, check_dates, parse_mode, parse_status
+
+# The ladder (full-stack FastAPI template): what a manager asks for (OfferingCreate,
+# OfferingUpdate: the rules checked once, where the model is made), the table above,
+# and what is shown (OfferingPublic: `offering show/list --json`, the CSV columns in
+# order, the audit trail's before and after). Rules raise cms's ValidationError (exit 1)
+# with the words of the person's input: option names on the command line, column names
+# in an import (the ``names`` in the validation context).
+
+_OPTION_NAMES = ("--start", "--end")
+
+
+def _names(info: ValidationInfo) -> tuple[str, str]:
+    context = info.context or {}
+    names: tuple[str, str] = context.get("names", _OPTION_NAMES)
+    return names
+
+
+class OfferingCreate(BaseModel):
+    """A new offering, as `offering create` and each row of `offering import` give it."""
+
+    module: str
+    class_code: str
+    cohort: str
+    mode: Mode
+    start_date: date
+    end_date: date
+    facilitator: str | None = None
+    max_students: int | None = None
+    manager: str | None = None
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> Mode:
+        return value if isinstance(value, Mode) else parse_mode(str(value))
+
+    @field_validator("max_students")
+    @classmethod
+    def _capacity(cls, value: int | None) -> int | None:
+        check_capacity(value)
+        return value
+
+    @model_validator(mode="after")
+    def _dates(self, info: ValidationInfo) -> OfferingCreate:
+        check_dates(self.start_date, self.end_date, names=_names(info))
+        return self
+
+
+class OfferingUpdate(BaseModel):
+    """What `offering update` changes: only the fields given (None: unchanged)."""
+
+    facilitator: str | None = None
+    no_facilitator: bool = False
+    max_students: int | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    mode: Mode | None = None
+    manager: str | None = None
+    status: str | None = None
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> Mode | None:
+        if value is None or isinstance(value, Mode):
+            return value
+        return parse_mode(str(value))
+
+    @field_validator("max_students")
+    @classmethod
+    def _capacity(cls, value: int | None) -> int | None:
+        check_capacity(value)
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        return None if value is None else parse_status(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> OfferingUpdate:
+        if self.facilitator and self.no_facilitator:
+            raise ValidationError("--facilitator and --no-facilitator cannot be used together")
+        given = {k for k, v in self if v is not None and k != "no_facilitator"}
+        if not given and not self.no_facilitator:
+            raise ValidationError("nothing to change", hint="give at least one option; see --help")
+        return self
+
+
+class OfferingPublic(BaseModel):
+    """An offering as shown (the contract's field order)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    module: str
+    module_name: str
+    class_code: str = Field(alias="class")
+    year: int
+    trimester: int
+    intake: Intake
+    cohort: str
+    mode: Mode
+    facilitator: str | None
+    manager: str
+    start_date: date
+    end_date: date
+    weeks: int
+    max_students: int | None
+    enrolled: int
+    status: str
+    created_at: datetime
+
+
+class StudentPublic(BaseModel):
+    """An enrolled student as `offering students` shows them."""
+
+    email: str
+    name: str
+    student_id: str | None
+    enrolled_at: datetime

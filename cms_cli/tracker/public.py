@@ -1,0 +1,120 @@
+"""A week's log, the report, attendance and deadlines as shown, and the statuses:
+plain pydantic, so that a client of `cms serve` reads them without SQLAlchemy (the
+tables are in models.py)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class Status(StrEnum):
+    done = "done"
+    pending = "pending"
+    not_started = "not-started"
+
+
+#: The six activities of a week, in their documented order (JSON field names).
+ACTIVITIES = (
+    "formative_one_grading",
+    "formative_two_grading",
+    "summative_grading",
+    "course_moderation",
+    "intranet_sync",
+    "grade_book_status",
+)
+
+
+class LogPublic(BaseModel):
+    """A week's log as shown (`tracker show/list --json`, the CSV columns in order, the
+    audit trail's before and after); a week due without a log is shown with
+    ``updated_at`` None and every activity not started."""
+
+    offering_id: int
+    week: int
+    module: str
+    facilitator: str | None
+    #: e-mail -> present, for every enrolled student; None until attendance is taken.
+    attendance: dict[str, bool] | None
+    formative_one_grading: Status = Status.not_started
+    formative_two_grading: Status = Status.not_started
+    summative_grading: Status = Status.not_started
+    course_moderation: Status = Status.not_started
+    intranet_sync: Status = Status.not_started
+    grade_book_status: Status = Status.not_started
+    notes: str | None = None
+    completion: int = 0
+    complete: bool = False
+    #: When the week is due; None where no deadline applies (a deleted log's record).
+    due_at: datetime | None = None
+    submitted_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ReportRow(BaseModel):
+    """An offering's row of the compliance matrix: week number -> cell state."""
+
+    id: int
+    module: str
+    facilitator: str | None
+    weeks: dict[str, str]
+
+
+class Report(BaseModel):
+    """The compliance matrix (`tracker report --json`), with its totals over the weeks
+    already due."""
+
+    expected: int
+    submitted: int
+    complete: int
+    overdue: int
+    states: dict[str, int]
+    offerings: list[ReportRow]
+
+
+class AttendancePublic(BaseModel):
+    """A student's attendance in one offering (`tracker attendance`): over the weeks
+    whose log recorded attendance while they were enrolled."""
+
+    student: str
+    offering_id: int
+    module: str
+    weeks_recorded: int
+    present: int
+    #: present / weeks_recorded as a percentage (one decimal); None before any record.
+    rate: float | None
+    #: Recorded weeks missed in a row, counting back from the latest one.
+    absent_run: int
+    last_present_week: int | None
+
+
+class DeadlinePublic(BaseModel):
+    """A week to log and when it is due (`tracker deadlines`)."""
+
+    offering_id: int
+    module: str
+    facilitator: str | None
+    week: int
+    #: The week's last day; the log is due at the end of it, plus the grace hours.
+    last_day: date
+    due_at: datetime
+    #: Whether the week's log is already complete.
+    complete: bool
+
+
+class ReportTotals(BaseModel):
+    """One group of `tracker report --by`: a facilitator, a module or a week number,
+    over the weeks already due of the offerings in it."""
+
+    group: str | int | None
+    offerings: int
+    due: int
+    complete: int
+    #: Due, with a log that is not complete (the matrix's "overdue").
+    late: int
+    #: Due, with no log at all.
+    missing: int
+    #: complete / due as a percentage (one decimal); None when nothing is due yet.
+    rate: float | None

@@ -36,10 +36,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
     "config": ("cms_cli.ops.config_commands:app", "Show the effective settings and their file."),
     "demo": ("cms_cli.ops.demo_commands:app", "Build a realistic demo term and show it."),
+    "serve": ("cms_cli.server.commands:app", "Serve the API that clients talk to (operator)."),
 }
 
 #: Entries that are one command rather than a group of subcommands.
-SINGLE_COMMANDS = frozenset({"demo", "doctor", "worker"})
+SINGLE_COMMANDS = frozenset({"demo", "doctor", "worker", "serve"})
 EXIT_INTERRUPTED = 130
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 
@@ -272,11 +273,20 @@ def root(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", metavar="URL", help="Talk to this cms serve (default: server_url)."
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Allow http:// to a server that is not this host.")
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
     """Course platform administration: allocation, weekly tracking, reminders."""
-    invocation = ctx.obj = context.begin(profile, debug)
+    invocation = ctx.obj = context.begin(profile, debug, server=server, insecure=insecure)
     _ = invocation.now  # the one instant; a malformed CMS_NOW fails every command up front

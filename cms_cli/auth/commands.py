@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -34,6 +35,9 @@ def bootstrap(
     Example: cms auth bootstrap --email registrar@uni.example --name "Registry Office"
     --password-stdin < pw.txt
     """
+    from cms_cli.auth.remote import refuse_operator
+
+    refuse_operator("auth bootstrap")
     from cms_cli.auth import service
     from cms_cli.auth.models import Role
     from cms_cli.core.session import transaction
@@ -56,26 +60,37 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
 
     Example: cms auth login --email ana.lopez@uni.example
     """
-    from cms_cli.auth import credentials, service
-    from cms_cli.core.session import transaction
+    from cms_cli.auth import credentials
+    from cms_cli.auth.remote import remote
 
     password = read_password(password_stdin)
     config = current().config()
-    with transaction() as session:
-        done = service.login(
-            session,
-            email,
-            password,
-            hours=config.settings.session_hours,
-            rounds=config.settings.bcrypt_rounds,
-        )
-    saved = credentials.save(config, done.token)
+    api = remote(signed_in=False)
+    if api is not None:  # the server checks the password, on its own clock
+        answer = api.post("/auth/login", {"email": email, "password": password})
+        token, user = answer["token"], answer["user"]
+        who, role = f"{user['name']} <{user['email']}>", user["role"]
+        expires = datetime.fromisoformat(answer["expires_at"])
+    else:
+        from cms_cli.auth import service
+        from cms_cli.core.session import transaction
+
+        with transaction() as session:
+            done = service.login(
+                session,
+                email,
+                password,
+                hours=config.settings.session_hours,
+                rounds=config.settings.bcrypt_rounds,
+            )
+        token, role = done.token, done.user.role.value
+        who, expires = f"{done.user.name} <{done.user.email}>", done.auth_session.expires_at
+    saved = credentials.save(config, token)
     if saved.notice:
         warning(saved.notice)
-    user = done.user
     result(
-        f"Logged in as {user.name} <{user.email}> ({user.role.value}) until "
-        f"{when(done.auth_session.expires_at, config.tz)}; token kept in the {saved.store}."
+        f"Logged in as {who} ({role}) until {when(expires, config.tz)}; "
+        f"token kept in the {saved.store}."
     )
     if os.environ.get("CMS_TOKEN"):
         warning("CMS_TOKEN is set and overrides the token just stored")
@@ -87,10 +102,28 @@ def status(json_: JsonOpt = False) -> None:
 
     Example: cms auth status --json
     """
+    from cms_cli.auth import credentials
+    from cms_cli.auth.remote import remote
+
+    config = current().config()
+    api = remote()
+    if api is not None:
+        answer = api.get("/auth/status")
+        stored = credentials.load(config)
+        item(
+            {
+                "email": answer["email"],
+                "name": answer["name"],
+                "role": answer["role"],
+                "expires_at": datetime.fromisoformat(answer["expires_at"]),
+                "token_store": stored.store if stored else None,
+            },
+            json_=json_,
+        )
+        return
     from cms_cli.auth.current import current as who
     from cms_cli.core.session import transaction
 
-    config = current().config()
     with transaction() as session:
         me = who(session, config)
     item(
@@ -111,17 +144,28 @@ def logout() -> None:
 
     Example: cms auth logout
     """
-    from cms_cli.auth import credentials, service
-    from cms_cli.auth.current import current as who
-    from cms_cli.core.session import transaction
+    from cms_cli.auth import credentials
+    from cms_cli.auth.remote import remote
 
     config = current().config()
-    with transaction() as session:
-        me = who(session, config)
-        service.logout(session, me.user, me.auth_session)
+    api = remote()
+    if api is not None:
+        email = api.get("/auth/status")["email"]
+        api.post("/auth/logout")
+        stored = credentials.load(config)
+        store = stored.store if stored else None
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import current as who
+        from cms_cli.core.session import transaction
+
+        with transaction() as session:
+            me = who(session, config)
+            service.logout(session, me.user, me.auth_session)
+        email, store = me.user.email, me.store
     credentials.delete(config)
-    result(f"Logged out {me.user.email}.")
-    if me.store == "env":
+    result(f"Logged out {email}.")
+    if store == "env":
         warning("the revoked token is still in CMS_TOKEN; unset it")
 
 
@@ -151,12 +195,18 @@ def token() -> None:
     Example: export CMS_TOKEN="$(cms auth token)"
     """
     from cms_cli.auth import credentials
-    from cms_cli.auth.current import current as who
-    from cms_cli.core.session import transaction
+    from cms_cli.auth.remote import remote
 
     config = current().config()
-    with transaction() as session:
-        who(session, config)
+    api = remote()
+    if api is not None:
+        api.get("/auth/status")  # exit 4 unless the server takes the token
+    else:
+        from cms_cli.auth.current import current as who
+        from cms_cli.core.session import transaction
+
+        with transaction() as session:
+            who(session, config)
     stored = credentials.load(config)
     assert stored is not None  # who() succeeded, so a token is stored
     result(stored.token)

@@ -25,6 +25,7 @@ APP_NAME = "cms"
 DEFAULT_PROFILE = "default"
 #: Keys a profile of config.toml may set, in the order `config show` prints them.
 CONFIG_KEYS = (
+    "server_url",
     "database_url",
     "redis_url",
     "smtp_url",
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CMS_", extra="ignore", frozen=True)
 
+    #: A `cms serve` to talk to: the CLI is then its client and needs no database.
+    server_url: str | None = None
     database_url: str | None = None
     redis_url: str | None = None
     smtp_url: str | None = None

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 class Invocation:
     profile: str | None = None
     debug: bool = False
+    #: ``--server``: a `cms serve` to talk to instead of the configured one.
+    server: str | None = None
+    #: ``--insecure``: allow http:// to a server that is not this machine.
+    insecure: bool = False
     _config: Config | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -30,6 +34,12 @@ class Invocation:
 
             self._config = load_config(self.profile)
         return self._config
+
+    @property
+    def server_url(self) -> str | None:
+        """The server this invocation is a client of (``--server``, else the settings'
+        ``server_url``), or None: it talks to the database itself."""
+        return self.server or self.config().settings.server_url or None
 
     @property
     def now(self) -> datetime:
@@ -58,8 +68,10 @@ def current() -> Invocation:
     return _current
 
 
-def begin(profile: str | None, debug: bool) -> Invocation:
+def begin(
+    profile: str | None, debug: bool, *, server: str | None = None, insecure: bool = False
+) -> Invocation:
     """Start a new invocation (the root callback calls this once per run)."""
     global _current
-    _current = Invocation(profile=profile, debug=debug)
+    _current = Invocation(profile=profile, debug=debug, server=server, insecure=insecure)
     return _current

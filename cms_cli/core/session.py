@@ -65,8 +65,19 @@ def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: in
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """The session scope of this invocation's configured database."""
+    """The session scope of this invocation's configured database. A client of `cms
+    serve` has none: a command that has not learnt to ask the server refuses (exit 2)
+    rather than open a database of this machine."""
     from cms_cli.core.context import current
 
-    with session_scope(current().config()) as session:
+    invocation = current()
+    if invocation.server_url:
+        from cms_cli.core.errors import UsageError
+
+        raise UsageError(
+            f"this command does not go through a server yet (server_url is "
+            f"{invocation.server_url})",
+            hint="run it where the database is configured (the server host)",
+        )
+    with session_scope(invocation.config()) as session:
         yield session

@@ -79,6 +79,9 @@ def sweep(
 
     Example: */10 * * * * cms notify sweep --quiet
     """
+    from cms_cli.auth.remote import refuse_operator
+
+    refuse_operator("notify sweep")
 
     from cms_cli.notify import sweep as sweeping
 
@@ -277,6 +280,9 @@ def worker(
 
     Example: cms worker --workers 4
     """
+    from cms_cli.auth.remote import refuse_operator
+
+    refuse_operator("worker")
     from cms_cli.core.migrate import ensure_schema
     from cms_cli.notify import worker as running
 

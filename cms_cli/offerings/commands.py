@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -63,6 +64,13 @@ TABLE_COLUMNS = (
     "enrolled",
     "status",
 )
+
+
+def _service() -> ModuleType:
+    """The offering services: imported only by a command that talks to a database."""
+    from cms_cli.offerings import service
+
+    return service
 
 
 def _day(value: datetime | None) -> date | None:
@@ -141,15 +149,18 @@ def list_(
 
     Example: cms offering list --trimester 1 --intake FT --mode online --csv
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
-    from cms_cli.offerings.models import OfferingPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import OfferingPublic
 
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
-    with signed_in() as (session, me):
-        rows = service.list_offerings(session, me, chosen, today=current().today)
+    rows = through(
+        lambda session, me: _service().list_offerings(session, me, chosen, today=current().today),
+        lambda api: [
+            OfferingPublic.model_validate(r) for r in api.get("/offerings", **chosen.query())
+        ],
+    )
     listing(
         rows,
         columns(OfferingPublic),
@@ -177,11 +188,13 @@ def show(offering_id: IdArg, json_: JsonOpt = False) -> None:
 
     Example: cms offering show 9 --json
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import OfferingPublic
 
-    with signed_in() as (session, me):
-        shown = service.show(session, me, offering_id, today=current().today)
+    shown = through(
+        lambda session, me: _service().show(session, me, offering_id, today=current().today),
+        lambda api: OfferingPublic.model_validate(api.get(f"/offerings/{offering_id}")),
+    )
     item(shown, json_=json_, title=f"Offering {offering_id}")
 
 

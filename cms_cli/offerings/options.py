@@ -11,7 +11,7 @@ from cms_cli.auth.complete import emails
 from cms_cli.offerings.complete import offering_ids
 
 if TYPE_CHECKING:
-    from cms_cli.offerings.service import Filters
+    from cms_cli.offerings.public import Filters
 
 IdArg = Annotated[
     int, typer.Argument(help="Offering id.", metavar="ID", autocompletion=offering_ids)
@@ -50,7 +50,7 @@ def filters(
     status: str | None = None,
     include_cancelled: bool = False,
 ) -> Filters:
-    from cms_cli.offerings.service import Filters
+    from cms_cli.offerings.public import Filters
 
     return Filters(
         trimester=trimester,

@@ -4,7 +4,10 @@ of `cms serve` reads and checks them without SQLAlchemy (the tables are in model
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -130,3 +133,30 @@ class StudentPublic(BaseModel):
     name: str
     student_id: str | None
     enrolled_at: datetime
+
+
+@dataclass(kw_only=True)
+class Filters:
+    """Which offerings a listing wants (`offering list`'s options, shared by the report,
+    attendance and the rest)."""
+
+    trimester: int | None = None
+    cohort: str | None = None
+    intake: str | None = None
+    facilitator: str | None = None
+    mode: str | None = None
+    module: str | None = None
+    class_code: str | None = None
+    year: int | None = None
+    status: str | None = None
+    include_cancelled: bool = False
+    ids: Sequence[int] | None = field(default=None)
+
+    def query(self) -> dict[str, Any]:
+        """The filters as the API's query parameters (what is set only)."""
+        values = {k: v for k, v in asdict(self).items() if v not in (None, False)}
+        if "class_code" in values:
+            values["class"] = values.pop("class_code")
+        if "ids" in values:
+            values["ids"] = list(values["ids"])
+        return values

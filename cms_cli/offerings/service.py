@@ -6,8 +6,8 @@ limit (capacity, load) run in the transaction that inserts, on a locked row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
@@ -32,6 +32,7 @@ from cms_cli.offerings.models import (
     OfferingUpdate,
     StudentPublic,
 )
+from cms_cli.offerings.public import Filters as Filters
 from cms_cli.offerings.rules import (
     check_dates,
     parse_mode,
@@ -41,21 +42,6 @@ from cms_cli.offerings.rules import (
 )
 
 # -- reading --------------------------------------------------------------------------
-
-
-@dataclass(kw_only=True)
-class Filters:
-    trimester: int | None = None
-    cohort: str | None = None
-    intake: str | None = None
-    facilitator: str | None = None
-    mode: str | None = None
-    module: str | None = None
-    class_code: str | None = None
-    year: int | None = None
-    status: str | None = None
-    include_cancelled: bool = False
-    ids: Sequence[int] | None = field(default=None)
 
 
 def _base_query() -> tuple[sa.Select[Any], Any]:

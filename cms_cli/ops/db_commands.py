@@ -16,6 +16,14 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _operator() -> None:
+    """Migrate the database schema (Alembic; SQLite and MySQL)."""
+    from cms_cli.auth.remote import refuse_operator
+
+    refuse_operator("db")
+
+
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",

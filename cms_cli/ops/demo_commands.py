@@ -39,10 +39,12 @@ def demo(
 
     Example: cms demo
     """
+    from cms_cli.auth.remote import refuse_operator
     from cms_cli.core.errors import ValidationError
     from cms_cli.core.output import stderr_console
     from cms_cli.ops import demo as building
 
+    refuse_operator("demo")
     config = current().config()
     if not config.embedded and not here:
         raise ValidationError(

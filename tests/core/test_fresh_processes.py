@@ -228,6 +228,8 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("notify", "list", "--json")),
         Step(("notify", "retry", "1"), before=_fail_one_notification(db_url)),
         Step(("worker", "--no-scheduler")),  # run by run_worker below
+        # A real `cms serve` runs in tests/server; here the process starts and refuses.
+        Step(("serve", "--port", "0"), who=None, code=1),
         # as the recipient of inbox item 1 (what the worker just delivered)
         Step(("inbox", "--json"), who="inbox-owner"),
         Step(("inbox", "show", "1", "--json"), who="inbox-owner"),

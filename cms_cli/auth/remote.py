@@ -1,0 +1,138 @@
+"""The CLI as a client of `cms serve`: one httpx client per invocation, the session
+token as a bearer token, cms's errors back from problem documents (core.problems).
+
+Imports neither SQLAlchemy nor SQLModel: in client mode the CLI holds no database.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from cms_cli.core.errors import NotAuthenticated, Unavailable, UsageError
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cms_cli.auth.models import User
+
+T = TypeVar("T")
+
+API = "/api/v1"
+TIMEOUT = 30.0
+
+
+def check_url(url: str, *, insecure: bool) -> str:
+    """The server URL, refused when it would send a token in clear to another host:
+    ``http://`` is for loopback only unless ``--insecure``."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"server_url must be an http(s) URL, got {url!r}",
+            hint="e.g. https://cms.uni.example (CMS_SERVER_URL, --server)",
+        )
+    if parts.scheme == "http" and not insecure and not _loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send your session in clear text to {parts.hostname}",
+            hint="use https://, or --insecure if you really mean it (docs/operations.md)",
+        )
+    return url.strip().rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Remote:
+    """Requests to one server, as one person (their token, when they have one)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        import httpx
+
+        self.url = url
+        headers = {"User-Agent": "cms-cli", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(base_url=url + API, headers=headers, timeout=TIMEOUT)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON of a successful answer; the CmsError of a problem; Unavailable
+        (exit 7, naming the URL) when the server cannot be reached."""
+        import httpx
+
+        from cms_cli.core.problems import error_of
+
+        try:
+            answer = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"server unavailable at {self.url}: {exc.__class__.__name__}: {exc}",
+                hint="check the address (server_url, --server) and that cms serve runs",
+            ) from None
+        if answer.status_code >= 400:
+            try:
+                document = answer.json()
+            except ValueError:
+                document = None
+            raise error_of(document, answer.status_code)
+        if answer.status_code == 204 or not answer.content:
+            return None
+        return answer.json()
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, json=body)
+
+
+def remote(*, signed_in: bool = True) -> Remote | None:
+    """This invocation's server, or None when it talks to a database itself. With
+    ``signed_in``, the stored token goes along (NotAuthenticated, exit 4, without one)."""
+    from cms_cli.core.context import current
+
+    invocation = current()
+    url = invocation.server_url
+    if not url:
+        return None
+    token = None
+    if signed_in:
+        from cms_cli.auth import credentials
+
+        stored = credentials.load(invocation.config())
+        if stored is None:
+            raise NotAuthenticated("not logged in", hint="run cms auth login --email EMAIL")
+        token = stored.token
+    return Remote(check_url(url, insecure=invocation.insecure), token)
+
+
+def refuse_operator(command: str) -> None:
+    """Operator commands act on the database itself: not from a client."""
+    from cms_cli.core.context import current
+
+    url = current().server_url
+    if url:
+        raise UsageError(
+            f"cms {command} is an operator command: run it on the server, not as a client of {url}",
+            hint="unset CMS_SERVER_URL (or server_url in the profile) on the server host",
+        )
+
+
+def through(local: Callable[[Session, User], T], far: Callable[[Remote], T]) -> T:
+    """One command's call, by this invocation's transport: ``far(remote)`` as a client
+    of `cms serve`, else ``local(session, me)`` in one transaction on the database, as
+    the person logged in. Both return the same typed result; the command renders it."""
+    api = remote()
+    if api is not None:
+        return far(api)
+    from cms_cli.auth.current import signed_in
+
+    with signed_in() as (session, me):
+        return local(session, me)

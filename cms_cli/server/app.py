@@ -1,0 +1,253 @@
+"""`cms serve`: the API over the services (FastAPI, run by uvicorn).
+
+Each request is one transaction on the server's database, as one command is locally:
+the same service functions, the same rules, the same errors (as RFC 9457 problem
+documents). The server holds the database and queue credentials; clients hold a
+session token. Stateless: any number of processes may serve behind a proxy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+
+from cms_cli import __version__
+from cms_cli.core.errors import CmsError, NotAuthenticated
+from cms_cli.core.problems import MEDIA_TYPE, problem
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cms_cli.auth.models import User
+    from cms_cli.core.config import Config
+
+API = "/api/v1"
+
+
+def _config() -> Config:
+    from cms_cli.core.context import current
+
+    return current().config()
+
+
+def _now() -> datetime:
+    """The server's clock (CMS_NOW in the server's own environment, for tests only)."""
+    from cms_cli.core import clock
+
+    return clock.now()
+
+
+def _today() -> date:
+    return _now().astimezone(_config().tz).date()
+
+
+def _token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("not logged in", hint="run cms auth login --email EMAIL")
+    return token.strip()
+
+
+@contextmanager
+def _signed(authorization: str | None) -> Iterator[tuple[Session, User]]:
+    """One transaction, with the person the bearer token belongs to (exit 4 if none)."""
+    from cms_cli.auth import service as auth
+    from cms_cli.core.session import session_scope
+
+    token = _token(authorization)
+    with session_scope(_config()) as session:
+        user, _ = auth.authenticate(session, token)
+        yield session, user
+
+
+def _shown(value: Any) -> Any:
+    """A service's result as JSON: Public models under their shown names."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
+Auth = Annotated[str | None, Header()]
+
+
+class LoginBody(BaseModel):
+    email: str
+    password: str
+
+
+def _routes() -> APIRouter:
+    router = APIRouter(prefix=API)
+
+    @router.post("/auth/login")
+    def login(body: LoginBody) -> Any:
+        from cms_cli.auth import service as auth
+        from cms_cli.auth.public import UserPublic
+        from cms_cli.core.session import session_scope
+
+        settings = _config().settings
+        with session_scope(_config()) as session:
+            done = auth.login(
+                session,
+                body.email,
+                body.password,
+                hours=settings.session_hours,
+                rounds=settings.bcrypt_rounds,
+            )
+            return {
+                "token": done.token,
+                "expires_at": done.auth_session.expires_at.isoformat(),
+                "user": _shown(UserPublic.model_validate(done.user)),
+            }
+
+    @router.get("/auth/status")
+    def status(authorization: Auth = None) -> Any:
+        from cms_cli.auth import service as auth
+        from cms_cli.core.session import session_scope
+
+        with session_scope(_config()) as session:
+            user, row = auth.authenticate(session, _token(authorization))
+            return {
+                "email": user.email,
+                "name": user.name,
+                "role": user.role.value,
+                "expires_at": row.expires_at.isoformat(),
+            }
+
+    @router.post("/auth/logout", status_code=204)
+    def logout(authorization: Auth = None) -> Response:
+        from cms_cli.auth import service as auth
+        from cms_cli.core.session import session_scope
+
+        with session_scope(_config()) as session:
+            user, row = auth.authenticate(session, _token(authorization))
+            auth.logout(session, user, row)
+        return Response(status_code=204)
+
+    @router.get("/offerings")
+    def offerings(
+        authorization: Auth = None,
+        trimester: int | None = None,
+        cohort: str | None = None,
+        intake: str | None = None,
+        facilitator: str | None = None,
+        mode: str | None = None,
+        module: str | None = None,
+        class_code: Annotated[str | None, Query(alias="class")] = None,
+        year: int | None = None,
+        status: str | None = None,
+        include_cancelled: bool = False,
+    ) -> Any:
+        from cms_cli.offerings import service
+
+        chosen = service.Filters(
+            trimester=trimester,
+            cohort=cohort,
+            intake=intake,
+            facilitator=facilitator,
+            mode=mode,
+            module=module,
+            class_code=class_code,
+            year=year,
+            status=status,
+            include_cancelled=include_cancelled,
+        )
+        with _signed(authorization) as (session, me):
+            rows = service.list_offerings(session, me, chosen, today=_today())
+        from cms_cli.core.output import as_rows
+
+        return JSONResponse(_plain(as_rows(rows)))
+
+    @router.get("/offerings/{offering_id}")
+    def offering(offering_id: int, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(service.show(session, me, offering_id, today=_today()))
+
+    return router
+
+
+def _plain(rows: Any) -> Any:
+    """Rows of Python values (dates, enums) as JSON values."""
+    from cms_cli.core.output import plain
+
+    return plain(list(rows))
+
+
+def create_app() -> FastAPI:
+    """The application (uvicorn calls this in each worker process)."""
+    from cms_cli.server import metrics
+
+    app = FastAPI(
+        title="cms",
+        version=__version__,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.include_router(_routes())
+
+    @app.exception_handler(CmsError)
+    def _cms_error(request: Request, exc: CmsError) -> JSONResponse:
+        status, document = problem(exc)
+        return JSONResponse(document, status_code=status, media_type=MEDIA_TYPE)
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from cms_cli.main import as_cms_error
+
+        status, document = problem(as_cms_error(exc))
+        return JSONResponse(document, status_code=status, media_type=MEDIA_TYPE)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        answer = await call_next(request)
+        route = request.scope.get("route")
+        metrics.observe(
+            request.method,
+            getattr(route, "path", "unmatched"),
+            answer.status_code,
+            time.perf_counter() - started,
+        )
+        return answer
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        checks = {"database": _check_database()}
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "version": __version__, **checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics")
+    def prometheus() -> PlainTextResponse:
+        body, media = metrics.exposition()
+        return PlainTextResponse(body, media_type=media)
+
+    return app
+
+
+def _check_database() -> str:
+    try:
+        import sqlalchemy as sa
+
+        from cms_cli.core.session import session_scope
+
+        with session_scope(_config()) as session:
+            session.execute(sa.text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # a health check reports, it does not fail
+        from cms_cli.main import as_cms_error
+
+        return as_cms_error(exc).message

@@ -1,0 +1,50 @@
+"""cms serve: the API that a team's CLIs talk to (operator)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Serve the API that clients talk to (operator).",
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this host only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", help="Server processes.")] = 1,
+) -> None:
+    """Serve the API over this host's database and queue: clients set server_url and
+    need no database password (docs/operations.md: TLS in front, systemd).
+
+    Example: cms serve --port 8080 --workers 2
+    """
+    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.core.context import current
+    from cms_cli.core.errors import ValidationError
+
+    refuse_operator("serve")
+    if not 1 <= port <= 65535:
+        raise ValidationError(f"--port must be 1 to 65535 (got {port})")
+    if not 1 <= workers <= 64:
+        raise ValidationError(f"--workers must be 1 to 64 (got {workers})")
+    current().config()  # a broken setting fails here, once, not in every worker
+    import uvicorn
+
+    uvicorn.run(
+        "cms_cli.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,  # no tokens in logs; the metrics count requests
+        server_header=False,
+    )

@@ -1,0 +1,157 @@
+"""cms serve and the CLI as its client: the same answers, errors and exit codes as a
+command run against the database, with no database URL on the client's side.
+
+A private `cms serve` runs on a free loopback port over the test's database (SQLite
+and MariaDB), with the test's clock; the client is the CLI with CMS_SERVER_URL set.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import Cli
+from servers import free_port
+
+
+@pytest.fixture
+def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
+    """The URL of a `cms serve` over this test's database."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cms_cli", "serve", "--port", str(port)],
+        env={**os.environ, **cli.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"cms serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+        time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def client_of(url: str, tmp_path: Path, cli: Cli) -> Cli:
+    """The CLI of someone who holds no database URL, only the server's address."""
+    home = tmp_path / "client"
+    home.mkdir(exist_ok=True)
+    env: dict[str, str] = {"CMS_HOME": str(home), "CMS_SERVER_URL": url}
+    env["CMS_DATABASE_URL"] = None  # type: ignore[assignment]  # unset for the runner
+    env["CMS_NOW"] = cli.env["CMS_NOW"]
+    return Cli(home, env)
+
+
+def test_the_client_gets_what_the_database_gives(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    a = str(offerings["A"])
+    assert far("offering", "list").exit_code == 4  # nobody logged in on the client
+    far.login("dean@uni.edu")
+    for args in (
+        ("offering", "list", "--json"),
+        ("offering", "list", "--csv", "--trimester", "1"),
+        ("offering", "list", "--module", "ma201"),
+        ("offering", "show", a, "--json"),
+        ("offering", "show", a),
+        ("auth", "status", "--json"),
+    ):
+        near, there = cli(*args), far(*args)
+        assert (there.exit_code, there.stdout) == (near.exit_code, near.stdout), args
+    for args, code in (
+        (("offering", "show", "999"), 3),
+        (("offering", "list", "--trimester", "7"), 1),
+        (("offering", "list", "--mode", "bus"), 1),
+    ):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == code, args
+        assert there.stderr == near.stderr, args
+    # A facilitator's client: their offerings only, another's refused (exit 5).
+    cli.login("ben@uni.edu")
+    far.login("ben@uni.edu")
+    near, there = cli("offering", "show", a), far("offering", "show", a)
+    assert there.exit_code == near.exit_code == 5
+    assert there.stderr == near.stderr
+    assert far("offering", "list", "--json").json() == cli("offering", "list", "--json").json()
+
+
+def test_sessions_are_the_servers(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    wrong = far("auth", "login", "--email", "ana@uni.edu", "--password-stdin", input="nope\n")
+    assert wrong.exit_code == 4
+    far.login("ana@uni.edu")
+    token = far.ok("auth", "token").stdout.strip()
+    assert far.ok("auth", "status", "--json").json()["email"] == "ana@uni.edu"
+    assert far.ok("auth", "logout").stdout == "Logged out ana@uni.edu.\n"
+    revoked = far("offering", "list", env={"CMS_TOKEN": token})
+    assert revoked.exit_code == 4
+    assert "the session was revoked" in revoked.stderr
+    # The server's audit trail has the login and the logout.
+    actions = [e["action"] for e in cli.ok("audit", "list", "--entity", "session", "--json").json()]
+    assert sorted(actions[-2:]) == ["login", "logout"]  # at one instant: the test clock
+
+
+def test_what_a_client_may_not_do(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    for args in (("db", "upgrade"), ("notify", "sweep"), ("worker",), ("demo",)):
+        refused = far(*args)
+        assert refused.exit_code == 2, args
+        assert "is an operator command" in refused.stderr, args
+    # A command that does not go through the server yet refuses; it never opens a
+    # database of the client's machine.
+    later = far("tracker", "list")
+    assert later.exit_code == 2
+    assert "does not go through a server yet" in later.stderr
+    assert not list((tmp_path / "client").rglob("*.db"))
+    insecure = far("offering", "list", env={"CMS_SERVER_URL": "http://cms.uni.example"})
+    assert insecure.exit_code == 2
+    assert "refusing to send your session in clear text" in insecure.stderr
+    port = free_port()
+    down = far("offering", "list", env={"CMS_SERVER_URL": f"http://127.0.0.1:{port}"})
+    assert down.exit_code == 7
+    assert f"server unavailable at http://127.0.0.1:{port}" in down.stderr
+
+
+def test_the_http_surface(cli: Cli, offerings: dict[str, int], served: str) -> None:
+    health = httpx.get(served + "/health")
+    assert health.status_code == 200
+    assert health.json()["database"] == "ok"
+    missing = httpx.get(served + "/api/v1/offerings/1", headers={"Authorization": "Bearer x"})
+    assert missing.status_code == 401
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["exit_code"] == 4
+    assert missing.json()["title"] == "NotAuthenticated"
+    token = cli.ok("auth", "token").stdout.strip()
+    unknown = httpx.get(
+        served + "/api/v1/offerings/999", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert (unknown.status_code, unknown.json()["exit_code"]) == (404, 3)
+    assert unknown.json()["detail"] == "no offering with id 999"
+    assert (
+        "/api/v1/offerings/{offering_id}" in httpx.get(served + "/api/openapi.json").json()["paths"]
+    )
+    assert httpx.get(served + "/api/docs").status_code == 200
+    metrics = httpx.get(served + "/metrics").text
+    assert 'cms_http_requests_total{method="GET",route="/api/v1/offerings/{offering_id}"' in metrics

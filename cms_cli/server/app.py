@@ -14,19 +14,21 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from cms_cli import __version__
 from cms_cli.core.errors import CmsError, NotAuthenticated
 from cms_cli.core.problems import MEDIA_TYPE, problem
+from cms_cli.offerings.public import Filters
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from cms_cli.auth.models import User
     from cms_cli.core.config import Config
+    from cms_cli.tracker.calendar import Deadlines
 
 API = "/api/v1"
 
@@ -133,38 +135,11 @@ def _routes() -> APIRouter:
         return Response(status_code=204)
 
     @router.get("/offerings")
-    def offerings(
-        authorization: Auth = None,
-        trimester: int | None = None,
-        cohort: str | None = None,
-        intake: str | None = None,
-        facilitator: str | None = None,
-        mode: str | None = None,
-        module: str | None = None,
-        class_code: Annotated[str | None, Query(alias="class")] = None,
-        year: int | None = None,
-        status: str | None = None,
-        include_cancelled: bool = False,
-    ) -> Any:
+    def offerings(chosen: Chosen, authorization: Auth = None) -> Any:
         from cms_cli.offerings import service
 
-        chosen = service.Filters(
-            trimester=trimester,
-            cohort=cohort,
-            intake=intake,
-            facilitator=facilitator,
-            mode=mode,
-            module=module,
-            class_code=class_code,
-            year=year,
-            status=status,
-            include_cancelled=include_cancelled,
-        )
         with _signed(authorization) as (session, me):
-            rows = service.list_offerings(session, me, chosen, today=_today())
-        from cms_cli.core.output import as_rows
-
-        return JSONResponse(_plain(as_rows(rows)))
+            return _rows(service.list_offerings(session, me, chosen, today=_today()))
 
     @router.get("/offerings/{offering_id}")
     def offering(offering_id: int, authorization: Auth = None) -> Any:
@@ -173,7 +148,132 @@ def _routes() -> APIRouter:
         with _signed(authorization) as (session, me):
             return _shown(service.show(session, me, offering_id, today=_today()))
 
+    @router.get("/logs")
+    def logs(
+        authorization: Auth = None,
+        offering_id: int | None = None,
+        week: int | None = None,
+        facilitator: str | None = None,
+        module: str | None = None,
+        status: str | None = None,
+    ) -> Any:
+        from cms_cli.tracker import service
+        from cms_cli.tracker.public import ListFilters
+
+        chosen = ListFilters(
+            offering_id=offering_id,
+            week=week,
+            facilitator=facilitator,
+            module=module,
+            status=status,
+        )
+        with _signed(authorization) as (session, me):
+            return _rows(
+                service.list_logs(
+                    session, me, chosen, deadlines=_rules(), now=_now(), today=_today()
+                )
+            )
+
+    @router.get("/logs/week")
+    def log(week: int, authorization: Auth = None, offering_id: int | None = None) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(
+                service.show_log(session, me, offering_id, week, deadlines=_rules(), today=_today())
+            )
+
+    @router.get("/report")
+    def report(chosen: Chosen, authorization: Auth = None) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(
+                service.report(session, me, chosen, deadlines=_rules(), now=_now(), today=_today())
+            )
+
+    @router.get("/attendance")
+    def attendance(
+        chosen: Chosen,
+        authorization: Auth = None,
+        offering_id: int | None = None,
+        student: str | None = None,
+        below: float | None = None,
+    ) -> Any:
+        from cms_cli.tracker.attendance import attendance as rows_of
+        from cms_cli.tracker.public import AttendanceFilters
+
+        wanted = AttendanceFilters(
+            offerings=chosen, offering_id=offering_id, student=student, below=below
+        )
+        with _signed(authorization) as (session, me):
+            return _rows(rows_of(session, me, wanted, today=_today()))
+
+    @router.get("/deadlines")
+    def deadlines(
+        authorization: Auth = None,
+        offering_id: int | None = None,
+        facilitator: str | None = None,
+    ) -> Any:
+        from cms_cli.tracker.deadlines import upcoming
+
+        with _signed(authorization) as (session, me):
+            return _rows(
+                upcoming(
+                    session,
+                    me,
+                    offering_id=offering_id,
+                    facilitator=facilitator,
+                    deadlines=_rules(),
+                    now=_now(),
+                    today=_today(),
+                )
+            )
+
     return router
+
+
+def _offering_filters(
+    trimester: int | None = None,
+    cohort: str | None = None,
+    intake: str | None = None,
+    facilitator: str | None = None,
+    mode: str | None = None,
+    module: str | None = None,
+    class_code: Annotated[str | None, Query(alias="class")] = None,
+    year: int | None = None,
+    status: str | None = None,
+    include_cancelled: bool = False,
+) -> Filters:
+    """The offering filters of `offering list`, as query parameters."""
+    return Filters(
+        trimester=trimester,
+        cohort=cohort,
+        intake=intake,
+        facilitator=facilitator,
+        mode=mode,
+        module=module,
+        class_code=class_code,
+        year=year,
+        status=status,
+        include_cancelled=include_cancelled,
+    )
+
+
+Chosen = Annotated[Filters, Depends(_offering_filters)]
+
+
+def _rules() -> Deadlines:
+    from cms_cli.tracker.calendar import Deadlines
+
+    return Deadlines.of(_config())
+
+
+def _rows(rows: list[Any]) -> JSONResponse:
+    """A listing: the models dumped in one call, as JSON values."""
+    from cms_cli.core.output import as_rows
+
+    return JSONResponse(_plain(as_rows(rows)))
 
 
 def _plain(rows: Any) -> Any:

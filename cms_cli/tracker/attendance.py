@@ -9,7 +9,7 @@ theirs); a week whose log took no attendance counts for nobody.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -24,17 +24,7 @@ from cms_cli.core.errors import PermissionDenied, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment
 from cms_cli.tracker.models import Attendance, AttendancePublic, WeeklyLog
-
-
-@dataclass(frozen=True, kw_only=True)
-class AttendanceFilters:
-    """Which rows: the offering filters of `offering list`, one offering, one student,
-    and those under a rate (``below``, a percentage)."""
-
-    offerings: offerings.Filters
-    offering_id: int | None = None
-    student: str | None = None
-    below: float | None = None
+from cms_cli.tracker.public import AttendanceFilters as AttendanceFilters
 
 
 def check_below(value: float | None) -> float | None:

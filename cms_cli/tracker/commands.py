@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -52,6 +53,25 @@ app = typer.Typer(
 
 WeekOpt = Annotated[int | None, typer.Option("--week", help="Week number, 1..weeks.")]
 S = Annotated[str | None, typer.Option(help="done, pending or not-started.", metavar="S")]
+
+
+def _service() -> ModuleType:
+    """The tracker's services: imported only by a command that talks to a database."""
+    from cms_cli.tracker import service
+
+    return service
+
+
+def _attendance() -> ModuleType:
+    from cms_cli.tracker import attendance
+
+    return attendance
+
+
+def _deadlines_of() -> ModuleType:
+    from cms_cli.tracker import deadlines
+
+    return deadlines
 
 
 def _deadlines() -> Deadlines:
@@ -189,13 +209,17 @@ def show(
 
     Example: cms tracker show --offering 9 --week 5 --json
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.tracker import service
+    from cms_cli.auth.remote import through
+    from cms_cli.tracker.public import LogPublic
 
-    with signed_in() as (session, me):
-        shown = service.show_log(
+    shown = through(
+        lambda session, me: _service().show_log(
             session, me, offering, week, deadlines=_deadlines(), today=current().today
-        )
+        ),
+        lambda api: LogPublic.model_validate(
+            api.get("/logs/week", offering_id=offering, week=week)
+        ),
+    )
     item(shown, json_=json_, title=f"Offering {shown.offering_id}, week {shown.week}")
 
 
@@ -218,17 +242,18 @@ def list_(
 
     Example: cms tracker list --status overdue --csv
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.tracker import service
-    from cms_cli.tracker.models import LogPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.tracker.public import ListFilters, LogPublic
 
-    chosen = service.ListFilters(
+    chosen = ListFilters(
         offering_id=offering, week=week, facilitator=facilitator, module=module, status=status
     )
-    with signed_in() as (session, me):
-        rows = service.list_logs(
+    rows = through(
+        lambda session, me: _service().list_logs(
             session, me, chosen, deadlines=_deadlines(), now=current().now, today=current().today
-        )
+        ),
+        lambda api: [LogPublic.model_validate(r) for r in api.get("/logs", **chosen.query())],
+    )
     listing(
         rows,
         columns(LogPublic),
@@ -290,15 +315,16 @@ def report(
 
     Example: cms tracker report --trimester 1 --html compliance.html
     """
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import through
     from cms_cli.core.errors import UsageError
     from cms_cli.core.output import choose, message, write_csv
-    from cms_cli.tracker import render, service
+    from cms_cli.tracker import render
+    from cms_cli.tracker.public import Report
 
     fmt = choose(json_, csv_)
     if by is not None:
         by = by.strip().lower()
-        if by not in service.GROUPINGS:
+        if by not in render.GROUPINGS:
             raise UsageError(f"--by must be facilitator, module or week (got {by!r})")
         if html is not None:
             raise UsageError("--by and --html cannot be used together: the page is the matrix")
@@ -306,15 +332,17 @@ def report(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
     now = current().now
-    with signed_in() as (session, me):
-        data = service.report(
+    data = through(
+        lambda session, me: _service().report(
             session, me, chosen, deadlines=_deadlines(), now=now, today=current().today
-        )
+        ),
+        lambda api: Report.model_validate(api.get("/report", **chosen.query())),
+    )
     title = "Weekly activity compliance"
     caption = render.caption(chosen, now.astimezone(current().config().tz))
     if by is not None:
         title = f"Compliance by {by} ({render.describe(chosen)})"
-        _totals(service.totals_by(data, by), by, title, json_=json_, csv_=csv_)
+        _totals(render.totals_by(data, by), by, title, json_=json_, csv_=csv_)
         return
     if html is not None:
         page = render.page(data, title=title, caption=caption)
@@ -398,10 +426,8 @@ def attendance(
 
     Example: cms tracker attendance --below 75
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.tracker.attendance import AttendanceFilters
-    from cms_cli.tracker.attendance import attendance as rows_of
-    from cms_cli.tracker.models import AttendancePublic
+    from cms_cli.auth.remote import through
+    from cms_cli.tracker.public import AttendanceFilters, AttendancePublic
 
     chosen = AttendanceFilters(
         offerings=filters(
@@ -411,8 +437,12 @@ def attendance(
         student=student,
         below=below,
     )
-    with signed_in() as (session, me):
-        rows = rows_of(session, me, chosen, today=current().today)
+    rows = through(
+        lambda session, me: _attendance().attendance(session, me, chosen, today=current().today),
+        lambda api: [
+            AttendancePublic.model_validate(r) for r in api.get("/attendance", **chosen.query())
+        ],
+    )
     listing(
         rows,
         columns(AttendancePublic),
@@ -470,14 +500,13 @@ def deadlines(
 
     Example: cms tracker deadlines --facilitator ana.lopez@uni.example --ics deadlines.ics
     """
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import through
     from cms_cli.core.output import message
-    from cms_cli.tracker import deadlines as service
-    from cms_cli.tracker.models import DeadlinePublic
+    from cms_cli.tracker.public import DeadlinePublic
 
     rules, now = _deadlines(), current().now
-    with signed_in() as (session, me):
-        rows = service.upcoming(
+    rows = through(
+        lambda session, me: _deadlines_of().upcoming(
             session,
             me,
             offering_id=offering,
@@ -485,11 +514,17 @@ def deadlines(
             deadlines=rules,
             now=now,
             today=current().today,
-        )
+        ),
+        lambda api: [
+            DeadlinePublic.model_validate(r)
+            for r in api.get("/deadlines", offering_id=offering, facilitator=facilitator)
+        ],
+    )
     if ics is not None:
         from cms_cli.core.files import write_output
+        from cms_cli.tracker.ics import calendar_file
 
-        write_output(ics, service.ics(rows, deadlines=rules, now=now))
+        write_output(ics, calendar_file(rows, deadlines=rules, now=now))
         message(f"wrote {ics}: {len(rows)} deadline(s)")
     listing(
         rows,

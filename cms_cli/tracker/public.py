@@ -4,10 +4,14 @@ tables are in models.py)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
+
+from cms_cli.offerings.public import Filters
 
 
 class Status(StrEnum):
@@ -118,3 +122,32 @@ class ReportTotals(BaseModel):
     missing: int
     #: complete / due as a percentage (one decimal); None when nothing is due yet.
     rate: float | None
+
+
+@dataclass(kw_only=True)
+class ListFilters:
+    """Which logs `tracker list` wants."""
+
+    offering_id: int | None = None
+    week: int | None = None
+    facilitator: str | None = None
+    module: str | None = None
+    status: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttendanceFilters:
+    """Which rows: the offering filters of `offering list`, one offering, one student,
+    and those under a rate (``below``, a percentage)."""
+
+    offerings: Filters = field(default_factory=Filters)
+    offering_id: int | None = None
+    student: str | None = None
+    below: float | None = None
+
+    def query(self) -> dict[str, Any]:
+        extra = {"offering_id": self.offering_id, "student": self.student, "below": self.below}
+        return {**self.offerings.query(), **{k: v for k, v in extra.items() if v is not None}}

@@ -18,10 +18,13 @@ from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cms_cli.core.errors import UsageError
+from cms_cli.tracker.public import ReportTotals
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cms_cli.tracker.models import Report, ReportRow
+    from cms_cli.tracker.public import Report, ReportRow
 
 # A distinct glyph for each state, so the matrix reads without colour too (NO_COLOR, print).
 STYLE = {
@@ -335,3 +338,40 @@ body{{margin:0;font-size:10pt}}
 </body>
 </html>
 """
+
+
+#: What `tracker report --by` groups by.
+GROUPINGS = ("facilitator", "module", "week")
+
+
+def totals_by(data: Report, by: str) -> list[ReportTotals]:
+    """The matrix summed per facilitator, module or week (over the weeks already due),
+    in the order of the key (a week by number; no facilitator last)."""
+    if by not in GROUPINGS:
+        raise UsageError(f"--by must be facilitator, module or week (got {by!r})")
+    counts: dict[Any, dict[str, Any]] = {}
+    for row in data.offerings:
+        for week, state in row.weeks.items():
+            key: Any = {"facilitator": row.facilitator, "module": row.module}.get(by, int(week))
+            group = counts.setdefault(
+                key, {"ids": set(), "due": 0, "complete": 0, "late": 0, "missing": 0}
+            )
+            group["ids"].add(row.id)
+            if state in ("complete", "overdue", "missing"):
+                group["due"] += 1
+                group[{"complete": "complete", "overdue": "late", "missing": "missing"}[state]] += 1
+    ordered = sorted(counts, key=lambda k: (k is None, k if k is not None else 0))
+    return [
+        ReportTotals(
+            group=key,
+            offerings=len(counts[key]["ids"]),
+            due=counts[key]["due"],
+            complete=counts[key]["complete"],
+            late=counts[key]["late"],
+            missing=counts[key]["missing"],
+            rate=round(100 * counts[key]["complete"] / counts[key]["due"], 1)
+            if counts[key]["due"]
+            else None,
+        )
+        for key in ordered
+    ]

@@ -31,10 +31,10 @@ from cms_cli.tracker.models import (
     Attendance,
     LogPublic,
     Report,
-    ReportTotals,
     Status,
     WeeklyLog,
 )
+from cms_cli.tracker.public import ListFilters as ListFilters
 
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
@@ -395,15 +395,6 @@ def show_log(
     return _shape_one(session, log, deadlines)
 
 
-@dataclass(kw_only=True)
-class ListFilters:
-    offering_id: int | None = None
-    week: int | None = None
-    facilitator: str | None = None
-    module: str | None = None
-    status: str | None = None
-
-
 def _placeholder(offering: OfferingPublic, week: int, due: datetime) -> LogPublic:
     """A row for a week that has no log yet."""
     return LogPublic(
@@ -549,40 +540,3 @@ def report(
             "offerings": matrix,
         }
     )
-
-
-#: What `tracker report --by` groups by.
-GROUPINGS = ("facilitator", "module", "week")
-
-
-def totals_by(data: Report, by: str) -> list[ReportTotals]:
-    """The matrix summed per facilitator, module or week (over the weeks already due),
-    in the order of the key (a week by number; no facilitator last)."""
-    if by not in GROUPINGS:
-        raise UsageError(f"--by must be facilitator, module or week (got {by!r})")
-    counts: dict[Any, dict[str, Any]] = {}
-    for row in data.offerings:
-        for week, state in row.weeks.items():
-            key: Any = {"facilitator": row.facilitator, "module": row.module}.get(by, int(week))
-            group = counts.setdefault(
-                key, {"ids": set(), "due": 0, "complete": 0, "late": 0, "missing": 0}
-            )
-            group["ids"].add(row.id)
-            if state in ("complete", "overdue", "missing"):
-                group["due"] += 1
-                group[{"complete": "complete", "overdue": "late", "missing": "missing"}[state]] += 1
-    ordered = sorted(counts, key=lambda k: (k is None, k if k is not None else 0))
-    return [
-        ReportTotals(
-            group=key,
-            offerings=len(counts[key]["ids"]),
-            due=counts[key]["due"],
-            complete=counts[key]["complete"],
-            late=counts[key]["late"],
-            missing=counts[key]["missing"],
-            rate=round(100 * counts[key]["complete"] / counts[key]["due"], 1)
-            if counts[key]["due"]
-            else None,
-        )
-        for key in ordered
-    ]

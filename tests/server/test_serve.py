@@ -59,8 +59,9 @@ def client_of(url: str, tmp_path: Path, cli: Cli) -> Cli:
 
 
 def test_the_client_gets_what_the_database_gives(
-    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+    cli: Cli, logged: dict[str, int], served: str, tmp_path: Path
 ) -> None:
+    offerings = logged
     far = client_of(served, tmp_path, cli)
     a = str(offerings["A"])
     assert far("offering", "list").exit_code == 4  # nobody logged in on the client
@@ -72,6 +73,17 @@ def test_the_client_gets_what_the_database_gives(
         ("offering", "show", a, "--json"),
         ("offering", "show", a),
         ("auth", "status", "--json"),
+        ("tracker", "list", "--json"),
+        ("tracker", "list", "--status", "overdue", "--csv"),
+        ("tracker", "show", "--offering", a, "--week", "1", "--json"),
+        ("tracker", "show", "--offering", a, "--week", "3"),
+        ("tracker", "report", "--json"),
+        ("tracker", "report", "--by", "facilitator", "--csv"),
+        ("tracker", "report", "--module", "CS101"),
+        ("tracker", "attendance", "--json"),
+        ("tracker", "attendance", "--offering", a, "--below", "90", "--csv"),
+        ("tracker", "deadlines", "--json"),
+        ("tracker", "deadlines", "--facilitator", "ana@uni.edu"),
     ):
         near, there = cli(*args), far(*args)
         assert (there.exit_code, there.stdout) == (near.exit_code, near.stdout), args
@@ -89,7 +101,12 @@ def test_the_client_gets_what_the_database_gives(
     near, there = cli("offering", "show", a), far("offering", "show", a)
     assert there.exit_code == near.exit_code == 5
     assert there.stderr == near.stderr
-    assert far("offering", "list", "--json").json() == cli("offering", "list", "--json").json()
+    for args in (("offering", "list", "--json"), ("tracker", "list", "--json")):
+        assert far(*args).stdout == cli(*args).stdout, args
+    for args in (("tracker", "report"), ("tracker", "deadlines", "--facilitator", "ana@uni.edu")):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == 5, args
+        assert there.stderr == near.stderr, args
 
 
 def test_sessions_are_the_servers(
@@ -121,7 +138,7 @@ def test_what_a_client_may_not_do(
         assert "is an operator command" in refused.stderr, args
     # A command that does not go through the server yet refuses; it never opens a
     # database of the client's machine.
-    later = far("tracker", "list")
+    later = far("user", "list")
     assert later.exit_code == 2
     assert "does not go through a server yet" in later.stderr
     assert not list((tmp_path / "client").rglob("*.db"))

@@ -172,3 +172,34 @@ def test_the_http_surface(cli: Cli, offerings: dict[str, int], served: str) -> N
     assert httpx.get(served + "/api/docs").status_code == 200
     metrics = httpx.get(served + "/metrics").text
     assert 'cms_http_requests_total{method="GET",route="/api/v1/offerings/{offering_id}"' in metrics
+
+
+def test_a_client_process_loads_no_database_library(
+    cli: Cli, logged: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('LOADED ' + ' '.join(sorted({n.split('.')[0]"
+        " for n in sys.modules} & {'sqlalchemy', 'sqlmodel', 'pymysql', 'alembic'})) + '\\n'))\n"
+        "from cms_cli.main import app\n"
+        "app()\n"
+    )
+    a = str(logged["A"])
+    for args in (
+        ("offering", "show", a, "--json"),
+        ("offering", "list"),
+        ("tracker", "list", "--json"),
+        ("tracker", "report"),
+        ("tracker", "attendance", "--csv"),
+        ("tracker", "deadlines", "--ics", str(tmp_path / "d.ics")),
+        ("auth", "status"),
+    ):
+        env = {k: v for k, v in {**os.environ, **far.env}.items() if v is not None}
+        env.pop("CMS_DATABASE_URL", None)
+        run = subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, (args, run.stderr)
+        assert run.stderr.splitlines()[-1] == "LOADED ", (args, run.stderr)

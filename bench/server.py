@@ -1,0 +1,119 @@
+"""cms serve and its client, on 12,000 offerings (SQLite).
+
+Prints (a) the client's start-up: `cms offering show ID --json` against a local `cms
+serve`, whole process, median of 7, beside `python -c "import typer"` (budget: within
+1.5x); (b) authenticated `GET /api/v1/offerings/{id}` with 2 server workers and 16
+connections, requests per second over 5 s (budget: >= 500/s); (c) `GET
+/api/v1/offerings` of 12,000 rows, median of 5 (budget: <= 0.5 s).
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from _common import cms, median, run
+
+RUNS = 7
+CONNECTIONS = 16
+SECONDS = 5.0
+
+
+def main() -> None:
+    import httpx
+
+    sys.path.insert(0, os.path.dirname(__file__))
+    import offerings as seed
+    from servers import free_port
+
+    work = Path(tempfile.mkdtemp(prefix="cms-bench-server-"))
+    server = None
+    try:
+        db = work / "big.db"
+        token = seed.seed_catalog(f"sqlite:///{db}")
+        sheet = work / "offerings.csv"
+        seed.write_csv(sheet)
+        env = {"CMS_DATABASE_URL": f"sqlite:///{db}", "CMS_TOKEN": token, "CMS_HOME": str(work)}
+        _, proc = run(["offering", "import", str(sheet)], env)
+        if proc.returncode != 0:
+            sys.exit(f"import failed: {proc.stderr}")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [cms(), "serve", "--port", str(port), "--workers", "2"],
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        client_env = {"CMS_SERVER_URL": url, "CMS_TOKEN": token, "CMS_HOME": str(work / "c")}
+        clean = {k: v for k, v in os.environ.items() if k != "CMS_DATABASE_URL"}
+        starts, floors = [], []
+        for _ in range(RUNS):
+            begun = time.perf_counter()
+            subprocess.run(
+                [cms(), "offering", "show", "1", "--json"],
+                env={**clean, **client_env},
+                capture_output=True,
+                check=True,
+            )
+            starts.append(time.perf_counter() - begun)
+            begun = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import typer"], check=True)
+            floors.append(time.perf_counter() - begun)
+        start, floor = median(starts), median(floors)
+        print(
+            f"(a) client: offering show --json {start * 1000:6.0f} ms; import typer "
+            f"{floor * 1000:4.0f} ms: {start / floor:4.1f}x (budget 1.5x)"
+        )
+        headers = {"Authorization": f"Bearer {token}"}
+        done = [0] * CONNECTIONS
+        stop = time.monotonic() + SECONDS
+
+        def hammer(slot: int) -> None:
+            with httpx.Client(base_url=url, headers=headers) as client:
+                while time.monotonic() < stop:
+                    client.get(f"/api/v1/offerings/{slot * 100 + 1}").raise_for_status()
+                    done[slot] += 1
+
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(CONNECTIONS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(
+            f"(b) GET /api/v1/offerings/{{id}}, 2 workers, {CONNECTIONS} connections: "
+            f"{sum(done) / SECONDS:6.0f} requests/s (budget >= 500/s)"
+        )
+        times = []
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            for _ in range(5):
+                begun = time.perf_counter()
+                rows = client.get("/api/v1/offerings").json()
+                times.append(time.perf_counter() - begun)
+        print(
+            f"(c) GET /api/v1/offerings, {len(rows)} rows: {median(times):5.2f} s "
+            "(median of 5; budget <= 0.5 s)"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=15)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -46,20 +46,28 @@ def list_(
 
     Example: cms audit list --entity user --since 2026-09-01 --json
     """
-    from cms_cli.audit import service
-    from cms_cli.audit.models import AuditEventPublic
-    from cms_cli.auth.current import signed_in
+    from cms_cli.audit.public import AuditEventPublic, with_change
+    from cms_cli.auth.remote import through
 
     config = current().config()
-    with signed_in() as (session, me):
-        rows = service.list_events(
-            session,
-            me,
-            entity=entity,
-            actor_email=actor,
-            since=since.date() if since else None,
-            tz=config.tz,
+    day = since.date() if since else None
+
+    def local(session: Any, me: Any) -> list[AuditEventPublic]:
+        from cms_cli.audit import service
+
+        return service.list_events(
+            session, me, entity=entity, actor_email=actor, since=day, tz=config.tz
         )
+
+    rows = through(
+        local,
+        lambda api: [
+            AuditEventPublic.model_validate(r)
+            for r in api.get(
+                "/audit", entity=entity, actor=actor, since=day.isoformat() if day else None
+            )
+        ],
+    )
     listing(
         rows,
         columns(AuditEventPublic),
@@ -70,5 +78,5 @@ def list_(
         noun="events",
         empty="no events match",
         drop=("entity_id", "entity"),
-        table=(("at", "actor", "action", "entity", "entity_id", "change"), service.with_change),
+        table=(("at", "actor", "action", "entity", "entity_id", "change"), with_change),
     )

@@ -3,6 +3,7 @@ client of `cms serve` reads them without SQLAlchemy (the table is in models.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -34,3 +35,27 @@ class AuditEventPublic(BaseModel):
     entity_id: str | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+def with_change(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with a short ``change`` text for people: what differs before and after."""
+    import json
+
+    from cms_cli.core.output import plain
+
+    before, after = event.get("before") or {}, event.get("after") or {}
+    created = not before
+    parts = []
+    for key in {**before, **after}:
+        old, new = before.get(key), after.get(key)
+        if old == new or (
+            created and (new is None or (key.endswith("_at") and key != "expires_at"))
+        ):
+            continue
+        show_new = json.dumps(plain(new), ensure_ascii=False).strip('"')
+        if key in before:
+            show_old = json.dumps(plain(old), ensure_ascii=False).strip('"')
+            parts.append(f"{key}: {show_old} → {show_new}")
+        else:
+            parts.append(f"{key}={show_new}")
+    return {**event, "change": "; ".join(parts)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,25 +91,3 @@ def list_events(
         query = query.where(col(AuditEvent.at) >= start)
     events = session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
     return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]
-
-
-def with_change(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with a short ``change`` text for people: what differs before and after."""
-    import json
-
-    before, after = event.get("before") or {}, event.get("after") or {}
-    created = not before
-    parts = []
-    for key in {**before, **after}:
-        old, new = before.get(key), after.get(key)
-        if old == new or (
-            created and (new is None or (key.endswith("_at") and key != "expires_at"))
-        ):
-            continue
-        show_new = json.dumps(plain(new), ensure_ascii=False).strip('"')
-        if key in before:
-            show_old = json.dumps(plain(old), ensure_ascii=False).strip('"')
-            parts.append(f"{key}: {show_old} → {show_new}")
-        else:
-            parts.append(f"{key}={show_new}")
-    return {**event, "change": "; ".join(parts)}

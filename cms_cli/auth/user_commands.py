@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -135,13 +135,23 @@ def list_(
 
     Example: cms user list --role facilitator --csv > facilitators.csv
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import UserPublic
+    from cms_cli.auth.public import UserPublic
+    from cms_cli.auth.remote import through
 
     parsed = _role(role) if role is not None else None
-    with signed_in() as (session, me):
-        rows = service.list_users(session, me, role=parsed, active=active)
+
+    def local(session: Any, me: Any) -> list[UserPublic]:
+        from cms_cli.auth import service
+
+        return service.list_users(session, me, role=parsed, active=active)
+
+    rows = through(
+        local,
+        lambda api: [
+            UserPublic.model_validate(r)
+            for r in api.get("/users", role=parsed.value if parsed else None, active=active)
+        ],
+    )
     listing(
         rows,
         columns(UserPublic),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,21 +26,32 @@ ActiveOpt = Annotated[
 
 
 def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool, view: View) -> None:
-    from cms_cli.auth.current import signed_in
-    from cms_cli.catalog import service
+    from cms_cli.auth.remote import through
+    from cms_cli.catalog.public import SHOWN
+    from cms_cli.core.output import columns
 
-    kind = getattr(service, kind_name)
-    with signed_in() as (session, me):
-        rows = service.listing(session, me, kind, active)
+    entity = kind_name.lower()
+    model = SHOWN[entity]
+
+    def local(session: Any, me: Any) -> list[Any]:
+        from cms_cli.catalog import service
+
+        return service.listing(session, me, getattr(service, kind_name), active)
+
+    rows = through(
+        local,
+        lambda api: [model.model_validate(r) for r in api.get(f"/catalog/{entity}", active=active)],
+    )
+    fields = columns(model)
     listing(
         rows,
-        kind.fields,
+        fields,
         json_=json_,
         csv_=csv_,
         view=view,
-        noun=f"{kind.entity}s",
-        empty=f"no {kind.entity} yet",
-        drop=kind.fields[:1:-1],
+        noun=f"{entity}s",
+        empty=f"no {entity} yet",
+        drop=fields[:1:-1],
     )
 
 

@@ -46,3 +46,11 @@ class ClassGroupPublic(BaseModel):
     trimester: int
     intake: Intake
     is_active: bool
+
+
+#: What each kind of the catalog shows, by its entity name (the API's path too).
+SHOWN: dict[str, type[BaseModel]] = {
+    "module": ModulePublic,
+    "cohort": CohortPublic,
+    "class": ClassGroupPublic,
+}

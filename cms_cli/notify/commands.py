@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
@@ -41,6 +42,13 @@ LogFormatOpt = Annotated[
         help="Logs on stderr: plain lines, or one JSON object per line (journald, ELK).",
     ),
 ]
+
+
+def _service() -> ModuleType:
+    """The notification services: imported only by a command that talks to a database."""
+    from cms_cli.notify import service
+
+    return service
 
 
 @app.command()
@@ -135,12 +143,18 @@ def list_(
 
     Example: cms notify list --status failed
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.notify import service
-    from cms_cli.notify.models import NotificationPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.notify.public import NotificationPublic
 
-    with signed_in() as (session, me):
-        rows = service.list_notifications(session, me, status=status, recipient=recipient)
+    rows = through(
+        lambda session, me: _service().list_notifications(
+            session, me, status=status, recipient=recipient
+        ),
+        lambda api: [
+            NotificationPublic.model_validate(r)
+            for r in api.get("/notifications", status=status, recipient=recipient)
+        ],
+    )
     listing(
         rows,
         columns(NotificationPublic),
@@ -192,12 +206,15 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from cms_cli.auth.current import signed_in
-    from cms_cli.notify import service
-    from cms_cli.notify.models import InboxItemPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.notify.public import InboxItemPublic
 
-    with signed_in() as (session, me):
-        rows = service.inbox(session, me, include_read=all_)
+    rows = through(
+        lambda session, me: _service().inbox(session, me, include_read=all_),
+        lambda api: [
+            InboxItemPublic.model_validate(r) for r in api.get("/inbox", all=all_ or None)
+        ],
+    )
     listing(
         rows,
         columns(InboxItemPublic),
@@ -224,12 +241,14 @@ def show(
 
     Example: cms inbox show 1
     """
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import through
     from cms_cli.core.output import item
-    from cms_cli.notify import service
+    from cms_cli.notify.public import InboxItemPublic
 
-    with signed_in() as (session, me):
-        shown = service.inbox_item(session, me, item_id)
+    shown = through(
+        lambda session, me: _service().inbox_item(session, me, item_id),
+        lambda api: InboxItemPublic.model_validate(api.post(f"/inbox/{item_id}/read")),
+    )
     item(shown, json_=json_)
 
 
@@ -242,11 +261,12 @@ def read(
 
     Example: cms inbox read --all
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.notify import service
+    from cms_cli.auth.remote import through
 
-    with signed_in() as (session, me):
-        count = service.mark_read(session, me, ids or [], everything=all_)
+    count = through(
+        lambda session, me: _service().mark_read(session, me, ids or [], everything=all_),
+        lambda api: int(api.post("/inbox/read", {"ids": ids or [], "all": all_})["marked"]),
+    )
     result(f"{count} notification(s) marked read.")
 
 

@@ -480,12 +480,15 @@ def students(
 
     Example: cms offering students 9 --csv
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
-    from cms_cli.offerings.models import StudentPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import StudentPublic
 
-    with signed_in() as (session, me):
-        rows = service.students(session, me, offering_id)
+    rows = through(
+        lambda session, me: _service().students(session, me, offering_id),
+        lambda api: [
+            StudentPublic.model_validate(r) for r in api.get(f"/offerings/{offering_id}/students")
+        ],
+    )
     listing(
         rows,
         columns(StudentPublic),

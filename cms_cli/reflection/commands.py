@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -55,12 +55,21 @@ def list_(
 
     Example: cms reflection list --offering 9 --csv > reflections.csv
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.reflection import service
-    from cms_cli.reflection.models import ReflectionPublic
+    from cms_cli.auth.remote import through
+    from cms_cli.reflection.public import ReflectionPublic
 
-    with signed_in() as (session, me):
-        rows = service.list_reflections(session, me, offering)
+    def local(session: Any, me: Any) -> list[ReflectionPublic]:
+        from cms_cli.reflection import service
+
+        return service.list_reflections(session, me, offering)
+
+    rows = through(
+        local,
+        lambda api: [
+            ReflectionPublic.model_validate(r)
+            for r in api.get("/reflections", offering_id=offering)
+        ],
+    )
     listing(
         rows,
         columns(ReflectionPublic),

@@ -230,7 +230,99 @@ def _routes() -> APIRouter:
                 )
             )
 
+    @router.get("/offerings/{offering_id}/students")
+    def students(offering_id: int, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            return _rows(service.students(session, me, offering_id))
+
+    @router.get("/catalog/{entity}")
+    def catalog(entity: str, authorization: Auth = None, active: bool | None = None) -> Any:
+        from cms_cli.catalog import service
+        from cms_cli.core.errors import NotFound
+
+        kind = {"module": service.MODULE, "cohort": service.COHORT, "class": service.CLASS}.get(
+            entity
+        )
+        if kind is None:
+            raise NotFound(f"no catalog of {entity!r}")
+        with _signed(authorization) as (session, me):
+            return _rows(service.listing(session, me, kind, active))
+
+    @router.get("/users")
+    def users(
+        authorization: Auth = None, role: str | None = None, active: bool | None = None
+    ) -> Any:
+        from cms_cli.auth import service
+        from cms_cli.core.roles import Role
+
+        with _signed(authorization) as (session, me):
+            return _rows(
+                service.list_users(session, me, role=Role(role) if role else None, active=active)
+            )
+
+    @router.get("/notifications")
+    def notifications(
+        authorization: Auth = None, status: str | None = None, recipient: str | None = None
+    ) -> Any:
+        from cms_cli.notify import service
+
+        with _signed(authorization) as (session, me):
+            return _rows(
+                service.list_notifications(session, me, status=status, recipient=recipient)
+            )
+
+    @router.get("/inbox")
+    def inbox(authorization: Auth = None, all: bool = False) -> Any:
+        from cms_cli.notify import service
+
+        with _signed(authorization) as (session, me):
+            return _rows(service.inbox(session, me, include_read=all))
+
+    @router.post("/inbox/{item_id}/read")
+    def inbox_item(item_id: int, authorization: Auth = None) -> Any:
+        from cms_cli.notify import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(service.inbox_item(session, me, item_id))
+
+    @router.post("/inbox/read")
+    def mark_read(body: MarkRead, authorization: Auth = None) -> Any:
+        from cms_cli.notify import service
+
+        with _signed(authorization) as (session, me):
+            return {"marked": service.mark_read(session, me, body.ids, everything=body.all)}
+
+    @router.get("/audit")
+    def audit(
+        authorization: Auth = None,
+        entity: str | None = None,
+        actor: str | None = None,
+        since: date | None = None,
+    ) -> Any:
+        from cms_cli.audit import service
+
+        with _signed(authorization) as (session, me):
+            return _rows(
+                service.list_events(
+                    session, me, entity=entity, actor_email=actor, since=since, tz=_config().tz
+                )
+            )
+
+    @router.get("/reflections")
+    def reflections(offering_id: int, authorization: Auth = None) -> Any:
+        from cms_cli.reflection import service
+
+        with _signed(authorization) as (session, me):
+            return _rows(service.list_reflections(session, me, offering_id))
+
     return router
+
+
+class MarkRead(BaseModel):
+    ids: list[int] = []
+    all: bool = False
 
 
 def _offering_filters(

@@ -67,7 +67,7 @@ def test_the_table_shows_what_changed(cli: Cli, people: dict[str, str]) -> None:
 
 
 def test_with_change_summarises_updates_and_creations() -> None:
-    from cms_cli.audit.service import with_change
+    from cms_cli.audit.public import with_change
 
     update = with_change({"before": {"a": 1, "b": True}, "after": {"a": 2, "b": True}})
     assert update["change"] == "a: 1 → 2"

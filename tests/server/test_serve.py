@@ -66,6 +66,7 @@ def test_the_client_gets_what_the_database_gives(
     a = str(offerings["A"])
     assert far("offering", "list").exit_code == 4  # nobody logged in on the client
     far.login("dean@uni.edu")
+    cli.ok("notify", "sweep")  # the outbox and the inbox have rows
     for args in (
         ("offering", "list", "--json"),
         ("offering", "list", "--csv", "--trimester", "1"),
@@ -84,6 +85,18 @@ def test_the_client_gets_what_the_database_gives(
         ("tracker", "attendance", "--offering", a, "--below", "90", "--csv"),
         ("tracker", "deadlines", "--json"),
         ("tracker", "deadlines", "--facilitator", "ana@uni.edu"),
+        ("offering", "students", a, "--csv"),
+        ("module", "list", "--json"),
+        ("cohort", "list", "--csv"),
+        ("class", "list", "--inactive"),
+        ("user", "list", "--json"),
+        ("user", "list", "--role", "student", "--csv"),
+        ("notify", "list", "--json"),
+        ("notify", "list", "--status", "queued"),
+        ("inbox", "--all", "--json"),
+        ("audit", "list", "--entity", "offering", "--json"),
+        ("audit", "list", "--since", "2026-01-01"),
+        ("reflection", "list", "--offering", a, "--json"),
     ):
         near, there = cli(*args), far(*args)
         assert (there.exit_code, there.stdout) == (near.exit_code, near.stdout), args
@@ -138,7 +151,7 @@ def test_what_a_client_may_not_do(
         assert "is an operator command" in refused.stderr, args
     # A command that does not go through the server yet refuses; it never opens a
     # database of the client's machine.
-    later = far("user", "list")
+    later = far("offering", "cancel", str(offerings["A"]), "--yes")
     assert later.exit_code == 2
     assert "does not go through a server yet" in later.stderr
     assert not list((tmp_path / "client").rglob("*.db"))
@@ -195,6 +208,9 @@ def test_a_client_process_loads_no_database_library(
         ("tracker", "attendance", "--csv"),
         ("tracker", "deadlines", "--ics", str(tmp_path / "d.ics")),
         ("auth", "status"),
+        ("user", "list", "--csv"),
+        ("audit", "list"),
+        ("inbox", "--all"),
     ):
         env = {k: v for k, v in {**os.environ, **far.env}.items() if v is not None}
         env.pop("CMS_DATABASE_URL", None)
@@ -203,3 +219,28 @@ def test_a_client_process_loads_no_database_library(
         )
         assert run.returncode == 0, (args, run.stderr)
         assert run.stderr.splitlines()[-1] == "LOADED ", (args, run.stderr)
+
+
+def test_the_inbox_is_read_through_the_server(
+    cli: Cli, logged: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    cli.ok("notify", "sweep")
+    from cms_cli.notify import delivery
+
+    config = cli.config()
+    for row in cli.ok("notify", "list", "--json").json():
+        delivery.deliver(row["id"], config)
+    far = client_of(served, tmp_path, cli)
+    far.login("ana@uni.edu")
+    cli.login("ana@uni.edu")
+    unread = far.ok("inbox", "--json").json()
+    assert unread == cli.ok("inbox", "--json").json()
+    first = unread[0]["id"]
+    shown = far.ok("inbox", "show", str(first), "--json").json()
+    assert shown["read_at"] is not None
+    assert far("inbox", "show", "999").exit_code == 3
+    assert (
+        far.ok("inbox", "read", "--all").stdout
+        == f"{len(unread) - 1} notification(s) marked read.\n"
+    )
+    assert cli.ok("inbox", "--json").json() == []

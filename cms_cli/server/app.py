@@ -22,6 +22,7 @@ from cms_cli import __version__
 from cms_cli.core.errors import CmsError, NotAuthenticated
 from cms_cli.core.problems import MEDIA_TYPE, problem
 from cms_cli.offerings.public import Filters
+from cms_cli.tracker.public import LogChanges
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -174,6 +175,23 @@ def _routes() -> APIRouter:
                 )
             )
 
+    @router.post("/logs")
+    def write_log(body: LogWrite, authorization: Auth = None) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(
+                service.write_log(
+                    session,
+                    me,
+                    body.offering_id,
+                    body.week,
+                    body.changes,
+                    deadlines=_rules(),
+                    today=_today(),
+                )
+            )
+
     @router.get("/logs/week")
     def log(week: int, authorization: Auth = None, offering_id: int | None = None) -> Any:
         from cms_cli.tracker import service
@@ -318,6 +336,12 @@ def _routes() -> APIRouter:
             return _rows(service.list_reflections(session, me, offering_id))
 
     return router
+
+
+class LogWrite(BaseModel):
+    offering_id: int | None = None
+    week: int | None = None
+    changes: LogChanges
 
 
 class MarkRead(BaseModel):

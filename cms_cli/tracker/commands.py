@@ -122,8 +122,8 @@ def log(
     Example: cms tracker log --offering 9 --week 5 --all-present --formative-one done
     --grade-book pending
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.tracker import service
+    from cms_cli.auth.remote import through
+    from cms_cli.tracker.public import LogChanges, LogPublic
 
     given = {
         "formative_one_grading": formative_one,
@@ -133,23 +133,31 @@ def log(
         "intranet_sync": intranet_sync,
         "grade_book_status": grade_book,
     }
-    changes = service.LogChanges(
+    changes = LogChanges(
         statuses={k: v for k, v in given.items() if v is not None},
         notes=notes,
         all_present=all_present,
-        present=present or (),
-        absent=absent or (),
+        present=list(present or ()),
+        absent=list(absent or ()),
     )
     changes.check()
     nothing = not changes.statuses and notes is None and not changes.attendance_given()
     deadlines, today = _deadlines(), current().today
-    if interactive():
+    if interactive() and not current().server_url:  # the form reads the database
         offering, week, form_changes = _form(offering, week, ask_fields=nothing)
         changes = form_changes or changes
-    with signed_in() as (session, me):
-        shown = service.write_log(
-            session, me, offering, week, changes, deadlines=deadlines, today=today
-        )
+    chosen = changes
+    shown = through(
+        lambda session, me: _service().write_log(
+            session, me, offering, week, chosen, deadlines=deadlines, today=today
+        ),
+        lambda api: LogPublic.model_validate(
+            api.post(
+                "/logs",
+                {"offering_id": offering, "week": week, "changes": chosen.model_dump()},
+            )
+        ),
+    )
     if json_:
         write_json(shown)
     else:

@@ -151,3 +151,25 @@ class AttendanceFilters:
     def query(self) -> dict[str, Any]:
         extra = {"offering_id": self.offering_id, "student": self.student, "below": self.below}
         return {**self.offerings.query(), **{k: v for k, v in extra.items() if v is not None}}
+
+
+class LogChanges(BaseModel):
+    """What `tracker log` changes in a week (only what is given): the body of the API's
+    write too."""
+
+    #: activity -> status as given (text or Status); parsed after the permission check.
+    statuses: dict[str, str] = {}
+    notes: str | None = None
+    all_present: bool = False
+    present: list[str] = []
+    absent: list[str] = []
+
+    def attendance_given(self) -> bool:
+        return self.all_present or bool(self.present) or bool(self.absent)
+
+    def check(self) -> None:
+        from cms_cli.core.errors import UsageError
+
+        given = sum((self.all_present, bool(self.present), bool(self.absent)))
+        if given > 1:
+            raise UsageError("use one of --all-present, --present and --absent")

@@ -8,8 +8,8 @@ of all of them in one query each.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from cms_cli.tracker.models import (
     WeeklyLog,
 )
 from cms_cli.tracker.public import ListFilters as ListFilters
+from cms_cli.tracker.public import LogChanges as LogChanges
 
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
@@ -119,24 +120,6 @@ def choose_week(offering: Offering, week: int | None, today: date) -> int:
 
 
 # -- writing ----------------------------------------------------------------------------
-
-
-@dataclass(kw_only=True)
-class LogChanges:
-    #: activity -> status as given (text or Status); parsed after the permission check.
-    statuses: dict[str, str] = field(default_factory=dict)
-    notes: str | None = None
-    all_present: bool = False
-    present: Sequence[str] = ()
-    absent: Sequence[str] = ()
-
-    def attendance_given(self) -> bool:
-        return self.all_present or bool(self.present) or bool(self.absent)
-
-    def check(self) -> None:
-        given = sum((self.all_present, bool(self.present), bool(self.absent)))
-        if given > 1:
-            raise UsageError("use one of --all-present, --present and --absent")
 
 
 def _loggable(

@@ -244,3 +244,48 @@ def test_the_inbox_is_read_through_the_server(
         == f"{len(unread) - 1} notification(s) marked read.\n"
     )
     assert cli.ok("inbox", "--json").json() == []
+
+
+def test_a_facilitator_logs_a_week_through_the_server(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    a, b = str(offerings["A"]), str(offerings["B"])
+    far = client_of(served, tmp_path, cli)
+    far.login("ana@uni.edu")
+    logged = far.ok(
+        "tracker",
+        "log",
+        "--offering",
+        a,
+        "--week",
+        "2",
+        "--absent",
+        "sam@uni.edu",
+        "--formative-one",
+        "DONE",
+        "--notes",
+        "from a laptop",
+        "--json",
+    ).json()
+    cli.login("ana@uni.edu")
+    assert cli.ok("tracker", "show", "--offering", a, "--week", "2", "--json").json() == logged
+    assert logged["attendance"] == {"sam@uni.edu": False, "sue@uni.edu": True}
+    said = far.ok("tracker", "log", "--offering", a, "--week", "2", "--summative", "done")
+    assert said.stdout == f"Week 2 of offering {a} (CS101) saved: 43% complete.\n"
+    for args, code in (
+        (("tracker", "log", "--offering", b, "--week", "1", "--summative", "done"), 5),
+        (("tracker", "log", "--offering", a, "--week", "99", "--summative", "done"), 1),
+        (("tracker", "log", "--offering", a, "--week", "1", "--summative", "finished"), 1),
+        (("tracker", "log", "--offering", a, "--week", "1", "--absent", "x@uni.edu"), 1),
+        (("tracker", "log", "--offering", "999", "--week", "1", "--summative", "done"), 3),
+        (("tracker", "log", "--offering", a, "--all-present", "--absent", "sam@uni.edu"), 2),
+    ):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == code, args
+        assert there.stderr == near.stderr, args
+    cli.login("dean@uni.edu")
+    events = cli.ok("audit", "list", "--entity", "log", "--json").json()
+    assert [(e["actor"], e["action"]) for e in events] == [
+        ("ana@uni.edu", "create"),
+        ("ana@uni.edu", "update"),
+    ]

@@ -33,11 +33,28 @@ def submit(
 
     Example: cms reflection submit ~/Downloads/reflection-offering-9.json
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.reflection import service
+    from cms_cli.auth.remote import through
+    from cms_cli.reflection.files import read_bytes
+    from cms_cli.reflection.public import ReflectionPublic
 
-    with signed_in() as (session, me):
-        row, replaced = service.submit(session, me, file)
+    raw = read_bytes(file)
+
+    def local(session: Any, me: Any) -> tuple[ReflectionPublic, bool]:
+        from cms_cli.reflection import service
+
+        return service.submit(session, me, raw, str(file))
+
+    def far(api: Any) -> tuple[ReflectionPublic, bool]:
+        answer = api.request(
+            "POST",
+            "/reflections",
+            params={"name": str(file)},
+            content=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        return ReflectionPublic.model_validate(answer["reflection"]), bool(answer["replaced"])
+
+    row, replaced = through(local, far)
     verb = "replaced your earlier one" if replaced else "stored"
     result(f"Reflection for offering {row.offering_id} {verb}.")
 

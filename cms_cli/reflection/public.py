@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 
 class ReflectionCreate(BaseModel):
-    """A reflection as the page's file gives it (checked by ``service.read_file``)."""
+    """A reflection as the page's file gives it (checked by ``files.parse``)."""
 
     offering_id: int
     language: str

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
@@ -328,6 +329,13 @@ def _routes() -> APIRouter:
                 )
             )
 
+    @router.post("/reflections")
+    async def submit(request: Request, name: str = "the uploaded file") -> Any:
+        from cms_cli.reflection.files import MAX_FILE
+
+        raw = await _capped(request, MAX_FILE, name)
+        return await run_in_threadpool(_submit, raw, name, request.headers.get("authorization"))
+
     @router.get("/reflections")
     def reflections(offering_id: int, authorization: Auth = None) -> Any:
         from cms_cli.reflection import service
@@ -336,6 +344,29 @@ def _routes() -> APIRouter:
             return _rows(service.list_reflections(session, me, offering_id))
 
     return router
+
+
+async def _capped(request: Request, limit: int, name: str) -> bytes:
+    """The request's body, refused (exit 1) past ``limit`` bytes without reading more."""
+    from cms_cli.core.errors import ValidationError
+
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ValidationError(f"{name}: too large (over {limit} bytes)")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValidationError(f"{name}: too large (over {limit} bytes)")
+    return bytes(body)
+
+
+def _submit(raw: bytes, name: str, authorization: str | None) -> Any:
+    from cms_cli.reflection import service
+
+    with _signed(authorization) as (session, me):
+        row, replaced = service.submit(session, me, raw, name)
+        return {"reflection": _shown(row), "replaced": replaced}
 
 
 class LogWrite(BaseModel):

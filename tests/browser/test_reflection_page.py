@@ -336,7 +336,7 @@ def test_submit_downloads_opens_the_dialog_and_empties_the_form(
 def test_the_downloaded_file_is_what_cms_reflection_submit_takes(
     make_page: Any, site_url: str, tmp_path: Path
 ) -> None:
-    from cms_cli.reflection.service import read_file
+    from cms_cli.reflection.files import read_file
 
     page = make_page(locale="fr-FR").open(with_course(site_url, "7"))
     fill_all(page)

@@ -289,3 +289,49 @@ def test_a_facilitator_logs_a_week_through_the_server(
         ("ana@uni.edu", "create"),
         ("ana@uni.edu", "update"),
     ]
+
+
+def test_a_student_hands_in_a_reflection_through_the_server(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    import json
+
+    a = offerings["A"]
+    good = tmp_path / "reflection.json"
+    good.write_text(
+        json.dumps(
+            {
+                "offering": a,
+                "language": "fr",
+                "answers": {"question1": "Oui", "question2": "Non", "question3": "Peut-être"},
+                "submitted_at": "2026-02-01T10:00:00Z",
+            }
+        ),
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"offering": "12abc"}', encoding="utf-8")
+    far = client_of(served, tmp_path, cli)
+    far.login("sam@uni.edu")
+    cli.login("sam@uni.edu")
+    assert (
+        far.ok("reflection", "submit", str(good)).stdout == f"Reflection for offering {a} stored.\n"
+    )
+    again = far.ok("reflection", "submit", str(good)).stdout
+    assert again == f"Reflection for offering {a} replaced your earlier one.\n"
+    near, there = cli("reflection", "submit", str(bad)), far("reflection", "submit", str(bad))
+    assert there.exit_code == near.exit_code == 1
+    assert there.stderr == near.stderr
+    cli.login("dean@uni.edu")
+    (row,) = cli.ok("reflection", "list", "--offering", str(a), "--json").json()
+    assert (row["student"], row["language"]) == ("sam@uni.edu", "fr")
+    far.login("dean@uni.edu")
+    assert far("reflection", "submit", str(good)).exit_code == 5
+    token = cli.ok("auth", "token").stdout.strip()
+    huge = httpx.post(
+        served + "/api/v1/reflections",
+        content=b"x" * 2_000_000,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (huge.status_code, huge.json()["exit_code"]) == (422, 1)
+    assert "too large" in huge.json()["detail"]

@@ -97,9 +97,8 @@ def create(
     Example: cms offering create --module CS305 --class 2027T --cohort "Evening 2027"
     --mode online --start 2027-01-11 --end 2027-04-02 --facilitator ana.lopez@uni.example
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
-    from cms_cli.offerings.models import OfferingCreate
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import OfferingCreate, OfferingPublic
 
     data = OfferingCreate.model_validate(
         {
@@ -114,10 +113,14 @@ def create(
             "manager": manager,
         }
     )
-    with signed_in() as (session, me):
-        shown = service.create(
+    shown = through(
+        lambda session, me: _service().create(
             session, me, data, max_load=current().config().settings.max_load, today=current().today
-        )
+        ),
+        lambda api: OfferingPublic.model_validate(
+            api.post("/offerings", data.model_dump(mode="json"))
+        ),
+    )
     if json_:
         write_json(shown)
     else:
@@ -220,9 +223,8 @@ def update(
 
     Example: cms offering update 9 --facilitator ben.okafor@uni.example --max-students 40
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
-    from cms_cli.offerings.models import OfferingUpdate
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import OfferingPublic, OfferingUpdate
 
     changes = OfferingUpdate.model_validate(
         {
@@ -236,15 +238,19 @@ def update(
             "status": status,
         }
     )
-    with signed_in() as (session, me):
-        shown = service.update(
+    shown = through(
+        lambda session, me: _service().update(
             session,
             me,
             offering_id,
             changes,
             max_load=current().config().settings.max_load,
             today=current().today,
-        )
+        ),
+        lambda api: OfferingPublic.model_validate(
+            api.request("PATCH", f"/offerings/{offering_id}", json=changes.model_dump(mode="json"))
+        ),
+    )
     if json_:
         write_json(shown)
     else:
@@ -260,13 +266,21 @@ def cancel(
 
     Example: cms offering cancel 9 --yes
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
+    from cms_cli.auth.remote import remote
 
-    with signed_in() as (session, me):
-        service.managed(session, me, offering_id)  # exit 5 or 3 before asking
+    api = remote()
+    if api is not None:
+        api.post(f"/offerings/{offering_id}/cancel", {"check": True})  # 5 or 3 before asking
         confirm(f"Cancel offering {offering_id}?", yes=yes)
-        _, changed = service.cancel(session, me, offering_id, today=current().today)
+        changed = bool(api.post(f"/offerings/{offering_id}/cancel", {})["changed"])
+    else:
+        from cms_cli.auth.current import signed_in
+
+        service = _service()
+        with signed_in() as (session, me):
+            service.managed(session, me, offering_id)  # exit 5 or 3 before asking
+            confirm(f"Cancel offering {offering_id}?", yes=yes)
+            _, changed = service.cancel(session, me, offering_id, today=current().today)
     result(
         f"Cancelled offering {offering_id}."
         if changed
@@ -422,20 +436,32 @@ def enrol(
     Example: cms offering enrol 9 --student amara.keller@students.uni.example
     --student amara.novak@students.uni.example
     """
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import remote
     from cms_cli.core.errors import UsageError
-    from cms_cli.offerings import service
+    from cms_cli.offerings.public import EnrolReport
 
     if bool(student) == bool(file):
         raise UsageError("give --student EMAIL (one or more) or --file FILE.csv, not both")
-    with signed_in() as (session, me):
-        service.managed(session, me, offering_id)  # exit 5 or 3 before reading a file
-        emails = list(student or [])
-        if file is not None:
-            from cms_cli.core.csvfile import read_rows
 
-            emails = [r["email"] for _, r in read_rows(file, ("email",), ("name", "student_id"))]
-        report = service.enrol(session, me, offering_id, emails)
+    def emails() -> list[str]:
+        if file is None:
+            return list(student or [])
+        from cms_cli.core.csvfile import read_rows
+
+        return [r["email"] for _, r in read_rows(file, ("email",), ("name", "student_id"))]
+
+    api = remote()
+    if api is not None:
+        path = f"/offerings/{offering_id}/enrol"
+        api.post(path, {"emails": [], "check": True})  # exit 5 or 3 before reading a file
+        report = EnrolReport.model_validate(api.post(path, {"emails": emails()}))
+    else:
+        from cms_cli.auth.current import signed_in
+
+        service = _service()
+        with signed_in() as (session, me):
+            service.managed(session, me, offering_id)  # exit 5 or 3 before reading a file
+            report = service.enrol(session, me, offering_id, emails())
     places = (
         f"{report.enrolled}/{report.max_students}" if report.max_students else f"{report.enrolled}"
     )
@@ -459,12 +485,13 @@ def unenrol(
 
     Example: cms offering unenrol 9 --student amara.keller@students.uni.example
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings import service
+    from cms_cli.auth.remote import through
 
-    with signed_in() as (session, me):
-        user = service.unenrol(session, me, offering_id, student)
-    result(f"Unenrolled {user.email} from offering {offering_id}.")
+    email = through(
+        lambda session, me: _service().unenrol(session, me, offering_id, student).email,
+        lambda api: api.post(f"/offerings/{offering_id}/unenrol", {"student": student})["email"],
+    )
+    result(f"Unenrolled {email} from offering {offering_id}.")
 
 
 @app.command()

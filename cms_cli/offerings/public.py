@@ -160,3 +160,14 @@ class Filters:
         if "ids" in values:
             values["ids"] = list(values["ids"])
         return values
+
+
+class EnrolReport(BaseModel):
+    """What an enrolment did: who was added, who was there already, the count after."""
+
+    offering_id: int
+    added: list[str]
+    already: list[str]
+    enrolled: int
+    max_students: int | None
+    end_date: date | None = None

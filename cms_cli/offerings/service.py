@@ -7,7 +7,6 @@ limit (capacity, load) run in the transaction that inserts, on a locked row.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
@@ -32,6 +31,7 @@ from cms_cli.offerings.models import (
     OfferingUpdate,
     StudentPublic,
 )
+from cms_cli.offerings.public import EnrolReport as EnrolReport
 from cms_cli.offerings.public import Filters as Filters
 from cms_cli.offerings.rules import (
     check_dates,
@@ -417,16 +417,6 @@ def cancel(
 
 
 # -- enrolments -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnrolReport:
-    offering_id: int
-    added: list[str]
-    already: list[str]
-    enrolled: int
-    max_students: int | None
-    end_date: date | None = None
 
 
 def _students(session: Session, emails: Iterable[str]) -> dict[str, User]:

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from cms_cli import __version__
 from cms_cli.core.errors import CmsError, NotAuthenticated
 from cms_cli.core.problems import MEDIA_TYPE, problem
-from cms_cli.offerings.public import Filters
+from cms_cli.offerings.public import Filters, OfferingCreate, OfferingUpdate
 from cms_cli.tracker.public import LogChanges
 
 if TYPE_CHECKING:
@@ -249,6 +249,50 @@ def _routes() -> APIRouter:
                 )
             )
 
+    @router.post("/offerings")
+    def create_offering(body: OfferingCreate, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(service.create(session, me, body, max_load=_max_load(), today=_today()))
+
+    @router.patch("/offerings/{offering_id}")
+    def update_offering(offering_id: int, body: OfferingUpdate, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(
+                service.update(session, me, offering_id, body, max_load=_max_load(), today=_today())
+            )
+
+    @router.post("/offerings/{offering_id}/cancel")
+    def cancel_offering(offering_id: int, body: Check, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            if body.check:
+                service.managed(session, me, offering_id)
+                return {}
+            _, changed = service.cancel(session, me, offering_id, today=_today())
+            return {"changed": changed}
+
+    @router.post("/offerings/{offering_id}/enrol")
+    def enrol(offering_id: int, body: Enrol, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            if body.check:
+                service.managed(session, me, offering_id)
+                return {}
+            return _shown(service.enrol(session, me, offering_id, body.emails))
+
+    @router.post("/offerings/{offering_id}/unenrol")
+    def unenrol(offering_id: int, body: Unenrol, authorization: Auth = None) -> Any:
+        from cms_cli.offerings import service
+
+        with _signed(authorization) as (session, me):
+            return {"email": service.unenrol(session, me, offering_id, body.student).email}
+
     @router.get("/offerings/{offering_id}/students")
     def students(offering_id: int, authorization: Auth = None) -> Any:
         from cms_cli.offerings import service
@@ -367,6 +411,24 @@ def _submit(raw: bytes, name: str, authorization: str | None) -> Any:
     with _signed(authorization) as (session, me):
         row, replaced = service.submit(session, me, raw, name)
         return {"reflection": _shown(row), "replaced": replaced}
+
+
+class Check(BaseModel):
+    """``check``: only the permission and existence checks, before a confirmation."""
+
+    check: bool = False
+
+
+class Enrol(Check):
+    emails: list[str] = []
+
+
+class Unenrol(BaseModel):
+    student: str
+
+
+def _max_load() -> int:
+    return _config().settings.max_load
 
 
 class LogWrite(BaseModel):

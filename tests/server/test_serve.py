@@ -151,7 +151,7 @@ def test_what_a_client_may_not_do(
         assert "is an operator command" in refused.stderr, args
     # A command that does not go through the server yet refuses; it never opens a
     # database of the client's machine.
-    later = far("offering", "cancel", str(offerings["A"]), "--yes")
+    later = far("offering", "import", str(tmp_path / "term.csv"))
     assert later.exit_code == 2
     assert "does not go through a server yet" in later.stderr
     assert not list((tmp_path / "client").rglob("*.db"))
@@ -335,3 +335,58 @@ def test_a_student_hands_in_a_reflection_through_the_server(
     )
     assert (huge.status_code, huge.json()["exit_code"]) == (422, 1)
     assert "too large" in huge.json()["detail"]
+
+
+def test_a_manager_allocates_through_the_server(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    new = [
+        "offering",
+        "create",
+        "--module",
+        "MA201",
+        "--class",
+        "2026K",
+        "--cohort",
+        "Cohort B",
+        "--mode",
+        "hybrid",
+        "--start",
+        "2026-05-04",
+        "--end",
+        "2026-07-31",
+        "--facilitator",
+        "ana@uni.edu",
+        "--max-students",
+        "2",
+    ]
+    made = far.ok(*new, "--json").json()
+    assert cli.ok("offering", "show", str(made["id"]), "--json").json() == made
+    m = str(made["id"])
+    for args, code in (
+        (new, 6),  # the same offering again
+        ([*new[:8], "--mode", "bus", *new[10:]], 1),
+        (["offering", "update", m], 1),  # nothing to change
+        (["offering", "update", m, "--start", "2026-08-01"], 1),  # after the end
+        (["offering", "update", "999", "--max-students", "5"], 3),
+        (["offering", "cancel", "999", "--yes"], 3),
+        (["offering", "enrol", m], 2),
+        (["offering", "unenrol", m, "--student", "sam@uni.edu"], 3),
+    ):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == code, args
+        assert there.stderr == near.stderr, args
+    updated = far.ok("offering", "update", m, "--max-students", "3", "--json").json()
+    assert updated["max_students"] == 3
+    said = far.ok("offering", "enrol", m, "--student", "sam@uni.edu", "--student", "sue@uni.edu")
+    assert said.stdout == f"Enrolled 2 student(s) in offering {m} (2/3).\n"
+    assert far.ok("offering", "unenrol", m, "--student", "SUE@uni.edu").stdout == (
+        f"Unenrolled sue@uni.edu from offering {m}.\n"
+    )
+    assert far.ok("offering", "cancel", m, "--yes").stdout == f"Cancelled offering {m}.\n"
+    assert cli.ok("offering", "show", m, "--json").json()["status"] == "cancelled"
+    far.login("ana@uni.edu")
+    assert far(*new).exit_code == 5
+    assert far("offering", "cancel", m, "--yes").exit_code == 5

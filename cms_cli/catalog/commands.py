@@ -55,14 +55,37 @@ def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool, view: Vi
     )
 
 
-def _set_active(kind_name: str, value: str, active: bool) -> None:
-    from cms_cli.auth.current import signed_in
-    from cms_cli.catalog import service
+def _add(entity: str, values: dict[str, Any]) -> str:
+    """Add a catalog entry (through the server, or to the database); its shown name."""
+    from cms_cli.auth.remote import through
+    from cms_cli.core.output import plain
 
-    kind = getattr(service, kind_name)
-    with signed_in() as (session, me):
+    def local(session: Any, me: Any) -> str:
+        from cms_cli.catalog import service
+
+        return service.add(session, me, entity, values)
+
+    return through(local, lambda api: str(api.post(f"/catalog/{entity}", plain(values))["name"]))
+
+
+def _set_active(kind_name: str, value: str, active: bool) -> None:
+    from cms_cli.auth.remote import through
+
+    entity = kind_name.lower()
+
+    def local(session: Any, me: Any) -> tuple[str, bool]:
+        from cms_cli.catalog import service
+
+        kind = getattr(service, kind_name)
         item, changed = service.set_active(session, me, kind, value, active)
-    name = f"{kind.entity} {getattr(item, kind.shown)}"
+        return str(getattr(item, kind.shown)), changed
+
+    def far(api: Any) -> tuple[str, bool]:
+        answer = api.post(f"/catalog/{entity}/active", {"value": value, "active": active})
+        return str(answer["name"]), bool(answer["changed"])
+
+    shown, changed = through(local, far)
+    name = f"{entity} {shown}"
     verb = "Activated" if active else "Deactivated"
     result(
         f"{verb} {name}."
@@ -89,12 +112,10 @@ def module_add(
 
     Example: cms module add CS101 --name "Intro to Programming" --credits 5
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.catalog import service
-
-    with signed_in() as (session, me):
-        module = service.add_module(session, me, code, name, credits, description)
-    result(f"Added module {module.code}.")
+    added = _add(
+        "module", {"code": code, "name": name, "credits": credits, "description": description}
+    )
+    result(f"Added module {added}.")
 
 
 @module_app.command("list")
@@ -146,14 +167,9 @@ def cohort_add(
 
     Example: cms cohort add "Cohort 2026 A" --start 2026-01-12 --end 2027-12-17
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.catalog import service
-
-    with signed_in() as (session, me):
-        cohort = service.add_cohort(
-            session, me, name, start.date() if start else None, end.date() if end else None
-        )
-    result(f"Added cohort {cohort.name}.")
+    first, last = (start.date() if start else None), (end.date() if end else None)
+    added = _add("cohort", {"name": name, "start": first, "end": last})
+    result(f"Added cohort {added}.")
 
 
 @cohort_app.command("list")
@@ -210,12 +226,8 @@ def class_add(
 
     Example: cms class add 2026J --year 2026 --trimester 1 --intake FT
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.catalog import service
-
-    with signed_in() as (session, me):
-        group = service.add_class(session, me, code, year, trimester, intake)
-    result(f"Added class {group.code}.")
+    added = _add("class", {"code": code, "year": year, "trimester": trimester, "intake": intake})
+    result(f"Added class {added}.")
 
 
 @class_app.command("list")

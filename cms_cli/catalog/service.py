@@ -247,3 +247,48 @@ def add_class(
         created_at=clock.now(),
     )
     return _insert(session, actor, CLASS, group)
+
+
+_REQUIRED = {
+    "module": ("code", "name", "credits"),
+    "cohort": ("name",),
+    "class": ("code", "year", "trimester", "intake"),
+}
+
+
+def add(session: Session, actor: User, entity: str, values: dict[str, Any]) -> str:
+    """Add a module, cohort or class from its fields by name (the command's options, or
+    the API's body); returns its shown name (code, or cohort name)."""
+    from cms_cli.core.errors import NotFound
+
+    missing = [k for k in _REQUIRED.get(entity, ()) if values.get(k) in (None, "")]
+    if missing:
+        raise ValidationError(f"a {entity} needs {', '.join(missing)}")
+    if entity == "module":
+        return add_module(
+            session,
+            actor,
+            values["code"],
+            values["name"],
+            int(values["credits"]),
+            values.get("description"),
+        ).code
+    if entity == "cohort":
+        start, end = values.get("start"), values.get("end")
+        return add_cohort(
+            session,
+            actor,
+            values["name"],
+            date.fromisoformat(start) if isinstance(start, str) else start,
+            date.fromisoformat(end) if isinstance(end, str) else end,
+        ).name
+    if entity == "class":
+        return add_class(
+            session,
+            actor,
+            values["code"],
+            int(values["year"]),
+            int(values["trimester"]),
+            values["intake"],
+        ).code
+    raise NotFound(f"no catalog of {entity!r}")

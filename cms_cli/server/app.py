@@ -313,6 +313,27 @@ def _routes() -> APIRouter:
         with _signed(authorization) as (session, me):
             return _rows(service.listing(session, me, kind, active))
 
+    @router.post("/catalog/{entity}")
+    def catalog_add(entity: str, body: dict[str, Any], authorization: Auth = None) -> Any:
+        from cms_cli.catalog import service
+
+        with _signed(authorization) as (session, me):
+            return {"name": service.add(session, me, entity, body)}
+
+    @router.post("/catalog/{entity}/active")
+    def catalog_active(entity: str, body: Activity, authorization: Auth = None) -> Any:
+        from cms_cli.catalog import service
+        from cms_cli.core.errors import NotFound
+
+        kind = {"module": service.MODULE, "cohort": service.COHORT, "class": service.CLASS}.get(
+            entity
+        )
+        if kind is None:
+            raise NotFound(f"no catalog of {entity!r}")
+        with _signed(authorization) as (session, me):
+            item, changed = service.set_active(session, me, kind, body.value, body.active)
+            return {"name": getattr(item, kind.shown), "changed": changed}
+
     @router.get("/users")
     def users(
         authorization: Auth = None, role: str | None = None, active: bool | None = None
@@ -411,6 +432,11 @@ def _submit(raw: bytes, name: str, authorization: str | None) -> Any:
     with _signed(authorization) as (session, me):
         row, replaced = service.submit(session, me, raw, name)
         return {"reflection": _shown(row), "replaced": replaced}
+
+
+class Activity(BaseModel):
+    value: str
+    active: bool
 
 
 class Check(BaseModel):

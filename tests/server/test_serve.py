@@ -390,3 +390,34 @@ def test_a_manager_allocates_through_the_server(
     far.login("ana@uni.edu")
     assert far(*new).exit_code == 5
     assert far("offering", "cancel", m, "--yes").exit_code == 5
+
+
+def test_the_catalog_is_kept_through_the_server(
+    cli: Cli, term: dict[str, str], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    assert far.ok("module", "add", "cs305", "--name", "Databases", "--credits", "5").stdout == (
+        "Added module CS305.\n"
+    )
+    assert far.ok("cohort", "add", "Evening 2027", "--start", "2027-01-04").stdout == (
+        "Added cohort Evening 2027.\n"
+    )
+    assert far.ok("class", "add", "2027T", "--year", "2027", "--trimester", "1", "--intake", "ft")
+    assert far.ok("module", "deactivate", "CS305").stdout == "Deactivated module CS305.\n"
+    assert far.ok("module", "deactivate", "CS305").stdout == "module CS305 was already inactive.\n"
+    assert far.ok("cohort", "activate", "evening 2027").stdout == (
+        "cohort Evening 2027 was already active.\n"
+    )
+    for args, code in (
+        (("module", "add", "CS305", "--name", "Again", "--credits", "5"), 6),
+        (("module", "add", "CS999", "--name", "Heavy", "--credits", "99"), 1),
+        (("class", "add", "2027U", "--year", "2027", "--trimester", "5", "--intake", "FT"), 1),
+        (("class", "deactivate", "1999X"), 3),
+    ):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == code, args
+        assert there.stderr == near.stderr, args
+    assert cli.ok("module", "list", "--json").json() == far.ok("module", "list", "--json").json()
+    far.login("ana@uni.edu")
+    assert far("module", "add", "CS306", "--name", "X", "--credits", "5").exit_code == 5

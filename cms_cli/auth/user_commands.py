@@ -56,30 +56,38 @@ def add(
 
     Example: cms user add --email ana.lopez@uni.example --name "Ana Lopez" --role facilitator
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import through
 
     parsed = _role(role)
     password = None
     if password_stdin or interactive():
         password = read_password(password_stdin, confirm=True)
-    with signed_in() as (session, me):
-        user = service.add_user(
-            session,
-            me,
-            service.NewUser(
-                email=email,
-                name=name,
-                role=parsed,
-                employee_id=employee_id,
-                student_id=student_id,
-            ),
-            password,
-            rounds=_rounds(),
+    fields = {
+        "email": email,
+        "name": name,
+        "role": parsed.value,
+        "employee_id": employee_id,
+        "student_id": student_id,
+    }
+
+    def local(session: Any, me: Any) -> str:
+        from cms_cli.auth import service
+
+        new = service.NewUser(
+            email=email,
+            name=name,
+            role=parsed,
+            employee_id=employee_id,
+            student_id=student_id,
         )
-    result(f"Created {user.role.value} {user.email}.")
+        return service.add_user(session, me, new, password, rounds=_rounds()).email
+
+    made = through(
+        local, lambda api: str(api.post("/users", {**fields, "password": password})["email"])
+    )
+    result(f"Created {parsed.value} {made}.")
     if password is None:
-        message(f"hint: no password yet; set one with cms user set-password {user.email}")
+        message(f"hint: no password yet; set one with cms user set-password {made}")
 
 
 def _role(text: str) -> Role:
@@ -171,15 +179,23 @@ def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None
 
     Example: printf '%s\\n' "$PW" | cms user set-password ana.lopez@uni.example --password-stdin
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
+    from cms_cli.auth.remote import remote
 
-    with signed_in() as (session, me):
-        require(me, Role.manager)
+    api = remote()
+    if api is not None:
+        api.post("/users/password", {"email": email, "check": True})  # exit 5 before asking
         password = read_password(password_stdin, prompt="New password", confirm=True)
-        user = service.set_password(session, me, email, password, rounds=_rounds())
-    result(f"Password of {user.email} set.")
+        done = str(api.post("/users/password", {"email": email, "password": password})["email"])
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import signed_in
+        from cms_cli.auth.models import Role, require
+
+        with signed_in() as (session, me):
+            require(me, Role.manager)
+            password = read_password(password_stdin, prompt="New password", confirm=True)
+            done = service.set_password(session, me, email, password, rounds=_rounds()).email
+    result(f"Password of {done} set.")
 
 
 @app.command()
@@ -191,16 +207,26 @@ def deactivate(
 
     Example: cms user deactivate ana.lopez@uni.example --yes
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
+    from cms_cli.auth.remote import remote
 
-    with signed_in() as (session, me):
-        require(me, Role.manager)
-        service.get_user(session, email)
+    api = remote()
+    if api is not None:
+        api.post("/users/active", {"email": email, "active": False, "check": True})
         confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
-        user, changed = service.set_active(session, me, email, False)
-    result(f"Deactivated {user.email}." if changed else f"{user.email} was already inactive.")
+        answer = api.post("/users/active", {"email": email, "active": False})
+        address, changed = str(answer["email"]), bool(answer["changed"])
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import signed_in
+        from cms_cli.auth.models import Role, require
+
+        with signed_in() as (session, me):
+            require(me, Role.manager)
+            service.get_user(session, email)
+            confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
+            user, changed = service.set_active(session, me, email, False)
+            address = user.email
+    result(f"Deactivated {address}." if changed else f"{address} was already inactive.")
 
 
 @app.command()
@@ -209,9 +235,17 @@ def activate(email: EmailArg) -> None:
 
     Example: cms user activate ana.lopez@uni.example
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
+    from cms_cli.auth.remote import through
 
-    with signed_in() as (session, me):
+    def local(session: Any, me: Any) -> tuple[str, bool]:
+        from cms_cli.auth import service
+
         user, changed = service.set_active(session, me, email, True)
-    result(f"Activated {user.email}." if changed else f"{user.email} was already active.")
+        return user.email, changed
+
+    def far(api: Any) -> tuple[str, bool]:
+        answer = api.post("/users/active", {"email": email, "active": True})
+        return str(answer["email"]), bool(answer["changed"])
+
+    address, changed = through(local, far)
+    result(f"Activated {address}." if changed else f"{address} was already active.")

@@ -346,6 +346,50 @@ def _routes() -> APIRouter:
                 service.list_users(session, me, role=Role(role) if role else None, active=active)
             )
 
+    @router.post("/users")
+    def add_user(body: NewAccount, authorization: Auth = None) -> Any:
+        from cms_cli.auth import service
+        from cms_cli.core.roles import Role
+
+        new = service.NewUser(
+            email=body.email,
+            name=body.name,
+            role=Role(body.role),
+            employee_id=body.employee_id,
+            student_id=body.student_id,
+        )
+        rounds = _config().settings.bcrypt_rounds
+        with _signed(authorization) as (session, me):
+            return {"email": service.add_user(session, me, new, body.password, rounds=rounds).email}
+
+    @router.post("/users/password")
+    def set_password(body: NewPassword, authorization: Auth = None) -> Any:
+        from cms_cli.auth import service
+        from cms_cli.core.errors import UsageError
+        from cms_cli.core.roles import Role, require
+
+        rounds = _config().settings.bcrypt_rounds
+        with _signed(authorization) as (session, me):
+            require(me, Role.manager)
+            if body.check:
+                return {"email": service.get_user(session, body.email).email}
+            if body.password is None:
+                raise UsageError("a new password is needed")
+            user = service.set_password(session, me, body.email, body.password, rounds=rounds)
+            return {"email": user.email}
+
+    @router.post("/users/active")
+    def set_active(body: Standing, authorization: Auth = None) -> Any:
+        from cms_cli.auth import service
+        from cms_cli.core.roles import Role, require
+
+        with _signed(authorization) as (session, me):
+            if body.check:
+                require(me, Role.manager)
+                return {"email": service.get_user(session, body.email).email}
+            user, changed = service.set_active(session, me, body.email, body.active)
+            return {"email": user.email, "changed": changed}
+
     @router.get("/notifications")
     def notifications(
         authorization: Auth = None, status: str | None = None, recipient: str | None = None
@@ -432,6 +476,27 @@ def _submit(raw: bytes, name: str, authorization: str | None) -> Any:
     with _signed(authorization) as (session, me):
         row, replaced = service.submit(session, me, raw, name)
         return {"reflection": _shown(row), "replaced": replaced}
+
+
+class NewAccount(BaseModel):
+    email: str
+    name: str
+    role: str
+    employee_id: str | None = None
+    student_id: str | None = None
+    password: str | None = None
+
+
+class NewPassword(BaseModel):
+    email: str
+    password: str | None = None
+    check: bool = False
+
+
+class Standing(BaseModel):
+    email: str
+    active: bool
+    check: bool = False
 
 
 class Activity(BaseModel):

@@ -421,3 +421,49 @@ def test_the_catalog_is_kept_through_the_server(
     assert cli.ok("module", "list", "--json").json() == far.ok("module", "list", "--json").json()
     far.login("ana@uni.edu")
     assert far("module", "add", "CS306", "--name", "X", "--credits", "5").exit_code == 5
+
+
+def test_accounts_are_managed_through_the_server(
+    cli: Cli, people: dict[str, str], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    made = far.ok(
+        "user",
+        "add",
+        "--email",
+        "New@uni.edu",
+        "--name",
+        "New One",
+        "--role",
+        "student",
+        "--password-stdin",
+        input="a-long-passphrase-1\n",
+    )
+    assert made.stdout == "Created student new@uni.edu.\n"
+    cli.login("new@uni.edu", "a-long-passphrase-1")
+    cli.login("dean@uni.edu")
+    assert (
+        far.ok(
+            "user", "set-password", "new@uni.edu", "--password-stdin", input="another-phrase-22\n"
+        ).stdout
+        == "Password of new@uni.edu set.\n"
+    )
+    cli.login("new@uni.edu", "another-phrase-22")
+    cli.login("dean@uni.edu")
+    assert far.ok("user", "deactivate", "new@uni.edu", "--yes").stdout == (
+        "Deactivated new@uni.edu.\n"
+    )
+    assert far.ok("user", "activate", "new@uni.edu").stdout == "Activated new@uni.edu.\n"
+    for args, code in (
+        (("user", "add", "--email", "new@uni.edu", "--name", "Twin", "--role", "student"), 6),
+        (("user", "add", "--email", "x@uni.edu", "--name", "X", "--role", "janitor"), 2),
+        (("user", "deactivate", "ghost@uni.edu", "--yes"), 3),
+        (("user", "deactivate", "dean@uni.edu", "--yes"), 1),
+    ):
+        near, there = cli(*args), far(*args)
+        assert there.exit_code == near.exit_code == code, args
+        assert there.stderr == near.stderr, args
+    far.login("ana@uni.edu")
+    refused = far("user", "set-password", "sam@uni.edu", "--password-stdin", input="x\n")
+    assert refused.exit_code == 5

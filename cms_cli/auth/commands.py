@@ -175,17 +175,25 @@ def refresh() -> None:
 
     Example: cms auth refresh
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import current as who
-    from cms_cli.core.session import transaction
+    from cms_cli.auth.remote import remote
 
     config = current().config()
-    with transaction() as session:
-        me = who(session, config)
-        row = service.refresh(
-            session, me.user, me.auth_session, hours=config.settings.session_hours
-        )
-    result(f"Session of {me.user.email} extended until {when(row.expires_at, config.tz)}.")
+    api = remote()
+    if api is not None:
+        answer = api.post("/auth/refresh")
+        email, expires = answer["email"], datetime.fromisoformat(answer["expires_at"])
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import current as who
+        from cms_cli.core.session import transaction
+
+        with transaction() as session:
+            me = who(session, config)
+            row = service.refresh(
+                session, me.user, me.auth_session, hours=config.settings.session_hours
+            )
+        email, expires = me.user.email, row.expires_at
+    result(f"Session of {email} extended until {when(expires, config.tz)}.")
 
 
 @app.command()
@@ -221,23 +229,33 @@ def passwd(password_stdin: PasswordStdin = False) -> None:
 
     Example: cms auth passwd
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import current as who
-    from cms_cli.core.session import transaction
+    from cms_cli.auth.remote import remote
 
     config = current().config()
-    with transaction() as session:
-        me = who(session, config)
-    old = None if password_stdin else read_password(False, prompt="Current password")
-    new = read_password(password_stdin, prompt="New password", confirm=True)
-    with transaction() as session:
-        me = who(session, config)
-        service.change_password(
-            session,
-            me.user,
-            old,
-            new,
-            keep=me.auth_session,
-            rounds=config.settings.bcrypt_rounds,
-        )
-    result(f"Password of {me.user.email} changed; your other sessions were ended.")
+    api = remote()
+    if api is not None:
+        api.get("/auth/status")  # exit 4 before asking anything
+        old = None if password_stdin else read_password(False, prompt="Current password")
+        new = read_password(password_stdin, prompt="New password", confirm=True)
+        email = api.post("/auth/passwd", {"old": old, "new": new})["email"]
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import current as who
+        from cms_cli.core.session import transaction
+
+        with transaction() as session:
+            me = who(session, config)
+        old = None if password_stdin else read_password(False, prompt="Current password")
+        new = read_password(password_stdin, prompt="New password", confirm=True)
+        with transaction() as session:
+            me = who(session, config)
+            service.change_password(
+                session,
+                me.user,
+                old,
+                new,
+                keep=me.auth_session,
+                rounds=config.settings.bcrypt_rounds,
+            )
+        email = me.user.email
+    result(f"Password of {email} changed; your other sessions were ended.")

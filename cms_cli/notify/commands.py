@@ -181,14 +181,22 @@ def retry(
 
     Example: cms notify retry --all-failed
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.notify import queue, service
+    from cms_cli.auth.remote import remote
 
-    config = current().config()
-    with signed_in() as (session, me):
-        chosen = service.retry(session, me, ids or [], all_failed=all_failed)
-    queue.enqueue_deliveries(config, chosen)
-    result(f"{len(chosen)} notification(s) queued again.")
+    api = remote()
+    if api is not None:  # the server hands them to its queue
+        body = {"ids": ids or [], "all_failed": all_failed}
+        count = len(api.post("/notifications/retry", body)["ids"])
+    else:
+        from cms_cli.auth.current import signed_in
+        from cms_cli.notify import queue
+
+        config = current().config()
+        with signed_in() as (session, me):
+            chosen = _service().retry(session, me, ids or [], all_failed=all_failed)
+        queue.enqueue_deliveries(config, chosen)
+        count = len(chosen)
+    result(f"{count} notification(s) queued again.")
 
 
 @inbox_app.callback()

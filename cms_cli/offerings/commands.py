@@ -377,8 +377,8 @@ def copy(
     Example: cms offering copy --from-class 2027T --to-class 2028T --keep-facilitators
     --dry-run
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.offerings.rollover import CopyRequest, copy_class
+    from cms_cli.auth.remote import through
+    from cms_cli.offerings.public import Copied, CopyRequest
 
     request = CopyRequest(
         from_class=from_class,
@@ -387,8 +387,11 @@ def copy(
         start=_day(start),
         keep_facilitators=keep_facilitators,
     )
-    with signed_in() as (session, me):
-        done = copy_class(
+
+    def local(session: Any, me: Any) -> Copied:
+        from cms_cli.offerings.rollover import copy_class
+
+        return copy_class(
             session,
             me,
             request,
@@ -396,6 +399,16 @@ def copy(
             today=current().today,
             dry_run=dry_run,
         )
+
+    done = through(
+        local,
+        lambda api: Copied.model_validate(
+            api.post(
+                "/offerings/copy",
+                {"request": request.model_dump(mode="json"), "dry_run": dry_run},
+            )
+        ),
+    )
     count = len(done.copies)
     if json_:
         write_json(

@@ -171,3 +171,23 @@ class EnrolReport(BaseModel):
     enrolled: int
     max_students: int | None
     end_date: date | None = None
+
+
+class CopyRequest(BaseModel):
+    """What `offering copy` copies where, and how."""
+
+    from_class: str
+    to_class: str
+    cohort: str | None = None
+    start: date | None = None
+    keep_facilitators: bool = False
+
+
+class Copied(BaseModel):
+    """What a copy did (or, on a dry run, would do): source id -> new id (None on a
+    dry run), the first start and the shift applied to every date."""
+
+    copies: list[tuple[int, int | None]]
+    first_start: date
+    shift_days: int
+    dry_run: bool

@@ -9,7 +9,6 @@ All or nothing: every offering is tried, each problem is reported as ``offering 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
@@ -21,30 +20,11 @@ from cms_cli.core.csvfile import Problems
 from cms_cli.core.errors import CmsError, UsageError, ValidationError
 from cms_cli.offerings import service
 from cms_cli.offerings.models import Offering, OfferingCreate
+from cms_cli.offerings.public import Copied, CopyRequest
 from cms_cli.offerings.service import Filters
 
 #: Weeks in a year of the default shift: 52 weeks keep every weekday.
 YEAR = timedelta(weeks=52)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyRequest:
-    from_class: str
-    to_class: str
-    cohort: str | None = None
-    start: date | None = None
-    keep_facilitators: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Copied:
-    """What a copy did (or, on a dry run, would do): source id -> new id (None on a
-    dry run), the first start and the shift applied to every date."""
-
-    copies: list[tuple[int, int | None]]
-    first_start: date
-    shift_days: int
-    dry_run: bool
 
 
 def copy_class(

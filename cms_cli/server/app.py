@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from cms_cli import __version__
 from cms_cli.core.errors import CmsError, NotAuthenticated
 from cms_cli.core.problems import MEDIA_TYPE, problem
-from cms_cli.offerings.public import Filters, OfferingCreate, OfferingUpdate
+from cms_cli.offerings.public import CopyRequest, Filters, OfferingCreate, OfferingUpdate
 from cms_cli.tracker.public import LogChanges
 
 if TYPE_CHECKING:
@@ -83,6 +83,11 @@ def _shown(value: Any) -> Any:
 Auth = Annotated[str | None, Header()]
 
 
+class Passwords(BaseModel):
+    old: str | None = None
+    new: str
+
+
 class LoginBody(BaseModel):
     email: str
     password: str
@@ -125,6 +130,28 @@ def _routes() -> APIRouter:
                 "role": user.role.value,
                 "expires_at": row.expires_at.isoformat(),
             }
+
+    @router.post("/auth/refresh")
+    def refresh(authorization: Auth = None) -> Any:
+        from cms_cli.auth import service as auth
+        from cms_cli.core.session import session_scope
+
+        hours = _config().settings.session_hours
+        with session_scope(_config()) as session:
+            user, row = auth.authenticate(session, _token(authorization))
+            row = auth.refresh(session, user, row, hours=hours)
+            return {"email": user.email, "expires_at": row.expires_at.isoformat()}
+
+    @router.post("/auth/passwd")
+    def passwd(body: Passwords, authorization: Auth = None) -> Any:
+        from cms_cli.auth import service as auth
+        from cms_cli.core.session import session_scope
+
+        rounds = _config().settings.bcrypt_rounds
+        with session_scope(_config()) as session:
+            user, row = auth.authenticate(session, _token(authorization))
+            auth.change_password(session, user, body.old, body.new, keep=row, rounds=rounds)
+            return {"email": user.email}
 
     @router.post("/auth/logout", status_code=204)
     def logout(authorization: Auth = None) -> Response:
@@ -192,6 +219,17 @@ def _routes() -> APIRouter:
                     today=_today(),
                 )
             )
+
+    @router.post("/logs/delete")
+    def delete_log(body: WeekBody, authorization: Auth = None) -> Any:
+        from cms_cli.core.roles import Role, require
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            require(me, Role.manager)
+            if not body.check:
+                service.delete_log(session, me, body.offering_id, body.week)
+            return {}
 
     @router.get("/logs/week")
     def log(week: int, authorization: Auth = None, offering_id: int | None = None) -> Any:
@@ -263,6 +301,22 @@ def _routes() -> APIRouter:
         with _signed(authorization) as (session, me):
             return _shown(
                 service.update(session, me, offering_id, body, max_load=_max_load(), today=_today())
+            )
+
+    @router.post("/offerings/copy")
+    def copy_offerings(body: CopyBody, authorization: Auth = None) -> Any:
+        from cms_cli.offerings.rollover import copy_class
+
+        with _signed(authorization) as (session, me):
+            return _shown(
+                copy_class(
+                    session,
+                    me,
+                    body.request,
+                    max_load=_max_load(),
+                    today=_today(),
+                    dry_run=body.dry_run,
+                )
             )
 
     @router.post("/offerings/{offering_id}/cancel")
@@ -401,6 +455,15 @@ def _routes() -> APIRouter:
                 service.list_notifications(session, me, status=status, recipient=recipient)
             )
 
+    @router.post("/notifications/retry")
+    def retry(body: Retry, authorization: Auth = None) -> Any:
+        from cms_cli.notify import queue, service
+
+        with _signed(authorization) as (session, me):
+            chosen = service.retry(session, me, body.ids, all_failed=body.all_failed)
+        queue.enqueue_deliveries(_config(), chosen)
+        return {"ids": chosen}
+
     @router.get("/inbox")
     def inbox(authorization: Auth = None, all: bool = False) -> Any:
         from cms_cli.notify import service
@@ -476,6 +539,22 @@ def _submit(raw: bytes, name: str, authorization: str | None) -> Any:
     with _signed(authorization) as (session, me):
         row, replaced = service.submit(session, me, raw, name)
         return {"reflection": _shown(row), "replaced": replaced}
+
+
+class CopyBody(BaseModel):
+    request: CopyRequest
+    dry_run: bool = False
+
+
+class WeekBody(BaseModel):
+    offering_id: int
+    week: int
+    check: bool = False
+
+
+class Retry(BaseModel):
+    ids: list[int] = []
+    all_failed: bool = False
 
 
 class NewAccount(BaseModel):

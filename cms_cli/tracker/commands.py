@@ -596,12 +596,21 @@ def delete(
 
     Example: cms tracker delete --offering 9 --week 5 --yes
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
-    from cms_cli.tracker import service
+    from cms_cli.auth.remote import remote
 
-    with signed_in() as (session, me):
-        require(me, Role.manager)
-        confirm(f"Delete the log of week {week} of offering {offering}?", yes=yes)
-        service.delete_log(session, me, offering, week)
+    question = f"Delete the log of week {week} of offering {offering}?"
+    api = remote()
+    if api is not None:
+        body = {"offering_id": offering, "week": week}
+        api.post("/logs/delete", {**body, "check": True})  # exit 5 before asking
+        confirm(question, yes=yes)
+        api.post("/logs/delete", body)
+    else:
+        from cms_cli.auth.current import signed_in
+        from cms_cli.auth.models import Role, require
+
+        with signed_in() as (session, me):
+            require(me, Role.manager)
+            confirm(question, yes=yes)
+            _service().delete_log(session, me, offering, week)
     result(f"Deleted the log of week {week} of offering {offering}.")

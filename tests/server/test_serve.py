@@ -467,3 +467,42 @@ def test_accounts_are_managed_through_the_server(
     far.login("ana@uni.edu")
     refused = far("user", "set-password", "sam@uni.edu", "--password-stdin", input="x\n")
     assert refused.exit_code == 5
+
+
+def test_term_chores_through_the_server(
+    cli: Cli, logged: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    a = str(logged["A"])
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    cli.ok("class", "add", "2027J", "--year", "2027", "--trimester", "1", "--intake", "FT")
+    dry = far.ok("offering", "copy", "--from-class", "2026J", "--to-class", "2027J", "--dry-run")
+    assert "2 offering(s) checked, all valid: 2 would be created in 2027J" in dry.stdout
+    done = far.ok("offering", "copy", "--from-class", "2026J", "--to-class", "2027J", "--json")
+    assert done.json()["created"] == 2
+    again = far("offering", "copy", "--from-class", "2026J", "--to-class", "2027J")
+    near = cli("offering", "copy", "--from-class", "2026J", "--to-class", "2027J")
+    assert again.exit_code == near.exit_code == 1
+    assert again.stderr == near.stderr  # offering N: ... exists already, each
+    assert far.ok("tracker", "delete", "--offering", a, "--week", "1", "--yes").stdout == (
+        f"Deleted the log of week 1 of offering {a}.\n"
+    )
+    assert cli("tracker", "show", "--offering", a, "--week", "1").exit_code == 3
+    assert far("tracker", "delete", "--offering", a, "--week", "1", "--yes").exit_code == 3
+    cli.ok("notify", "sweep")
+    from cms_cli.core import db as core_db
+
+    core_db.dispose_all()
+    from conftest import sql
+
+    sql(cli.env["CMS_DATABASE_URL"], "UPDATE notification SET status = 'failed', attempts = 5")
+    queued = far.ok("notify", "retry", "--all-failed")
+    assert queued.stdout.endswith("notification(s) queued again.\n")
+    assert {r["status"] for r in cli.ok("notify", "list", "--json").json()} == {"queued"}
+    extended = far.ok("auth", "refresh").stdout
+    assert extended.startswith("Session of dean@uni.edu extended until ")
+    changed = far.ok("auth", "passwd", "--password-stdin", input="a-brand-new-phrase-9\n")
+    assert changed.stdout == "Password of dean@uni.edu changed; your other sessions were ended.\n"
+    assert far.ok("auth", "status", "--json").json()["email"] == "dean@uni.edu"  # kept
+    far.login("ana@uni.edu")
+    assert far("tracker", "delete", "--offering", a, "--week", "2", "--yes").exit_code == 5

@@ -22,3 +22,8 @@ class UserPublic(BaseModel):
     student_id: str | None = None
     is_active: bool
     created_at: datetime
+
+
+#: The columns of `user import`'s file.
+IMPORT_REQUIRED = ("email", "name", "role")
+IMPORT_OPTIONAL = ("employee_id", "student_id")

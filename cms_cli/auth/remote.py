@@ -14,9 +14,12 @@ from urllib.parse import urlsplit
 from cms_cli.core.errors import NotAuthenticated, Unavailable, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlmodel import Session
 
     from cms_cli.auth.models import User
+    from cms_cli.core.csvfile import ImportReport
 
 T = TypeVar("T")
 
@@ -136,3 +139,38 @@ def through(local: Callable[[Session, User], T], far: Callable[[Remote], T]) -> 
 
     with signed_in() as (session, me):
         return local(session, me)
+
+
+#: The largest file a client uploads (an import of a whole term is a few megabytes).
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+def upload_import(
+    api: Remote,
+    what: str,
+    file: Path,
+    columns: tuple[tuple[str, ...], tuple[str, ...]],
+    *,
+    dry_run: bool,
+) -> ImportReport:
+    """An import through the server: the permission first (as a local import checks it
+    before reading), the file's header here (its messages name the file as given), then
+    the file, whole, for the server to check row by row and write all or nothing."""
+    from cms_cli.core.csvfile import CsvFile, ImportReport
+    from cms_cli.core.errors import ValidationError
+
+    path = f"/imports/{what}"
+    api.request("POST", path, params={"check": "true"})
+    with CsvFile(file, *columns):
+        pass
+    size = file.stat().st_size
+    if size > MAX_UPLOAD:
+        raise ValidationError(f"{file}: too large to upload ({size} bytes, at most {MAX_UPLOAD})")
+    answer = api.request(
+        "POST",
+        path,
+        params={"name": str(file), "dry_run": "true" if dry_run else "false"},
+        content=file.read_bytes(),
+        headers={"Content-Type": "text/csv"},
+    )
+    return ImportReport(**answer)

@@ -115,15 +115,23 @@ def import_(
 
     Example: cms user import docs/examples/staff.csv --dry-run
     """
-    from cms_cli.auth import service
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
-    from cms_cli.core.csvfile import CsvFile
+    from cms_cli.auth.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.auth.remote import remote, upload_import
 
-    with signed_in() as (session, me):
-        require(me, Role.manager)
-        with CsvFile(file, ("email", "name", "role"), ("employee_id", "student_id")) as rows:
-            report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
+    api = remote()
+    if api is not None:
+        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+        report = upload_import(api, "users", file, columns, dry_run=dry_run)
+    else:
+        from cms_cli.auth import service
+        from cms_cli.auth.current import signed_in
+        from cms_cli.auth.models import Role, require
+        from cms_cli.core.csvfile import CsvFile
+
+        with signed_in() as (session, me):
+            require(me, Role.manager)
+            with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
+                report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
     import_result(report, "account", json_=json_)
 
 

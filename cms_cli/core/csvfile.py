@@ -125,7 +125,7 @@ def _in_chunks(
     return checked, created
 
 
-def _checked_lines(text: io.TextIOWrapper, path: Path) -> Iterator[str]:
+def _checked_lines(text: io.TextIOWrapper, path: str) -> Iterator[str]:
     """The file's lines (endings kept) as csv reads them; one clear error for bytes
     that are not UTF-8, or NUL bytes (a binary file)."""
     number = 0
@@ -147,24 +147,33 @@ class CsvFile:
     is the fraction of the file read so far (for a progress bar).
     """
 
-    def __init__(self, path: Path, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        path: Path,
+        required: Sequence[str],
+        optional: Sequence[str] = (),
+        *,
+        name: str | None = None,
+    ) -> None:
+        """``name``: the file's name in messages, when ``path`` is a copy (an upload)."""
         self.path = path
+        self.name = name or str(path)
         self.required = tuple(required)
         self.optional = tuple(optional)
         try:
             self._raw: BinaryIO = path.open("rb")
         except FileNotFoundError:
-            raise ValidationError(f"{path}: no such file") from None
+            raise ValidationError(f"{self.name}: no such file") from None
         except IsADirectoryError:
-            raise ValidationError(f"{path}: is a directory, not a CSV file") from None
+            raise ValidationError(f"{self.name}: is a directory, not a CSV file") from None
         except OSError as exc:
-            raise ValidationError(f"{path}: cannot read it ({exc.strerror})") from exc
+            raise ValidationError(f"{self.name}: cannot read it ({exc.strerror})") from exc
         try:
             self.size = max(path.stat().st_size, 1)
             if b"\x00" in self._raw.peek(8192)[:8192]:
-                raise ValidationError(f"{path}: not a CSV file (binary content)")
+                raise ValidationError(f"{self.name}: not a CSV file (binary content)")
             self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
-            self._reader = csv.reader(_checked_lines(self._text, path), strict=True)
+            self._reader = csv.reader(_checked_lines(self._text, self.name), strict=True)
             self.header = self._read_header()
         except BaseException:
             self._raw.close()
@@ -177,24 +186,24 @@ class CsvFile:
             while first is not None and not any(cell.strip() for cell in first):
                 first = next(self._reader, None)
         except csv.Error as exc:
-            raise ValidationError(f"{self.path}: line 1: not valid CSV ({exc})") from exc
+            raise ValidationError(f"{self.name}: line 1: not valid CSV ({exc})") from exc
         if first is None:
             raise ValidationError(
-                f"{self.path}: the file is empty", hint="the first line names the columns"
+                f"{self.name}: the file is empty", hint="the first line names the columns"
             )
         header = [h.strip().lower() for h in first]
         known = (*self.required, *self.optional)
         missing = [c for c in self.required if c not in header]
         if missing:
             raise ValidationError(
-                f"{self.path}: missing column(s) {', '.join(missing)}",
+                f"{self.name}: missing column(s) {', '.join(missing)}",
                 hint="the header must name: " + ",".join(known),
             )
         unknown = [h for h in header if h not in known]
         if unknown:
             shown = ", ".join(shorten(h, 40) for h in unknown[:5])
             raise ValidationError(
-                f"{self.path}: unknown column(s) {shown}",
+                f"{self.name}: unknown column(s) {shown}",
                 hint="the header may name: " + ",".join(known),
             )
         return header
@@ -217,7 +226,7 @@ class CsvFile:
                     continue
                 if len(record) > width:
                     raise ValidationError(
-                        f"{self.path}: line {line}: {len(record)} fields, the header has {width}"
+                        f"{self.name}: line {line}: {len(record)} fields, the header has {width}"
                     )
                 yield (
                     line,
@@ -225,7 +234,7 @@ class CsvFile:
                 )
         except csv.Error as exc:
             raise ValidationError(
-                f"{self.path}: line {reader.line_num}: not valid CSV ({exc})"
+                f"{self.name}: line {reader.line_num}: not valid CSV ({exc})"
             ) from exc
 
     def close(self) -> None:

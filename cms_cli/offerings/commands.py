@@ -311,15 +311,24 @@ def import_(
     """
     import sys
 
+    from cms_cli.auth.remote import remote, upload_import
+    from cms_cli.offerings.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+
+    api = remote()
+    if api is not None:
+        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+        report = upload_import(api, "offerings", file, columns, dry_run=dry_run)
+        import_result(report, "offering", json_=json_)
+        return
     from cms_cli.auth.current import signed_in
     from cms_cli.auth.models import Role, require
     from cms_cli.core.csvfile import CsvFile
-    from cms_cli.offerings.importer import OPTIONAL, REQUIRED, import_offerings
+    from cms_cli.offerings.importer import import_offerings
 
     max_load = current().config().settings.max_load
     with signed_in() as (session, me):
         require(me, Role.manager)
-        with CsvFile(file, REQUIRED, OPTIONAL) as rows:
+        with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
             if sys.stderr.isatty():
                 from rich.progress import Progress
 

@@ -26,10 +26,8 @@ from cms_cli.core.text import shorten
 from cms_cli.offerings.models import Offering, OfferingCreate
 from cms_cli.offerings.service import check_person
 
-REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 #: The ladder's rules name an import's columns, not the options of offering create.
 COLUMNS = {"names": ("start_date", "end_date")}
-OPTIONAL = ("facilitator", "max_students")
 #: Rows checked (and, when not a dry run, inserted) together: the lookups of a chunk are
 #: one query per kind, for the values the file has not named before.
 CHUNK = 2_000

@@ -191,3 +191,8 @@ class Copied(BaseModel):
     first_start: date
     shift_days: int
     dry_run: bool
+
+
+#: The columns of `offering import`'s file.
+IMPORT_REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
+IMPORT_OPTIONAL = ("facilitator", "max_students")

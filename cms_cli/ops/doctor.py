@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -253,6 +253,60 @@ def _outbox_check(waiting: Any, failed: int, now: datetime, sweep_minutes: int) 
     return Check("outbox", "ok", "nothing waiting; 0 failed")
 
 
+#: How far a client's clock may be from the server's before the doctor warns.
+SKEW_WARN = timedelta(minutes=2)
+
+
+def _server(url: str, insecure: bool) -> list[Check]:
+    """A client's view of its server: reachable and healthy, its version, TLS, and how
+    far apart the two clocks are (sessions and deadlines follow the server's)."""
+    import email.utils
+
+    import httpx
+
+    from cms_cli import __version__
+    from cms_cli.auth.remote import check_url
+
+    try:
+        base = check_url(url, insecure=insecure)
+    except CmsError as exc:
+        return [Check("server", "fail", exc.message, exc.hint)]
+    try:
+        answer = httpx.get(base + "/health", timeout=10)
+    except httpx.TransportError as exc:
+        return [Check("server", "down", f"{base}: {type(exc).__name__}: {exc}", "is cms serve up?")]
+    try:
+        health = answer.json()
+    except ValueError:
+        health = {}
+    if answer.status_code != 200:
+        detail = f"{base}: {answer.status_code} {health.get('database', '')}".strip()
+        return [Check("server", "down", detail, "see the server's log")]
+    version = health.get("version", "?")
+    checks = [Check("server", "ok", f"cms {version} at {base}, database ok")]
+    if version != __version__:
+        checks.append(Check("version", "warn", f"this cms is {__version__}, the server {version}"))
+    checks.append(
+        Check("tls", "ok", "https")
+        if base.startswith("https://")
+        else Check("tls", "warn", "plain http (loopback or --insecure)", "put TLS in front")
+    )
+    stamp = answer.headers.get("date")
+    if stamp:
+        skew = abs(email.utils.parsedate_to_datetime(stamp) - datetime.now(UTC))
+        checks.append(
+            Check("clock", "ok", f"{skew.total_seconds():.0f} s from the server's")
+            if skew <= SKEW_WARN
+            else Check(
+                "clock",
+                "warn",
+                f"{skew.total_seconds():.0f} s from the server's",
+                "sessions and deadlines follow the server's clock; set this one's (NTP)",
+            )
+        )
+    return checks
+
+
 def run(load: Callable[[], Config]) -> Report:
     """Every check, in order. A broken configuration stops the rest."""
     try:
@@ -262,6 +316,14 @@ def run(load: Callable[[], Config]) -> Report:
     where = config.paths.config_file
     source = f"{where}" if config.file_found else f"no file at {where}, defaults and environment"
     checks = [Check("config", "ok", f"profile {config.profile}; {source}")]
+    from cms_cli.core.context import current
+
+    url = current().server_url
+    if url:  # a client: the server holds the database; check it, and the keyring
+        checks += _server(url, current().insecure)
+        for probe in (_keyring, _timezone):
+            checks.append(probe(config))
+        return Report(checks)
     checks += _database(config)
     if [c.status for c in checks[1:3]] == ["ok", "ok"] and "created on first use" not in checks[
         1

@@ -508,6 +508,20 @@ def _routes() -> APIRouter:
         raw = await _capped(request, MAX_FILE, name)
         return await run_in_threadpool(_submit, raw, name, request.headers.get("authorization"))
 
+    @router.post("/imports/{what}")
+    async def imports(
+        what: str,
+        request: Request,
+        name: str = "the uploaded file",
+        dry_run: bool = False,
+        check: bool = False,
+    ) -> Any:
+        from cms_cli.auth.remote import MAX_UPLOAD
+
+        authorization = request.headers.get("authorization")
+        raw = b"" if check else await _capped(request, MAX_UPLOAD, name)
+        return await run_in_threadpool(_import, what, raw, name, dry_run, check, authorization)
+
     @router.get("/reflections")
     def reflections(offering_id: int, authorization: Auth = None) -> Any:
         from cms_cli.reflection import service
@@ -531,6 +545,65 @@ async def _capped(request: Request, limit: int, name: str) -> bytes:
         if len(body) > limit:
             raise ValidationError(f"{name}: too large (over {limit} bytes)")
     return bytes(body)
+
+
+def _import(
+    what: str, raw: bytes, name: str, dry_run: bool, check: bool, authorization: str | None
+) -> Any:
+    """An uploaded CSV imported as its command imports a file (the same checks, the same
+    `line N:` problems, naming the file as the client gave it), all or nothing."""
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    from cms_cli.core.csvfile import CsvFile
+    from cms_cli.core.errors import NotFound
+    from cms_cli.core.roles import Role, require
+
+    settings = _config().settings
+    if what == "offerings":
+        from cms_cli.offerings import public as offerings
+        from cms_cli.offerings.importer import import_offerings
+
+        roles: tuple[Role, ...] = (Role.manager,)
+        columns: tuple[tuple[str, ...], tuple[str, ...]] = (
+            offerings.IMPORT_REQUIRED,
+            offerings.IMPORT_OPTIONAL,
+        )
+
+        def run(session: Any, me: Any, rows: Any) -> Any:
+            return import_offerings(session, me, rows, max_load=settings.max_load, dry_run=dry_run)
+    elif what == "users":
+        from cms_cli.auth import public as users
+        from cms_cli.auth import service as accounts
+
+        roles = (Role.manager,)
+        columns = (users.IMPORT_REQUIRED, users.IMPORT_OPTIONAL)
+
+        def run(session: Any, me: Any, rows: Any) -> Any:
+            return accounts.import_users(
+                session, me, rows, dry_run=dry_run, rounds=settings.bcrypt_rounds
+            )
+    elif what == "logs":
+        from cms_cli.tracker import public as logs
+        from cms_cli.tracker.importer import import_logs
+
+        roles = (Role.manager, Role.facilitator)
+        columns = (logs.IMPORT_REQUIRED, logs.IMPORT_OPTIONAL)
+
+        def run(session: Any, me: Any, rows: Any) -> Any:
+            return import_logs(session, me, rows, dry_run=dry_run)
+    else:
+        raise NotFound(f"no import of {what!r}")
+    with tempfile.TemporaryDirectory(prefix="cms-upload-") as folder:
+        copy = Path(folder) / "upload.csv"
+        copy.write_bytes(raw)
+        with _signed(authorization) as (session, me):
+            require(me, *roles)
+            if check:
+                return {}
+            with CsvFile(copy, *columns, name=name) as rows:
+                return dataclasses.asdict(run(session, me, rows))
 
 
 def _submit(raw: bytes, name: str, authorization: str | None) -> Any:

@@ -573,16 +573,24 @@ def import_(
 
     Example: cms tracker import docs/examples/weeks.csv --dry-run
     """
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
-    from cms_cli.core.csvfile import CsvFile
+    from cms_cli.auth.remote import remote, upload_import
     from cms_cli.core.output import import_result
-    from cms_cli.tracker.importer import OPTIONAL, REQUIRED, import_logs
+    from cms_cli.tracker.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
 
-    with signed_in() as (session, me):
-        require(me, Role.manager, Role.facilitator)
-        with CsvFile(file, REQUIRED, OPTIONAL) as rows:
-            report = import_logs(session, me, rows, dry_run=dry_run)
+    api = remote()
+    if api is not None:
+        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+        report = upload_import(api, "logs", file, columns, dry_run=dry_run)
+    else:
+        from cms_cli.auth.current import signed_in
+        from cms_cli.auth.models import Role, require
+        from cms_cli.core.csvfile import CsvFile
+        from cms_cli.tracker.importer import import_logs
+
+        with signed_in() as (session, me):
+            require(me, Role.manager, Role.facilitator)
+            with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
+                report = import_logs(session, me, rows, dry_run=dry_run)
     import_result(report, "log", json_=json_)
 
 

@@ -32,8 +32,6 @@ from cms_cli.tracker import calendar
 from cms_cli.tracker.models import ACTIVITIES, Attendance, Status, WeeklyLog
 from cms_cli.tracker.service import completion_of, parse_status
 
-REQUIRED = ("offering", "week")
-OPTIONAL = (*ACTIVITIES, "notes", "present", "absent")
 CHUNK = 2_000
 #: A `present` cell that says everyone was there.
 ALL = "all"

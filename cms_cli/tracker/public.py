@@ -173,3 +173,8 @@ class LogChanges(BaseModel):
         given = sum((self.all_present, bool(self.present), bool(self.absent)))
         if given > 1:
             raise UsageError("use one of --all-present, --present and --absent")
+
+
+#: The columns of `tracker import`'s file.
+IMPORT_REQUIRED = ("offering", "week")
+IMPORT_OPTIONAL = (*ACTIVITIES, "notes", "present", "absent")

@@ -149,12 +149,23 @@ def test_what_a_client_may_not_do(
         refused = far(*args)
         assert refused.exit_code == 2, args
         assert "is an operator command" in refused.stderr, args
-    # A command that does not go through the server yet refuses; it never opens a
-    # database of the client's machine.
-    later = far("offering", "import", str(tmp_path / "term.csv"))
-    assert later.exit_code == 2
-    assert "does not go through a server yet" in later.stderr
+    # The doctor of a client checks the server (and never a database of its own).
+    health = far.ok("doctor", "--json").json()
+    names = [c["name"] for c in health["checks"]]
+    assert names[:2] == ["config", "server"]
+    assert "database" not in names
+    assert {c["name"]: c["status"] for c in health["checks"]}["tls"] == "warn"  # plain http
     assert not list((tmp_path / "client").rglob("*.db"))
+    # Whatever still asked for a database in client mode would be refused, not given
+    # one of this machine.
+    from cms_cli.core import context
+    from cms_cli.core.errors import UsageError
+    from cms_cli.core.session import transaction
+
+    context.begin(None, False, server=served)
+    with pytest.raises(UsageError, match="does not go through a server"), transaction():
+        pass
+    context.begin(None, False)
     insecure = far("offering", "list", env={"CMS_SERVER_URL": "http://cms.uni.example"})
     assert insecure.exit_code == 2
     assert "refusing to send your session in clear text" in insecure.stderr
@@ -506,3 +517,55 @@ def test_term_chores_through_the_server(
     assert far.ok("auth", "status", "--json").json()["email"] == "dean@uni.edu"  # kept
     far.login("ana@uni.edu")
     assert far("tracker", "delete", "--offering", a, "--week", "2", "--yes").exit_code == 5
+
+
+def test_imports_are_uploaded_with_their_line_problems_intact(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    sheet = tmp_path / "term.csv"
+    sheet.write_text(
+        "module,class,cohort,mode,start_date,end_date,facilitator\n"
+        "MA201,2026K,Cohort B,hybrid,2026-05-04,2026-07-31,\n"
+        "XX999,2026K,Cohort B,hybrid,2026-05-04,2026-07-31,\n"
+        "CS101,2026K,Cohort B,online,2026-05-04,2026-01-31,ghost@uni.edu\n",
+        encoding="utf-8",
+    )
+    near, there = cli("offering", "import", str(sheet)), far("offering", "import", str(sheet))
+    assert there.exit_code == near.exit_code == 1
+    assert there.stderr == near.stderr
+    assert "line 3: unknown module 'XX999'" in there.stderr
+    good = tmp_path / "good.csv"
+    good.write_text(
+        sheet.read_text(encoding="utf-8").splitlines()[0] + "\n"
+        "MA201,2026K,Cohort B,hybrid,2026-05-04,2026-07-31,ana@uni.edu\n",
+        encoding="utf-8",
+    )
+    assert far.ok("offering", "import", str(good), "--dry-run", "--json").json() == {
+        "created": 0,
+        "checked": 1,
+        "dry_run": True,
+    }
+    assert far.ok("offering", "import", str(good), "--json").json()["created"] == 1
+    headless = tmp_path / "headless.csv"
+    headless.write_text("email,nom\nx@uni.edu,X\n", encoding="utf-8")
+    near, there = cli("user", "import", str(headless)), far("user", "import", str(headless))
+    assert there.exit_code == near.exit_code == 1
+    assert there.stderr == near.stderr  # names the file as the person gave it
+    staff = tmp_path / "staff.csv"
+    staff.write_text("email,name,role\nnew.one@uni.edu,New One,facilitator\n", encoding="utf-8")
+    assert far.ok("user", "import", str(staff), "--json").json()["created"] == 1
+    weeks = tmp_path / "weeks.csv"
+    weeks.write_text(
+        f"offering,week,summative_grading,present\n{offerings['A']},1,done,all\n", encoding="utf-8"
+    )
+    far.login("ana@uni.edu")
+    assert far.ok("tracker", "import", str(weeks), "--json").json() == {
+        "created": 1,
+        "updated": 0,
+        "checked": 1,
+        "dry_run": False,
+    }
+    assert far("offering", "import", str(good)).exit_code == 5  # before the file is sent
+    assert far("tracker", "import", str(tmp_path / "none.csv")).exit_code == 1

@@ -419,6 +419,39 @@ def _unlock(session: Session, address: str) -> None:
     )
 
 
+#: Failed logins from one network address (`cms serve`), whatever the e-mails tried,
+#: within LOCK_WINDOW, before that address is refused for LOCK_DURATION.
+SOURCE_FAILURES = 30
+
+
+def source_refused(session: Session, source: str, now: datetime) -> None:
+    """NotAuthenticated (exit 4) while ``source`` (a client's address) is locked out.
+    A plain read: successful logins from one address (a campus behind one NAT) never
+    wait on each other; only failures take the address's row lock."""
+    row = session.exec(
+        select(LoginThrottle).where(LoginThrottle.address_key == token_hash(f"source:{source}"))
+    ).first()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        raise NotAuthenticated(
+            f"too many failed logins from {source}: refused until "
+            f"{row.locked_until.isoformat(timespec='minutes')}",
+            hint="wait, then try again",
+        )
+
+
+def source_failed(session: Session, source: str, now: datetime) -> None:
+    """One more failed login from ``source``; the SOURCE_FAILURES-th locks it."""
+    throttle = _throttle(session, f"source:{source}", now)
+    if throttle.failures == 0 or throttle.window_start <= now - LOCK_WINDOW:
+        throttle.failures, throttle.window_start = 1, now
+    else:
+        throttle.failures += 1
+    if throttle.failures >= SOURCE_FAILURES:
+        throttle.locked_until = now + LOCK_DURATION
+        throttle.failures = 0
+        audit.record(session, None, "lock", "session", None, after={"source": source})
+
+
 def check_password_of(session: Session, email: str, password: str, *, rounds: int = 12) -> User:
     """The account if the password is right; counts failures and locks after five.
 

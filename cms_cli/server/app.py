@@ -97,20 +97,27 @@ def _routes() -> APIRouter:
     router = APIRouter(prefix=API)
 
     @router.post("/auth/login")
-    def login(body: LoginBody) -> Any:
+    def login(body: LoginBody, request: Request) -> Any:
         from cms_cli.auth import service as auth
         from cms_cli.auth.public import UserPublic
         from cms_cli.core.session import session_scope
 
         settings = _config().settings
+        source = request.client.host if request.client else "unknown"
         with session_scope(_config()) as session:
-            done = auth.login(
-                session,
-                body.email,
-                body.password,
-                hours=settings.session_hours,
-                rounds=settings.bcrypt_rounds,
-            )
+            auth.source_refused(session, source, _now())
+            try:
+                done = auth.login(
+                    session,
+                    body.email,
+                    body.password,
+                    hours=settings.session_hours,
+                    rounds=settings.bcrypt_rounds,
+                )
+            except NotAuthenticated as exc:
+                if exc.keep_changes:  # a wrong password, recorded: count the address too
+                    auth.source_failed(session, source, _now())
+                raise
             return {
                 "token": done.token,
                 "expires_at": done.auth_session.expires_at.isoformat(),

@@ -569,3 +569,21 @@ def test_imports_are_uploaded_with_their_line_problems_intact(
     }
     assert far("offering", "import", str(good)).exit_code == 5  # before the file is sent
     assert far("tracker", "import", str(tmp_path / "none.csv")).exit_code == 1
+
+
+def test_one_address_guessing_many_accounts_is_refused(
+    cli: Cli, people: dict[str, str], served: str
+) -> None:
+    from cms_cli.auth.service import LOCK_FAILURES, SOURCE_FAILURES
+
+    login = served + "/api/v1/auth/login"
+    tried = [f"guess{n}@uni.edu" for n in range(SOURCE_FAILURES)]
+    for email in tried:  # every address stays under its own lock (LOCK_FAILURES)
+        answer = httpx.post(login, json={"email": email, "password": "wrong-one-12"})
+        assert answer.status_code == 401
+    assert SOURCE_FAILURES > LOCK_FAILURES
+    right = httpx.post(login, json={"email": "ana@uni.edu", "password": "correct-horse-9"})
+    assert right.status_code == 401
+    assert right.json()["detail"].startswith("too many failed logins from 127.0.0.1")
+    events = cli.ok("audit", "list", "--entity", "session", "--json").json()
+    assert {"source": "127.0.0.1"} in [e["after"] for e in events if e["action"] == "lock"]

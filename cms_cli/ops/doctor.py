@@ -293,7 +293,12 @@ def _server(url: str, insecure: bool) -> list[Check]:
     )
     stamp = answer.headers.get("date")
     if stamp:
-        skew = abs(email.utils.parsedate_to_datetime(stamp) - datetime.now(UTC))
+        from cms_cli.core import clock
+
+        # The machine's real clock against the server's (CMS_NOW moves decisions only).
+        skew = abs(
+            email.utils.parsedate_to_datetime(stamp) - datetime.fromtimestamp(clock.wall(), UTC)
+        )
         checks.append(
             Check("clock", "ok", f"{skew.total_seconds():.0f} s from the server's")
             if skew <= SKEW_WARN

@@ -238,6 +238,29 @@ def _routes() -> APIRouter:
                 service.delete_log(session, me, body.offering_id, body.week)
             return {}
 
+    @router.get("/logs/form/offerings")
+    def form_offerings(authorization: Auth = None) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return service.active_choices(session, me, _today())
+
+    @router.get("/logs/form/weeks")
+    def form_weeks(authorization: Auth = None, offering_id: int | None = None) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(service.week_choice(session, me, offering_id, _today()))
+
+    @router.get("/logs/form/draft")
+    def form_draft(
+        authorization: Auth = None, offering_id: int | None = None, week: int | None = None
+    ) -> Any:
+        from cms_cli.tracker import service
+
+        with _signed(authorization) as (session, me):
+            return _shown(service.log_draft(session, me, offering_id, week, _today()))
+
     @router.get("/logs/week")
     def log(week: int, authorization: Auth = None, offering_id: int | None = None) -> Any:
         from cms_cli.tracker import service

@@ -143,7 +143,7 @@ def log(
     changes.check()
     nothing = not changes.statuses and notes is None and not changes.attendance_given()
     deadlines, today = _deadlines(), current().today
-    if interactive() and not current().server_url:  # the form reads the database
+    if interactive():
         offering, week, form_changes = _form(offering, week, ask_fields=nothing)
         changes = form_changes or changes
     chosen = changes
@@ -171,39 +171,40 @@ def _form(
     offering: int | None, week: int | None, *, ask_fields: bool
 ) -> tuple[int | None, int | None, LogChanges | None]:
     """On a terminal: choose among several active offerings; with no field option,
-    the week and every field too (tracker.form). Returns (offering, week, changes)."""
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role
+    the week and every field too (tracker.form). Returns (offering, week, changes).
+    Each step is one short call (a transaction, or a request to the server): nothing
+    stays open while a person thinks."""
+    from cms_cli.auth.remote import through
     from cms_cli.core.output import stderr_console
-    from cms_cli.offerings import service as offerings
-    from cms_cli.tracker import calendar, form, service
+    from cms_cli.tracker import form
+    from cms_cli.tracker.public import Draft, WeekChoice
 
     console = stderr_console()  # prompts are messages: stdout stays for data (--json)
     today = current().today
-    # Each step reads in its own short session: no transaction stays open while a
-    # person thinks.
     if offering is None:
-        with signed_in() as (session, me):
-            mine = me.role is Role.facilitator
-            active = service.active_offerings(session, me, today) if mine else []
-            several = [o.id or 0 for o in active] if len(active) > 1 else []
-            rows = offerings.list_offerings(
-                session, me, offerings.Filters(ids=several), today=today
-            )
-        if several:
-            names = {r.id: f"{r.module} {r.class_code} {r.cohort} ({r.mode.value})" for r in rows}
-            offering = form.pick_offering(console, active, names)
+        active = through(
+            lambda session, me: _service().active_choices(session, me, today),
+            lambda api: [(int(i), str(n)) for i, n in api.get("/logs/form/offerings")],
+        )
+        if len(active) > 1:
+            offering = form.pick_offering(console, active)
     if not ask_fields:
         return offering, week, None
     if week is None:
-        with signed_in() as (session, me):
-            chosen = service.choose_offering(session, me, offering, today)
-        weeks = calendar.tracked_weeks(chosen.start_date, chosen.end_date)
-        this_week = calendar.current_week(chosen.start_date, today)
-        offering = chosen.id
-        week = form.pick_week(console, weeks, this_week if 1 <= this_week <= weeks else None)
-    with signed_in() as (session, me):
-        draft = service.log_draft(session, me, offering, week, today)
+        chosen = through(
+            lambda session, me: _service().week_choice(session, me, offering, today),
+            lambda api: WeekChoice.model_validate(
+                api.get("/logs/form/weeks", offering_id=offering)
+            ),
+        )
+        offering = chosen.offering_id
+        week = form.pick_week(console, chosen.weeks, chosen.this_week)
+    draft = through(
+        lambda session, me: _service().log_draft(session, me, offering, week, today),
+        lambda api: Draft.model_validate(
+            api.get("/logs/form/draft", offering_id=offering, week=week)
+        ),
+    )
     return draft.offering_id, draft.week, form.fill(console, draft)
 
 

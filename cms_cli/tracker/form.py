@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cms_cli.core import limits, text
 from cms_cli.core.errors import ValidationError
-from cms_cli.tracker.models import ACTIVITIES, Status
+from cms_cli.tracker.public import ACTIVITIES, Status
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cms_cli.offerings.models import Offering
-    from cms_cli.tracker.service import Draft, LogChanges
+    from cms_cli.tracker.public import Draft, LogChanges
 
 T = TypeVar("T")
 
@@ -62,18 +61,15 @@ def _escape(message: str) -> str:
     return escape(text.neutralise(message))
 
 
-def pick_offering(console: Console, offerings: Sequence[Offering], names: dict[int, str]) -> int:
-    """A numbered choice among the facilitator's active offerings."""
+def pick_offering(console: Console, offerings: Sequence[tuple[int, str]]) -> int:
+    """A numbered choice among the facilitator's active offerings, (id, name) each."""
     console.print("[bold]You have several active offerings:[/bold]")
-    for number, offering in enumerate(offerings, start=1):
-        console.print(
-            f"  {number}) offering {offering.id}: {_escape(names.get(offering.id or 0, ''))}",
-            highlight=False,
-        )
+    for number, (offering_id, name) in enumerate(offerings, start=1):
+        console.print(f"  {number}) offering {offering_id}: {_escape(name)}", highlight=False)
 
     def parse(answer: str) -> int:
         if answer.isdigit() and 1 <= int(answer) <= len(offerings):
-            return offerings[int(answer) - 1].id or 0
+            return offerings[int(answer) - 1][0]
         raise ValidationError(f"type a number from 1 to {len(offerings)}")
 
     return ask(console, f"Which one? [1-{len(offerings)}]: ", parse)

@@ -178,3 +178,23 @@ class LogChanges(BaseModel):
 #: The columns of `tracker import`'s file.
 IMPORT_REQUIRED = ("offering", "week")
 IMPORT_OPTIONAL = (*ACTIVITIES, "notes", "present", "absent")
+
+
+class Draft(BaseModel):
+    """What the log form starts from: a week's current values and the enrolled students."""
+
+    offering_id: int
+    module: str
+    week: int
+    statuses: dict[str, Status]
+    attendance: dict[str, bool] | None
+    notes: str | None
+    students: list[tuple[str, str]]  # (e-mail, name), by e-mail
+
+
+class WeekChoice(BaseModel):
+    """The offering the form logs, its number of weeks and this week (if within)."""
+
+    offering_id: int
+    weeks: int
+    this_week: int | None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -34,8 +33,10 @@ from cms_cli.tracker.models import (
     Status,
     WeeklyLog,
 )
+from cms_cli.tracker.public import Draft as Draft
 from cms_cli.tracker.public import ListFilters as ListFilters
 from cms_cli.tracker.public import LogChanges as LogChanges
+from cms_cli.tracker.public import WeekChoice
 
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
@@ -161,17 +162,31 @@ def _attendance(session: Session, offering: Offering, changes: LogChanges) -> di
     return {sid: email not in absent for email, sid in enrolled.items()}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Draft:
-    """What the log form starts from: a week's current values and the enrolled students."""
+def active_choices(session: Session, actor: User, today: date) -> list[tuple[int, str]]:
+    """(id, name) of the offerings a facilitator runs today, by id (the form offers a
+    choice when there are several); nobody else has any."""
+    if actor.role is not Role.facilitator:
+        return []
+    active = active_offerings(session, actor, today)
+    if not active:
+        return []
+    rows = offerings.list_offerings(
+        session, actor, offerings.Filters(ids=[o.id or 0 for o in active]), today=today
+    )
+    return [(r.id, f"{r.module} {r.class_code} {r.cohort} ({r.mode.value})") for r in rows]
 
-    offering_id: int
-    module: str
-    week: int
-    statuses: dict[str, Status]
-    attendance: dict[str, bool] | None
-    notes: str | None
-    students: list[tuple[str, str]]  # (e-mail, name), by e-mail
+
+def week_choice(session: Session, actor: User, offering_id: int | None, today: date) -> WeekChoice:
+    """The offering about to be logged (the named one, or the facilitator's only active
+    one) and its weeks, with this week when it is one of them."""
+    chosen = choose_offering(session, actor, offering_id, today)
+    weeks = calendar.tracked_weeks(chosen.start_date, chosen.end_date)
+    this_week = calendar.current_week(chosen.start_date, today)
+    return WeekChoice(
+        offering_id=chosen.id or 0,
+        weeks=weeks,
+        this_week=this_week if 1 <= this_week <= weeks else None,
+    )
 
 
 def log_draft(

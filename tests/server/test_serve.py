@@ -587,3 +587,46 @@ def test_one_address_guessing_many_accounts_is_refused(
     assert right.json()["detail"].startswith("too many failed logins from 127.0.0.1")
     events = cli.ok("audit", "list", "--entity", "session", "--json").json()
     assert {"source": "127.0.0.1"} in [e["after"] for e in events if e["action"] == "lock"]
+
+
+def test_the_log_form_works_through_the_server(
+    cli: Cli, offerings: dict[str, int], served: str, tmp_path: Path
+) -> None:
+    """On a terminal, a client with no database gets the same form: the facilitator's
+    active offerings, the week, each field, the students, a summary."""
+    import pexpect
+
+    a = str(offerings["A"])
+    far = client_of(served, tmp_path, cli)
+    far.login("ana@uni.edu")
+    token = far.ok("auth", "token").stdout.strip()
+    env = {k: v for k, v in {**os.environ, **far.env}.items() if v is not None}
+    env.pop("CMS_DATABASE_URL", None)
+    env.update({"CMS_TOKEN": token, "TERM": "xterm", "NO_COLOR": "1"})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "cms_cli", "tracker", "log"],
+        env=env,
+        dimensions=(200, 80),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect(r"Week \(1-8\) \[4\]: ")  # her only active offering: no choice asked
+    child.sendline("3")
+    for answer in ("d", "d", "p", "", "", ""):
+        child.expect(r"\]: ")
+        child.sendline(answer)
+    child.expect(r"Attendance \[not recorded yet\]: ")
+    child.sendline("sam@uni.edu")
+    child.expect(r"Notes \[none\]")
+    child.sendline("through the server")
+    child.expect(r"Save this week\? \[Y/n\]: ")
+    child.sendline("y")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    cli.login("ana@uni.edu")
+    saved = cli.ok("tracker", "show", "--offering", a, "--week", "3", "--json").json()
+    assert saved["notes"] == "through the server"
+    assert saved["attendance"] == {"sam@uni.edu": False, "sue@uni.edu": True}
+    assert (saved["formative_one_grading"], saved["summative_grading"]) == ("done", "pending")

@@ -131,3 +131,64 @@ def test_the_readme_tour_runs_after_the_demo(tmp_path: Path, db_url: str) -> Non
         assert run.returncode == 0, f"{example} -> {run.returncode}\n{run.stderr}"
         ran += 1
     assert ran >= 12
+
+
+def test_the_team_server_section_runs_after_the_demo(tmp_path: Path) -> None:
+    """ "A team on one server": `cms serve` over the demo's database (on a free port, in
+    place of the README's), then a laptop with no database URL logs in and lists,
+    the README's https address replaced by the local server's."""
+    import time
+
+    import httpx
+    from servers import free_port
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## A team on one server", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines[0].startswith("cms serve ")
+    server_env = {**os.environ, "CMS_HOME": str(tmp_path / "server")}
+    for name in ("CMS_DATABASE_URL", "CMS_TOKEN", "CMS_SERVER_URL"):
+        server_env.pop(name, None)
+    cms = [sys.executable, "-m", "cms_cli"]
+    demo = subprocess.run([*cms, "demo"], env=server_env, capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr
+    port = free_port()
+    serve = shlex.split(lines[0].partition("  #")[0].replace("--port 8080", f"--port {port}"))
+    server = subprocess.Popen(
+        [*cms, *serve[1:]], env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "cms serve stopped"
+            assert time.monotonic() < deadline, "cms serve did not answer"
+            time.sleep(0.2)
+        laptop = {k: v for k, v in server_env.items() if not k.startswith("CMS_")}
+        laptop["CMS_HOME"] = str(tmp_path / "laptop")
+        for line in lines[1:]:
+            code, _, comment = line.partition("  #")
+            code = code.replace("https://cms.uni.example", url)
+            if code.startswith("export "):
+                assignment, _, code = code.removeprefix("export ").partition("&&")
+                name, _, value = assignment.strip().partition("=")
+                laptop[name] = value
+            password = re.search(r"password: (\S+)", comment)
+            argv = shlex.split(code)
+            stdin = None
+            if password:
+                argv, stdin = [*argv, "--password-stdin"], password.group(1) + "\n"
+            run = subprocess.run(
+                [*cms, *argv[1:]], env=laptop, input=stdin, capture_output=True, text=True
+            )
+            assert run.returncode == 0, f"{code} -> {run.returncode}\n{run.stderr}"
+        assert "ana.lopez@uni.example" in run.stdout  # her offerings, from the server
+    finally:
+        server.terminate()
+        server.wait(timeout=15)

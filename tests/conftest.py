@@ -142,9 +142,11 @@ class RunResult:
 class Cli:
     """Runs ``cms`` in-process (Typer's runner) with this test's home and database."""
 
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
+    def __init__(self, home: Path, env: dict[str, str], *, served: bool = False) -> None:
         self.home = home
         self.env = env
+        #: User commands go through `cms serve` (the app in this process).
+        self.served = served
 
     def __call__(
         self,
@@ -158,6 +160,9 @@ class Cli:
         from cms_cli.main import app
 
         merged: dict[str, str | None] = {**self.env, **(env or {})}
+        words = " ".join(a for a in args[:2] if not a.startswith("-"))
+        if self.served and not words.startswith(OPERATOR) and "CMS_SERVER_URL" not in merged:
+            merged["CMS_SERVER_URL"] = SERVED
         result = CliRunner().invoke(app, list(args), input=input, env=merged)
         run = RunResult(args, result.exit_code, result.stdout, result.stderr, result.exception)
         if strict:
@@ -250,11 +255,73 @@ class Cli:
         return self.ok(*args, "--password-stdin", input=PASSWORD + "\n")
 
 
+#: Test modules whose CLI tests run twice: against the database, and as a client of
+#: `cms serve` (the app in this process), with the same assertions.
+BOTH_TRANSPORTS = frozenset(
+    {
+        "test_offerings_cli",
+        "test_enrolments_cli",
+        "test_tracker_cli",
+        "test_catalog_cli",
+        "test_audit_cli",
+        "test_attendance",
+        "test_deadlines",
+        "test_report_by",
+        "test_user_cli",
+        "test_auth_cli",
+        "test_import_cli",
+        "test_copy",
+        "test_import",
+        "test_sweep_cli",
+        "test_delivery",
+        "test_digest",
+        "test_lockout",
+        "test_hostile_input",
+        "test_small_surprises",
+        "test_reflection_cli",
+        "test_boundary",
+        "test_output",
+    }
+)
+#: Commands that act on the database itself: run on the server host, never as a client.
+OPERATOR = ("auth bootstrap", "db", "notify sweep", "worker", "demo", "serve", "config", "doctor")
+SERVED = "http://127.0.0.1:9"  # never dialled: the runner's client talks to the app in-process
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    local_only = metafunc.definition.get_closest_marker("local_only") is not None
+    if "transport" in metafunc.fixturenames and module in BOTH_TRANSPORTS and not local_only:
+        metafunc.parametrize("transport", ["local", "served"], indirect=True)
+
+
 @pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Cli:
+def transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    """How the CLI reaches the database: "local", or "served" (through cms serve)."""
+    kind = getattr(request, "param", "local")
+    if kind != "served":
+        yield kind
+        return
+    from fastapi.testclient import TestClient
+
+    from cms_cli.auth import remote
+    from cms_cli.server.app import create_app
+
+    app = create_app()
+    remote.client_factory = lambda **kw: TestClient(app, raise_server_exceptions=False, **kw)
+    try:
+        yield kind
+    finally:
+        remote.client_factory = None
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str, transport: str) -> Cli:
     home = tmp_path / "home"
     home.mkdir()
-    return Cli(home, {"CMS_HOME": str(home), "CMS_DATABASE_URL": db_url})
+    return Cli(
+        home, {"CMS_HOME": str(home), "CMS_DATABASE_URL": db_url}, served=transport == "served"
+    )
 
 
 @pytest.fixture

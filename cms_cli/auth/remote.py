@@ -53,6 +53,11 @@ def _loopback(host: str) -> bool:
         return False
 
 
+#: Makes the HTTP client (base_url=, headers=): httpx.Client, or, for the test suite's
+#: runner, a client of an app in the same process (Starlette's TestClient).
+client_factory: Callable[..., Any] | None = None
+
+
 class Remote:
     """Requests to one server, as one person (their token, when they have one)."""
 
@@ -63,7 +68,10 @@ class Remote:
         headers = {"User-Agent": "cms-cli", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=url + API, headers=headers, timeout=TIMEOUT)
+        if client_factory is not None:
+            self._http = client_factory(base_url=url + API, headers=headers)
+        else:
+            self._http = httpx.Client(base_url=url + API, headers=headers, timeout=TIMEOUT)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The JSON of a successful answer; the CmsError of a problem; Unavailable

@@ -135,6 +135,7 @@ def test_a_session_minted_under_a_moved_clock_is_useless_under_the_real_one(cli:
     assert "hint: run cms auth login" in now.stderr
 
 
+@pytest.mark.local_only("the server also counts failures by network address: one more throttle row")
 def test_sweeps_forget_old_failures_of_unknown_addresses(cli: Cli, db_url: str) -> None:
     cli.bootstrap(strict=True)
     cli("auth", "login", "--email", "nobody@uni.edu", "--password-stdin", input=WRONG + "\n")

@@ -8,6 +8,9 @@ from conftest import PASSWORD, Cli
 from cms_cli.core import errors
 
 
+@pytest.mark.local_only(
+    "Ctrl-C is raised inside a service here; a client's Ctrl-C stops the client"
+)
 def test_every_exit_code_through_the_cli(
     cli: Cli, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,6 +90,9 @@ def test_debug_shows_the_traceback(cli: Cli, manager: str) -> None:
     assert "s3cret" not in debug.stderr.splitlines()[-2]  # the error line stays masked
 
 
+@pytest.mark.local_only(
+    "the database is the server's: a client is refused for want of a token first"
+)
 def test_database_down_exits_7_without_the_password(cli: Cli) -> None:
     url = "mysql+pymysql://cms:hunter2-secret@127.0.0.1:1/cms"
     for run in (cli, cli.subprocess):
@@ -100,6 +106,9 @@ def test_database_down_exits_7_without_the_password(cli: Cli) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.local_only(
+    "the database is the server's: a client is refused for want of a token first"
+)
 def test_unwritable_sqlite_path_is_unavailable(cli: Cli, tmp_path: object) -> None:
     result = cli("auth", "status", env={"CMS_DATABASE_URL": "sqlite:////proc/no/such/dir/cms.db"})
     assert result.exit_code in (1, 7)

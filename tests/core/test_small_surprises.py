@@ -117,6 +117,7 @@ def test_a_mistyped_command_suggests_the_right_one(cli: Cli) -> None:
     assert "Did you mean" not in cli("zzz").stderr
 
 
+@pytest.mark.local_only("a client cannot see that the server's database is empty")
 def test_an_empty_database_says_to_bootstrap_not_to_log_in(cli: Cli) -> None:
     empty = cli("offering", "list")
     assert empty.exit_code == 4

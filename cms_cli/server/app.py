@@ -790,6 +790,7 @@ def create_app() -> FastAPI:
         status, document = problem(as_cms_error(exc))
         return JSONResponse(document, status_code=status, media_type=MEDIA_TYPE)
 
+    app.add_middleware(Capped)
     app.add_middleware(Measured)
 
     @app.get("/health")
@@ -807,6 +808,34 @@ def create_app() -> FastAPI:
         return PlainTextResponse(body, media_type=media)
 
     return app
+
+
+#: The largest JSON body a request may carry (uploads have their own, larger caps).
+MAX_BODY = 1024 * 1024
+
+
+class Capped:
+    """Refuses a request body declared larger than MAX_BODY (exit 1, 413) before it is
+    read; the upload routes (imports, reflections) cap what they read themselves."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(
+            (API + "/imports/", API + "/reflections")
+        ):
+            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if declared.isdigit() and int(declared) > MAX_BODY:
+                from cms_cli.core.errors import ValidationError
+
+                _, document = problem(
+                    ValidationError(f"the request is too large (over {MAX_BODY} bytes)")
+                )
+                answer = JSONResponse(document, status_code=413, media_type=MEDIA_TYPE)
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class Measured:

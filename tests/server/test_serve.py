@@ -630,3 +630,17 @@ def test_the_log_form_works_through_the_server(
     assert saved["notes"] == "through the server"
     assert saved["attendance"] == {"sam@uni.edu": False, "sue@uni.edu": True}
     assert (saved["formative_one_grading"], saved["summative_grading"]) == ("done", "pending")
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(
+    cli: Cli, offerings: dict[str, int], served: str
+) -> None:
+    token = cli.ok("auth", "token").stdout.strip()
+    big = httpx.post(
+        served + "/api/v1/offerings",
+        content=b"{" + b" " * 2_000_000 + b"}",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert big.status_code == 413
+    assert big.headers["content-type"] == "application/problem+json"
+    assert big.json()["exit_code"] == 1

@@ -220,16 +220,7 @@ def compose(
             "",
             f"See it with:  cms tracker list --offering {offering.id} --status overdue",
         ]
-    lines = [neutralise(line) for line in lines]  # names stored before input was checked
-    text = "\n".join([*lines, "", "-- cms"]) + "\n"
-    import html
-
-    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(neutralise(subject))}</title></head>"
-        f"<body>{body}<p>-- cms</p></body></html>"
-    )
+    text, page = _bodies(subject, lines)
     word = "Reminder" if notification.kind is Kind.reminder else "Escalation"
     line = neutralise(f"{word}: week {week} ({first} to {last}) {state}; it was {deadline}.")
     acting = (
@@ -248,6 +239,22 @@ def compose(
         line=line,
         command=acting,
     )
+
+
+def _bodies(subject: str, lines: list[str]) -> tuple[str, str]:
+    """A message's plain text and HTML from its lines (each neutralised: names stored
+    before input was checked), signed "-- cms"."""
+    import html
+
+    shown = [neutralise(line) for line in lines]
+    text = "\n".join([*shown, "", "-- cms"]) + "\n"
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in shown if line)
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(neutralise(subject))}</title></head>"
+        f"<body>{body}<p>-- cms</p></body></html>"
+    )
+    return text, page
 
 
 def _attendance_message(
@@ -313,16 +320,7 @@ def _attendance_message(
         "",
         f"See it with:  {command}",
     ]
-    lines = [neutralise(line) for line in lines]  # names stored before input was checked
-    text = "\n".join([*lines, "", "-- cms"]) + "\n"
-    import html
-
-    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(neutralise(subject))}</title></head>"
-        f"<body>{body}<p>-- cms</p></body></html>"
-    )
+    text, page = _bodies(subject, lines)
     return Message(
         to=recipient.email,
         name=recipient.name,

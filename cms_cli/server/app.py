@@ -727,18 +727,21 @@ def _offering_filters(
     status: str | None = None,
     include_cancelled: bool = False,
 ) -> Filters:
-    """The offering filters of `offering list`, as query parameters."""
-    return Filters(
-        trimester=trimester,
-        cohort=cohort,
-        intake=intake,
-        facilitator=facilitator,
-        mode=mode,
-        module=module,
-        class_code=class_code,
-        year=year,
-        status=status,
-        include_cancelled=include_cancelled,
+    """The offering filters of `offering list`, as query parameters (offerings.options
+    builds them from the command line's)."""
+    from cms_cli.offerings.options import filters
+
+    return filters(
+        trimester,
+        cohort,
+        intake,
+        facilitator,
+        mode,
+        module,
+        class_code,
+        year,
+        status,
+        include_cancelled,
     )
 
 

@@ -36,3 +36,6 @@ class AuditEvent(AuditEventBase, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
+    #: The client's network address when the change came through `cms serve`; NULL
+    #: for a command run where the database is (an operator's, or a local user's).
+    origin: str | None = Field(default=None, max_length=64)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from cms_cli.audit.models import ENTITIES, AuditEvent, AuditEventPublic
 from cms_cli.core import clock
+from cms_cli.core.context import client_address
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.output import plain
 from cms_cli.core.roles import Actor, Role, require
@@ -50,7 +51,8 @@ def record(
     """Add an audit event to the caller's transaction (it commits with the change).
 
     ``before`` and ``after`` are what was shown: a Public model (its fields by their
-    shown names) or a mapping."""
+    shown names) or a mapping. A change made through `cms serve` records the client's
+    address too (``origin``)."""
     if entity not in ENTITIES:
         raise ValueError(f"unknown audit entity {entity!r}")
     event = AuditEvent(
@@ -61,6 +63,7 @@ def record(
         entity_id=None if entity_id is None else str(entity_id),
         before=_recorded(before),
         after=_recorded(after),
+        origin=client_address.get(),
     )
     session.add(event)
     return event

@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import bcrypt
 import sqlalchemy as sa
@@ -524,6 +524,17 @@ def prune_throttles(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _signed_in(row: AuthSession) -> dict[str, Any]:
+    """What a login's audit event shows: the session's expiry and, through `cms serve`,
+    the address the client came from (``cms audit list --entity session``)."""
+    from cms_cli.core.context import client_address
+
+    shown: dict[str, Any] = {"expires_at": row.expires_at}
+    if (source := client_address.get()) is not None:
+        shown["source"] = source
+    return shown
+
+
 def login(session: Session, email: str, password: str, *, hours: int, rounds: int = 12) -> Login:
     user = check_password_of(session, email, password, rounds=rounds)
     now = clock.now()
@@ -537,7 +548,7 @@ def login(session: Session, email: str, password: str, *, hours: int, rounds: in
     )
     session.add(row)
     session.flush()
-    audit.record(session, user, "login", "session", row.id, after={"expires_at": row.expires_at})
+    audit.record(session, user, "login", "session", row.id, after=_signed_in(row))
     return Login(token=token, user=user, auth_session=row)
 
 

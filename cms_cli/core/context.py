@@ -8,6 +8,7 @@ time zone of a command agree with each other however long it runs.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,11 @@ class Invocation:
 
 
 _current = Invocation()
+
+#: The network address of the client a request of `cms serve` came from (behind a
+#: trusted proxy, the address it forwarded), for the audit trail; None in a command
+#: that holds the database itself. Set per request by the server, read by audit.record.
+client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 
 def current() -> Invocation:

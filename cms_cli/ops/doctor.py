@@ -262,17 +262,17 @@ def _server(url: str, insecure: bool) -> list[Check]:
     far apart the two clocks are (sessions and deadlines follow the server's)."""
     import email.utils
 
-    import httpx
-
     from cms_cli import __version__
-    from cms_cli.auth.remote import check_url
+    from cms_cli.auth.remote import check_url, http_library, tls_for
+
+    httpx = http_library()
 
     try:
         base = check_url(url, insecure=insecure)
     except CmsError as exc:
         return [Check("server", "fail", exc.message, exc.hint)]
     try:
-        answer = httpx.get(base + "/health", timeout=10)
+        answer = httpx.get(base + "/health", timeout=10, verify=tls_for(base))
     except httpx.TransportError as exc:
         return [Check("server", "down", f"{base}: {type(exc).__name__}: {exc}", "is cms serve up?")]
     try:

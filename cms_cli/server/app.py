@@ -794,6 +794,7 @@ def create_app() -> FastAPI:
         return JSONResponse(document, status_code=status, media_type=MEDIA_TYPE)
 
     app.add_middleware(Capped)
+    app.add_middleware(Addressed)
     app.add_middleware(Measured)
 
     @app.get("/health")
@@ -839,6 +840,26 @@ class Capped:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class Addressed:
+    """Notes each request's client address for the audit trail (core.context): the
+    peer's, or behind a proxy that uvicorn trusts (FORWARDED_ALLOW_IPS, loopback by
+    default), the address in its X-Forwarded-For. Sync routes run in a thread pool that
+    carries the request's context along."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from cms_cli.core.context import client_address
+
+        client = scope.get("client")
+        marker = client_address.set(client[0] if client else "unknown")
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            client_address.reset(marker)
 
 
 class Measured:

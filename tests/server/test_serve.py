@@ -8,6 +8,7 @@ and MariaDB), with the test's clock; the client is the CLI with CMS_SERVER_URL s
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -644,3 +645,102 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
     assert big.status_code == 413
     assert big.headers["content-type"] == "application/problem+json"
     assert big.json()["exit_code"] == 1
+
+
+def test_the_audit_trail_knows_where_a_change_came_from(
+    cli: Cli, offerings: dict[str, int], db_url: str, served: str, tmp_path: Path
+) -> None:
+    """A change through the server records the client's address; one made where the
+    database is records none; behind the proxy uvicorn trusts (loopback by default),
+    the address the proxy forwarded is the one recorded, and the one a login lock uses."""
+    from conftest import sql
+
+    far = client_of(served, tmp_path, cli)
+    far.login("dean@uni.edu")
+    a = str(offerings["A"])
+    assert far("offering", "update", a, "--max-students", "31").exit_code == 0
+    assert cli("offering", "update", a, "--max-students", "32").exit_code == 0
+    updates = "SELECT COUNT(*) FROM audit_event WHERE entity = 'offering' AND action = 'update'"
+    assert sql(db_url, updates + " AND origin = '127.0.0.1'") == 1
+    assert sql(db_url, updates + " AND origin IS NULL") == 1
+    proxied = httpx.post(
+        served + "/api/v1/auth/login",
+        json={"email": "ana@uni.edu", "password": "correct-horse-9"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert proxied.status_code == 200
+    events = cli.ok("audit", "list", "--entity", "session", "--json").json()
+    sources = {(e["actor"], e["after"].get("source")) for e in events if e["action"] == "login"}
+    assert ("ana@uni.edu", "203.0.113.7") in sources  # through the proxy
+    assert ("dean@uni.edu", "127.0.0.1") in sources  # the client, straight to the server
+    assert ("dean@uni.edu", None) in sources  # where the database is
+    assert sql(db_url, "SELECT COUNT(*) FROM audit_event WHERE origin = '203.0.113.7'") == 1
+
+
+@pytest.fixture
+def served_over_tls(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> Iterator[tuple[str, Path]]:
+    """The app behind TLS (uvicorn with a self-signed certificate for 127.0.0.1, as a
+    campus CA's would be): its https URL and the certificate to trust."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "cms_cli.server.app:create_app", "--factory",
+         "--port", str(port), "--ssl-keyfile", str(key), "--ssl-certfile", str(cert),
+         "--timeout-graceful-shutdown", "2"],
+        env={**os.environ, **cli.env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    url = f"https://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if (
+                httpx.get(
+                    url + "/health", timeout=1, verify=ssl.create_default_context(cafile=cert)
+                ).status_code
+                == 200
+            ):
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"uvicorn did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+        time.sleep(0.1)
+    yield url, cert
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def test_the_client_trusts_the_systems_certificates_only(
+    cli: Cli, served_over_tls: tuple[str, Path], tmp_path: Path
+) -> None:
+    """https is verified against the machine's trust store (SSL_CERT_FILE points at
+    another): a certificate nobody vouches for is refused (exit 7, naming the URL);
+    the doctor agrees with the client."""
+    url, cert = served_over_tls
+    far = client_of(url, tmp_path, cli)
+    refused = far("auth", "login", "--email", "dean@uni.edu", "--password-stdin",
+                  input="correct-horse-9\n")  # fmt: skip
+    assert refused.exit_code == 7
+    assert url in refused.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    assert "server    down" in far("doctor").stdout
+    far.env["SSL_CERT_FILE"] = str(cert)
+    far.login("dean@uni.edu")
+    assert (
+        far.ok("offering", "list", "--json").json() == cli.ok("offering", "list", "--json").json()
+    )
+    checks = far("doctor").stdout
+    assert "server    ok" in checks
+    assert "tls       ok" in checks

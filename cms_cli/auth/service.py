@@ -7,7 +7,6 @@ CmsError subclasses, and never commit: the caller's session scope does.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from cms_cli.core.errors import (
     NotFound,
     ValidationError,
 )
+from cms_cli.core.text import normalize_email as normalize_email
 
 if TYPE_CHECKING:
     from cms_cli.core.csvfile import ImportReport, Problems
@@ -40,7 +40,6 @@ MIN_PASSWORD = 8
 #: differ by seconds); beyond it the session was minted under a moved clock.
 CLOCK_SKEW = timedelta(minutes=5)
 BAD_CREDENTIALS = "wrong e-mail or password"
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
 
 # What a password is compared against when there is no hash to compare with (unknown
 # e-mail, no password set, a locked address): a well-formed bcrypt hash of the
@@ -56,16 +55,6 @@ def _dummy_hash(rounds: int) -> bytes:
 
 
 # -- values ---------------------------------------------------------------------------
-
-
-def normalize_email(email: str) -> str:
-    """Lower-case, trimmed, and shaped like ``name@domain`` (else ValidationError)."""
-    value = email.strip().lower()
-    if len(value) > limits.EMAIL or not EMAIL_RE.match(value) or text.has_control(value):
-        raise ValidationError(
-            f"not an e-mail address: {text.shorten(email.strip())}", hint="use name@domain"
-        )
-    return value
 
 
 def check_password(password: str, email: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from cms_cli.core import limits
 from cms_cli.core.errors import ValidationError
 
 # C0 controls, DEL, C1 controls; Unicode line/paragraph separators; bidirectional
@@ -83,6 +84,20 @@ def check_length(text: str, field: str, *, max_length: int, min_length: int = 1)
         raise ValidationError(
             f"{field} must have {min_length} to {max_length} characters (got {len(text)})"
         )
+
+
+#: ``name@domain.tld`` (or ``name@host`` on a campus network): one @, no spaces.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, trimmed, and shaped like ``name@domain`` (else ValidationError)."""
+    value = email.strip().lower()
+    if len(value) > limits.EMAIL or not EMAIL_RE.match(value) or has_control(value):
+        raise ValidationError(
+            f"not an e-mail address: {shorten(email.strip())}", hint="use name@domain"
+        )
+    return value
 
 
 def has_control(text: str) -> bool:

@@ -19,6 +19,19 @@ from cms_cli.core.output import (
     listing,
     result,
 )
+from cms_cli.offerings.options import (
+    AllOpt,
+    ClassOpt,
+    CohortOpt,
+    FacilitatorOpt,
+    IntakeOpt,
+    ModeOpt,
+    ModuleOpt,
+    StatusOpt,
+    TrimesterOpt,
+    YearOpt,
+    filters,
+)
 
 app = typer.Typer(
     help="Students' end-of-course reflections.", no_args_is_help=True, rich_markup_mode=None
@@ -73,20 +86,23 @@ def list_(
     Example: cms reflection list --offering 9 --csv > reflections.csv
     """
     from cms_cli.auth.remote import through
-    from cms_cli.reflection.public import ReflectionPublic
+    from cms_cli.core.context import current
+    from cms_cli.reflection.public import ReflectionPublic, ResponseRate
 
-    def local(session: Any, me: Any) -> list[ReflectionPublic]:
+    def local(session: Any, me: Any) -> tuple[list[ReflectionPublic], ResponseRate]:
         from cms_cli.reflection import service
 
-        return service.list_reflections(session, me, offering)
+        rows = service.list_reflections(session, me, offering)
+        return rows, service.response_rate(session, me, offering, today=current().today)
 
-    rows = through(
-        local,
-        lambda api: [
-            ReflectionPublic.model_validate(r)
-            for r in api.get("/reflections", offering_id=offering)
-        ],
-    )
+    def far(api: Any) -> tuple[list[ReflectionPublic], ResponseRate]:
+        answer = api.get("/reflections", offering_id=offering)
+        rate = api.get("/reflections/summary", offering_id=offering)
+        return [ReflectionPublic.model_validate(r) for r in answer], ResponseRate.model_validate(
+            rate[0]
+        )
+
+    rows, rate = through(local, far)
     listing(
         rows,
         columns(ReflectionPublic),
@@ -98,3 +114,136 @@ def list_(
         empty="no reflections yet",
         drop=("offering_id", "language", "submitted_at"),
     )
+    if not (json_ or csv_):
+        result(rate_line(rate))
+
+
+def rate_line(rate: Any) -> str:
+    """``12 of 19 enrolled students (63 %)``: the end of `reflection list`."""
+    if not rate.enrolled:
+        return f"{rate.submitted} reflection(s); nobody is enrolled in offering {rate.offering_id}"
+    percent = round(100 * rate.submitted / rate.enrolled)
+    return f"{rate.submitted} of {rate.enrolled} enrolled students ({percent} %)"
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files the reflection page downloaded, or folders of them (*.json, searched "
+            "in subfolders too).",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every file; store nothing.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Store the reflections a course team collected (a drop box, e-mail, a shared
+    folder): each file names its student; the offering's facilitator or a manager.
+
+    Every file is checked first (the page's format, the offering, the student enrolled in
+    it); each problem is printed as `FILE: ...` and nothing is stored. Of two reflections
+    of one student, the newer one stays.
+
+    Example: cms reflection import ~/Downloads/reflections/ --dry-run
+    """
+    from cms_cli.auth.remote import through
+    from cms_cli.core.output import write_json
+    from cms_cli.reflection.files import collect
+    from cms_cli.reflection.public import ImportedReflections
+
+    files = collect(paths)
+
+    def local(session: Any, me: Any) -> ImportedReflections:
+        from cms_cli.reflection import service
+
+        return service.import_files(session, me, files, dry_run=dry_run)
+
+    def far(api: Any) -> ImportedReflections:
+        import base64
+
+        body = {
+            "dry_run": dry_run,
+            "files": [
+                {"name": name, "content": base64.b64encode(raw).decode()} for name, raw in files
+            ],
+        }
+        return ImportedReflections.model_validate(api.post("/reflections/import", body))
+
+    done = through(local, far)
+    if json_:
+        write_json(done)
+        return
+    kept = f"; {done.kept} older file(s) left aside" if done.kept else ""
+    if done.dry_run:
+        result(
+            f"{done.checked} file(s) checked, all valid: {done.created} reflection(s) would be "
+            f"stored, {done.replaced} replaced{kept} (dry run, nothing stored)."
+        )
+    else:
+        result(f"Stored {done.created} reflection(s), replaced {done.replaced}{kept}.")
+
+
+@app.command()
+def summary(
+    trimester: TrimesterOpt = None,
+    cohort: CohortOpt = None,
+    intake: IntakeOpt = None,
+    facilitator: FacilitatorOpt = None,
+    mode: ModeOpt = None,
+    module: ModuleOpt = None,
+    class_code: ClassOpt = None,
+    year: YearOpt = None,
+    status: StatusOpt = None,
+    all_: AllOpt = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    no_pager: NoPagerOpt = False,
+) -> None:
+    """The response rate per offering: enrolled students, reflections handed in
+    (facilitators theirs, managers all). Filters as in cms offering list.
+
+    Example: cms reflection summary --trimester 1 --status completed
+    """
+    from cms_cli.auth.remote import through
+    from cms_cli.core.context import current
+    from cms_cli.reflection.public import ResponseRate
+
+    chosen = filters(
+        trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
+    )
+
+    def local(session: Any, me: Any) -> list[ResponseRate]:
+        from cms_cli.reflection import service
+
+        return service.response_rates(session, me, chosen, today=current().today)
+
+    rows = through(
+        local,
+        lambda api: [
+            ResponseRate.model_validate(r)
+            for r in api.get("/reflections/summary", **chosen.query())
+        ],
+    )
+    listing(
+        rows,
+        columns(ResponseRate),
+        json_=json_,
+        csv_=csv_,
+        title="Reflections handed in",
+        view=View.of(limit, False, no_pager),
+        noun="offerings",
+        empty="no offerings match",
+        table=(columns(ResponseRate), _shown_rate),
+    )
+
+
+def _shown_rate(row: Any) -> Any:
+    shown = dict(row)
+    rate = row.get("rate")
+    shown["rate"] = "nobody enrolled" if rate is None else f"{rate:g}%"
+    return shown

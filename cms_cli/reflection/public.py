@@ -15,6 +15,9 @@ class ReflectionCreate(BaseModel):
     language: str
     answers: dict[str, str]
     submitted_at: datetime
+    #: The student's institutional e-mail, as typed on the page (files from before the
+    #: page asked for it have none: those are handed in with `reflection submit`).
+    email: str | None = None
 
 
 class ReflectionPublic(BaseModel):
@@ -25,3 +28,37 @@ class ReflectionPublic(BaseModel):
     language: str
     answers: dict[str, str]
     submitted_at: datetime
+
+
+class ResponseRate(BaseModel):
+    """An offering's reflections against its enrolment (`reflection summary`)."""
+
+    offering_id: int
+    module: str
+    enrolled: int
+    #: Reflections of students enrolled now.
+    submitted: int
+    #: submitted / enrolled as a percentage (one decimal); None with nobody enrolled.
+    rate: float | None
+
+
+class ImportedReflections(BaseModel):
+    """What `reflection import` did (or, on a dry run, would do)."""
+
+    checked: int
+    #: Reflections new to the database.
+    created: int
+    #: Stored reflections replaced by a newer file.
+    replaced: int
+    #: Files older than the reflection already stored (or than another file of the
+    #: same student and offering in the import): left aside.
+    kept: int
+    dry_run: bool
+
+
+class FileUpload(BaseModel):
+    """One file of `reflection import`, as a client sends it to `cms serve`."""
+
+    name: str
+    #: The file's bytes, base64.
+    content: str

@@ -559,6 +559,26 @@ def _routes() -> APIRouter:
         with _signed(authorization) as (session, me):
             return _rows(service.list_reflections(session, me, offering_id))
 
+    @router.get("/reflections/summary")
+    def reflection_summary(
+        chosen: Chosen, authorization: Auth = None, offering_id: int | None = None
+    ) -> Any:
+        from cms_cli.reflection import service
+
+        with _signed(authorization) as (session, me):
+            if offering_id is not None:  # `reflection list`'s rate: exit 3/5 as the list's
+                return [_shown(service.response_rate(session, me, offering_id, today=_today()))]
+            return _rows(service.response_rates(session, me, chosen, today=_today()))
+
+    @router.post("/reflections/import")
+    async def reflection_import(request: Request) -> Any:
+        from cms_cli.reflection.files import MAX_IMPORT
+
+        authorization = request.headers.get("authorization")
+        # base64 is 4/3 of the bytes, and the names and the JSON around them.
+        raw = await _capped(request, MAX_IMPORT * 4 // 3 + 1_000_000, "the import")
+        return await run_in_threadpool(_import_reflections, raw, authorization)
+
     return router
 
 
@@ -634,6 +654,30 @@ def _import(
                 return {}
             with CsvFile(copy, *columns, name=name) as rows:
                 return dataclasses.asdict(run(session, me, rows))
+
+
+def _import_reflections(raw: bytes, authorization: str | None) -> Any:
+    """`reflection import`'s files, uploaded as JSON (names and base64 contents)."""
+    import base64
+    import binascii
+
+    from pydantic import ValidationError as Invalid
+
+    from cms_cli.core.errors import ValidationError
+    from cms_cli.reflection import service
+    from cms_cli.reflection.public import FileUpload
+
+    class Upload(BaseModel):
+        dry_run: bool = False
+        files: list[FileUpload]
+
+    try:
+        upload = Upload.model_validate_json(raw)
+        files = [(f.name, base64.b64decode(f.content, validate=True)) for f in upload.files]
+    except (Invalid, binascii.Error, ValueError):
+        raise ValidationError("the import is not a list of files (name and content)") from None
+    with _signed(authorization) as (session, me):
+        return _shown(service.import_files(session, me, files, dry_run=upload.dry_run))
 
 
 def _submit(raw: bytes, name: str, authorization: str | None) -> Any:

@@ -14,6 +14,7 @@ from cms_cli.core.output import columns
 from cms_cli.notify.models import InboxItemPublic, NotificationPublic
 from cms_cli.offerings.models import OfferingPublic, StudentPublic
 from cms_cli.reflection.models import ReflectionPublic
+from cms_cli.reflection.public import ResponseRate
 from cms_cli.tracker.models import LogPublic, Report, ReportRow
 
 CONTRACT = {
@@ -33,6 +34,7 @@ CONTRACT = {
     "created_at sent_at",
     InboxItemPublic: "id subject body created_at read_at",
     ReflectionPublic: "student offering_id language answers submitted_at",
+    ResponseRate: "offering_id module enrolled submitted rate",
     AuditEventPublic: "at actor action entity entity_id before after",
 }
 

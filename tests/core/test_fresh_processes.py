@@ -100,6 +100,13 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         ),
         encoding="utf-8",
     )
+    collected = tmp / "collected"  # a course team's drop box: a newer one of the student's
+    collected.mkdir()
+    (collected / "reflection-offering.json").write_text(
+        reflection.read_text().replace("2026-02-01T10:00", "2026-02-02T10:00")[:-1]
+        + ', "email": "sam@uni.edu"}',
+        encoding="utf-8",
+    )
     users = _csv(tmp / "users.csv", "email,name,role", "new1@uni.edu,New One,student")
     offerings = _csv(
         tmp / "offerings.csv",
@@ -236,6 +243,8 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("inbox", "read", "--all"), who="inbox-owner"),
         Step(("reflection", "submit", str(reflection)), who="student"),
         Step(("reflection", "list", "--offering", a, "--json")),
+        Step(("reflection", "import", str(collected), "--json")),
+        Step(("reflection", "summary", "--json")),
         Step(("audit", "list", "--json")),
         Step(("config", "show", "--json"), who=None),
         Step(

@@ -74,14 +74,28 @@ def test_a_new_submission_replaces_the_old(
 @pytest.mark.parametrize(
     ("content", "text"),
     [
-        ("not json", "not a JSON file"),
-        ("[1, 2]", "expected a JSON object"),
-        (json.dumps({"offering": "twelve"}), "'offering' must be an offering id"),
-        (json.dumps({"offering": True}), "'offering' must be an offering id"),
-        (json.dumps({"offering": 1, "language": "de"}), "'language' must be en or fr"),
+        ("not json", "not a reflection file (it is not the page's JSON)"),
+        ("[1, 2]", "not a reflection file"),
+        (json.dumps({"offering": "twelve"}), "'twelve' is not an offering number"),
+        (json.dumps({"offering": True}), "is not an offering number"),
+        (json.dumps({"offering": None, "answers": {}}), "names no course offering"),
+        (json.dumps({"offering": "12abc", "answers": {}}), "'12abc' is not an offering number"),
+        (json.dumps({"offering": 1, "language": "de"}), "the page writes en or fr"),
+        (
+            json.dumps(
+                {
+                    "offering": 1,
+                    "language": "en",
+                    "answers": ANSWERS,
+                    "submitted_at": "2026-04-03T17:20:00Z",
+                    "email": "not an address",
+                }
+            ),
+            "is not an e-mail address",
+        ),
         (
             json.dumps({"offering": 1, "language": "en", "answers": "x"}),
-            "'answers' must be an object",
+            "it has no answers",
         ),
         (
             json.dumps(
@@ -92,7 +106,7 @@ def test_a_new_submission_replaces_the_old(
                     "submitted_at": "2026-04-03T17:20:00Z",
                 }
             ),
-            "question2 is missing or blank",
+            "the answer to question 2 is missing",
         ),
         (
             json.dumps(
@@ -103,13 +117,13 @@ def test_a_new_submission_replaces_the_old(
                     "submitted_at": "2026-04-03T17:20:00Z",
                 }
             ),
-            "question3 is missing",
+            "the answer to question 3 is missing",
         ),
         (
             json.dumps(
                 {"offering": 1, "language": "en", "answers": ANSWERS, "submitted_at": "yesterday"}
             ),
-            "'submitted_at' is not an ISO 8601",
+            "it has no valid time of submission",
         ),
     ],
 )
@@ -121,7 +135,9 @@ def test_bad_files_exit_1_with_the_reason(
     cli.login("sam@uni.edu")
     result = cli("reflection", "submit", str(path))
     assert result.exit_code == 1, result
+    assert result.stderr.startswith(f"error: {path}: ")
     assert text in result.stderr
+    assert "hint: " in result.stderr  # what to do about it, in plain words
     assert cli("reflection", "submit", str(tmp_path / "nope.json")).exit_code == 1
 
 
@@ -139,3 +155,172 @@ def test_who_may_submit_and_read(cli: Cli, offerings: dict[str, int], tmp_path: 
     assert cli("reflection", "list", "--offering", str(a)).exit_code == 5  # not his offering
     cli("auth", "logout")
     assert cli("reflection", "submit", page_file(tmp_path, a)).exit_code == 4
+
+
+def test_a_file_signed_by_another_student_is_refused(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    a = offerings["A"]
+    cli.login("sam@uni.edu")
+    theirs = cli("reflection", "submit", page_file(tmp_path, a, email="sue@uni.edu"))
+    assert theirs.exit_code == 5
+    assert "sue@uni.edu's, and you are sam@uni.edu" in theirs.stderr
+    mine = page_file(tmp_path, a, name="mine.json", email=" Sam@Uni.edu ")
+    assert cli.ok("reflection", "submit", mine).stdout.endswith("stored.\n")
+
+
+def enrol_many(cli: Cli, offering: int, count: int, tmp_path: Path) -> list[str]:
+    """``count`` students, enrolled in ``offering`` (a CSV of accounts, a CSV to enrol)."""
+    emails = [f"s{n:03d}@uni.edu" for n in range(count)]
+    accounts = tmp_path / "students.csv"
+    accounts.write_text(
+        "email,name,role,student_id\n"
+        + "".join(f"{e},Student {n},student,T{n:04d}\n" for n, e in enumerate(emails))
+    )
+    cli.ok("user", "import", str(accounts))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("email\n" + "".join(f"{e}\n" for e in emails))
+    cli.ok("offering", "update", str(offering), "--max-students", str(count + 10))
+    cli.ok("offering", "enrol", str(offering), "--file", str(roster))
+    return emails
+
+
+def test_a_drop_box_of_200_files_with_2_bad_stores_nothing(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    """A facilitator imports a folder (subfolders per student, as a drop box exports
+    them): every file is checked first; two bad ones are both reported as FILE: ...
+    and nothing is stored; mended, all 200 are stored; the rate follows."""
+    a = offerings["A"]
+    emails = enrol_many(cli, a, 200, tmp_path)
+    box = tmp_path / "dropbox"
+    for n, email in enumerate(emails):
+        folder = box / f"student-{n:03d}"
+        folder.mkdir(parents=True)
+        page_file(folder, a, name="reflection-offering.json", email=email, language="en")
+    (box / ".trash").mkdir()
+    (box / ".trash" / "old.json").write_text("not even json")  # hidden: skipped
+    bad_answer = box / "student-007" / "reflection-offering.json"
+    bad_answer.write_text(
+        json.dumps(
+            {
+                "offering": a,
+                "language": "en",
+                "answers": {**ANSWERS, "question3": " "},
+                "submitted_at": "2026-04-03T17:20:00Z",
+                "email": emails[7],
+            }
+        )
+    )
+    stranger = box / "student-150" / "reflection-offering.json"
+    page_file(stranger.parent, a, name=stranger.name, email="sue@uni.edu@x")
+    cli.login("ana@uni.edu")
+    refused = cli("reflection", "import", str(box))
+    assert refused.exit_code == 1
+    assert "2 of 200 file(s) have problems; nothing was imported" in refused.stderr
+    assert f"{bad_answer}: the answer to question 3 is missing" in refused.stderr
+    assert f"{stranger}: its student e-mail" in refused.stderr
+    assert cli.ok("reflection", "list", "--offering", str(a), "--json").json() == []
+    page_file(bad_answer.parent, a, name=bad_answer.name, email=emails[7])
+    page_file(stranger.parent, a, name=stranger.name, email=emails[150])
+    dry = cli.ok("reflection", "import", str(box), "--dry-run", "--json").json()
+    assert dry == {"checked": 200, "created": 200, "replaced": 0, "kept": 0, "dry_run": True}
+    assert cli.ok("reflection", "list", "--offering", str(a), "--json").json() == []
+    done = cli.ok("reflection", "import", str(box))
+    assert done.stdout == "Stored 200 reflection(s), replaced 0.\n"
+    listed = cli.ok("reflection", "list", "--offering", str(a), "--limit", "0")
+    assert listed.stdout.splitlines()[-1] == "200 of 202 enrolled students (99 %)"
+    cli.login("dean@uni.edu")
+    events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()
+    assert len(events) == 200
+    assert {e["actor"] for e in events} == {"ana@uni.edu"}
+
+
+def test_import_keeps_the_newer_and_checks_who_and_where(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    a, b = offerings["A"], offerings["B"]
+    cli.login("sam@uni.edu")
+    cli.ok("reflection", "submit", page_file(tmp_path, a))  # submitted 2026-04-03 17:20
+    older = page_file(
+        tmp_path, a, name="older.json", email="sam@uni.edu", submitted_at="2026-04-01T09:00:00Z"
+    )
+    newer = page_file(
+        tmp_path,
+        a,
+        name="newer.json",
+        email="sue@uni.edu",
+        submitted_at="2026-04-05T09:00:00Z",
+        answers={**ANSWERS, "question1": "Second try"},
+    )
+    first = page_file(tmp_path, a, name="first.json", email="sue@uni.edu")
+    cli.login("ana@uni.edu")
+    done = cli.ok("reflection", "import", older, newer, first, "--json").json()
+    assert done == {"checked": 3, "created": 1, "replaced": 0, "kept": 2, "dry_run": False}
+    rows = {
+        r["student"]: r for r in cli.ok("reflection", "list", "--offering", str(a), "--json").json()
+    }
+    assert rows["sam@uni.edu"]["answers"]["question1"] == "The labs"  # the stored one is newer
+    assert rows["sue@uni.edu"]["answers"]["question1"] == "Second try"
+    newest = page_file(
+        tmp_path, a, name="newest.json", email="sam@uni.edu", submitted_at="2026-04-09T09:00:00Z"
+    )
+    assert cli.ok("reflection", "import", newest).stdout == "Stored 0 reflection(s), replaced 1.\n"
+    # Not his offering: exit 5, naming the file; a student of another offering: exit 1.
+    cli.login("ben@uni.edu")
+    refused = cli("reflection", "import", newest)
+    assert refused.exit_code == 5
+    assert f"not your offerings: {newest} (offering {a})" in refused.stderr
+    cli.login("dean@uni.edu")
+    elsewhere = page_file(tmp_path, b, name="b.json", email="sam@uni.edu")
+    unknown = page_file(tmp_path, a, name="ghost.json", email="ghost@uni.edu")
+    nowhere = page_file(tmp_path, 999, name="nowhere.json", email="sam@uni.edu")
+    legacy = page_file(tmp_path, a, name="legacy.json")  # no e-mail in it
+    result = cli("reflection", "import", elsewhere, unknown, nowhere, legacy)
+    assert result.exit_code == 1
+    for line in (
+        f"{elsewhere}: sam@uni.edu is not enrolled in offering {b}",
+        f"{unknown}: no student account ghost@uni.edu",
+        f"{nowhere}: no offering 999",
+        f"{legacy}: it names no student",
+    ):
+        assert line in result.stderr, line
+    # Nothing to import, a missing file, an empty folder: exit 1, one line each.
+    (tmp_path / "empty").mkdir()
+    for args in ((str(tmp_path / "none.json"),), (str(tmp_path / "empty"),)):
+        missing = cli("reflection", "import", *args)
+        assert missing.exit_code == 1, args
+        assert missing.stderr.count("error:") == 1
+    cli.login("sam@uni.edu")
+    assert cli("reflection", "import", newest).exit_code == 5  # students submit their own
+
+
+def test_response_rates(cli: Cli, offerings: dict[str, int], tmp_path: Path) -> None:
+    a, b = offerings["A"], offerings["B"]
+    cli.login("ana@uni.edu")
+    empty = cli.ok("reflection", "list", "--offering", str(a))
+    assert empty.stdout == "0 of 2 enrolled students (0 %)\n"
+    cli.login("sam@uni.edu")
+    cli.ok("reflection", "submit", page_file(tmp_path, a))
+    cli.login("dean@uni.edu")
+    assert cli.ok("reflection", "list", "--offering", str(a)).stdout.endswith(
+        "\n1 of 2 enrolled students (50 %)\n"
+    )
+    assert cli.ok("reflection", "list", "--offering", str(b)).stdout == (
+        "0 reflection(s); nobody is enrolled in offering " + str(b) + "\n"
+    )
+    rates = cli.ok("reflection", "summary", "--json").json()
+    assert rates == [
+        {"offering_id": a, "module": "CS101", "enrolled": 2, "submitted": 1, "rate": 50.0},
+        {"offering_id": b, "module": "MA201", "enrolled": 0, "submitted": 0, "rate": None},
+    ]
+    csv_lines = cli.ok("reflection", "summary", "--module", "CS101", "--csv").stdout.splitlines()
+    assert csv_lines == ["offering_id,module,enrolled,submitted,rate", f"{a},CS101,2,1,50.0"]
+    table = cli.ok("reflection", "summary").stdout
+    assert "50%" in table
+    assert "nobody enrolled" in table
+    cli.login("ben@uni.edu")  # his offerings only
+    assert [r["offering_id"] for r in cli.ok("reflection", "summary", "--json").json()] == [b]
+    assert cli("reflection", "summary", "--trimester", "7").exit_code == 1
+    cli.login("sam@uni.edu")
+    assert cli("reflection", "summary").exit_code == 5

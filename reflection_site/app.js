@@ -6,12 +6,17 @@
   var QUESTIONS = ["question1", "question2", "question3"];
   var LANGUAGES = ["en", "fr"];
   var LANGUAGE_KEY = "cms.reflection.language";
+  var EMAIL_KEY = "cms.reflection.email";
   var AUTOSAVE_EVERY = 30000;
   var AUTOSAVE_AFTER_TYPING = 3000;
+  // A screen reader hears an automatic save at most once a minute (a save asked for, at once).
+  var ANNOUNCE_AT_MOST_EVERY = 60000;
+  var EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
   var $ = function (id) { return document.getElementById(id); };
   var form = $("reflection-form");
   var fields = QUESTIONS.map(function (q) { return $(q); });
+  var emailField = $("email");
 
   // English is the page itself: every [data-i18n] element carries its English text.
   var english = {};
@@ -23,7 +28,9 @@
   var status = { key: "notSaved", params: {} };
   var dirty = false;
   var typingTimer = null;
-  var lastFile = "";
+  var lastAnnounced = -Infinity;
+  // The file handed over and not yet confirmed saved: {file, data}; kept in the draft.
+  var pending = null;
 
   function t(key, params) {
     var text = (dictionaries[language] && dictionaries[language][key]) || english[key] || key;
@@ -33,20 +40,27 @@
     return text;
   }
 
-  // -- course context (?offering=ID&course=NAME), one draft per offering ----------------
+  // -- course context (?offering=ID&course=NAME), one draft per link --------------------
   var query = new URLSearchParams(window.location.search);
   var offeringParam = (query.get("offering") || "").trim();
   var offering = /^[0-9]{1,12}$/.test(offeringParam) ? offeringParam : null;
   var course = (query.get("course") || "").trim().slice(0, 200);
-  var draftKey = "cms.reflection.draft." + (offering || "none");
+  // A link without a valid offering keeps its draft under the whole link: two courses'
+  // broken links never share one.
+  var draftKey = "cms.reflection.draft." + (offering || "link:" + offeringParam.slice(0, 40) + "|" + course);
 
   function showCourse() {
+    $("link-problem").hidden = offering !== null;
+    $("submit").disabled = offering === null;
+    if (offering === null) {
+      $("submit").setAttribute("aria-describedby", "link-problem");
+    } else {
+      $("submit").removeAttribute("aria-describedby");
+    }
     if (!offering && !course) {
       $("course").hidden = true;
-      $("no-course").hidden = false;
       return;
     }
-    $("no-course").hidden = true;
     $("course").hidden = false;
     $("course-name").textContent = course || "—";
     $("course-offering").textContent = offering ? "(" + t("offeringLabel") + " " + offering + ")" : "";
@@ -96,7 +110,8 @@
       if (field.getAttribute("aria-invalid") === "true") { $(field.id + "-error").textContent = t("errorEmpty"); }
     });
     $("save-status").textContent = t(status.key, status.params);
-    if (lastFile) { $("done-text").textContent = t("doneText", { file: lastFile }); }
+    if (emailField.getAttribute("aria-invalid") === "true") { $("email-error").textContent = t("errorEmail"); }
+    if (pending) { $("ready-text").textContent = t("readyText", { file: pending.file }); }
   }
 
   function setLanguage(lang, remember) {
@@ -109,8 +124,10 @@
     }, function () {
       language = "en";
       render();
-      if (lang !== "en") {
-        note.textContent = english.translationUnavailable;
+      if (lang === "fr") {
+        // Said in the language asked for: a French reader may not read the English one.
+        note.textContent = english.translationUnavailableFr;
+        note.setAttribute("lang", "fr");
         note.hidden = false;
       }
     });
@@ -127,11 +144,20 @@
   function updateCount(field) {
     var n = field.value.length;
     $(field.id + "-count").textContent = n === 1 ? t("character") : t("characters", { count: n });
+    $(field.id + "-print").textContent = field.value;  // the whole answer, for print
   }
 
-  function setStatus(key, params) {
+  // The status is shown at once; it is announced (a polite live region) at once when the
+  // student asked for it, and for an automatic save at most once a minute.
+  function setStatus(key, params, automatic) {
     status = { key: key, params: params || {} };
-    $("save-status").textContent = t(key, params);
+    var text = t(key, params);
+    $("save-status").textContent = text;
+    var now = Date.now();
+    if (!automatic || now - lastAnnounced >= ANNOUNCE_AT_MOST_EVERY) {
+      $("save-announce").textContent = text;
+      lastAnnounced = now;
+    }
   }
 
   function timeOf(date) {
@@ -144,25 +170,30 @@
     return out;
   }
 
-  function saveDraft() {
+  function saveDraft(automatic) {
     window.clearTimeout(typingTimer);
     var values = answers();
     var empty = QUESTIONS.every(function (q) { return !values[q].trim(); });
-    if (empty) {
+    if (empty && !pending) {
       store(draftKey, null);
       dirty = false;
-      setStatus("notSaved");
+      setStatus("notSaved", {}, automatic === true);
       return;
     }
     var now = new Date();
-    var draft = { offering: offering, course: course, language: language, answers: values, saved_at: now.toISOString() };
+    var draft = {
+      offering: offering, course: course, language: language, answers: values,
+      saved_at: now.toISOString(), pending: pending
+    };
     if (store(draftKey, JSON.stringify(draft))) {
       dirty = false;
-      setStatus("savedAt", { time: timeOf(now) });
+      setStatus("savedAt", { time: timeOf(now) }, automatic === true);
     } else {
       setStatus("saveFailed");
     }
   }
+
+  function autosave() { saveDraft(true); }
 
   function restoreDraft() {
     var raw = recall(draftKey);
@@ -174,6 +205,9 @@
         if (typeof value === "string") { field.value = value; }
       });
       fields.forEach(updateCount);
+      if (draft.pending && typeof draft.pending.file === "string" && draft.pending.data) {
+        pending = { file: draft.pending.file, data: draft.pending.data };
+      }
       setStatus("restoredAt", { time: timeOf(new Date(draft.saved_at)) });
     } catch (e) {
       store(draftKey, null);  // a draft we cannot read is of no use to anyone
@@ -194,12 +228,41 @@
     }
   }
 
+  function emailValue() { return emailField.value.trim(); }
+  function emailOk() { return EMAIL_SHAPE.test(emailValue()) && emailValue().length <= 254; }
+
+  function markEmail(bad) {
+    var error = $("email-error");
+    if (bad) {
+      emailField.setAttribute("aria-invalid", "true");
+      error.textContent = t("errorEmail");
+      error.hidden = false;
+    } else {
+      emailField.removeAttribute("aria-invalid");
+      error.textContent = "";
+      error.hidden = true;
+    }
+  }
+
+  // Every field that still needs something, in the page's order.
+  function missing() {
+    var out = fields.filter(function (field) { return !field.value.trim(); });
+    if (!emailOk()) { out.push(emailField); }
+    return out;
+  }
+
   function validate() {
-    var empty = fields.filter(function (field) { return !field.value.trim(); });
-    fields.forEach(function (field) { markField(field, empty.indexOf(field) >= 0); });
-    $("error-summary").hidden = empty.length === 0;
-    if (empty.length) { empty[0].focus(); }
-    return empty.length === 0;
+    var bad = missing();
+    fields.forEach(function (field) { markField(field, bad.indexOf(field) >= 0); });
+    markEmail(bad.indexOf(emailField) >= 0);
+    $("error-summary").hidden = bad.length === 0;
+    if (bad.length) { bad[0].focus(); }
+    return bad.length === 0;
+  }
+
+  // Once shown, the summary goes as soon as nothing is missing any more.
+  function recheckSummary() {
+    if (!$("error-summary").hidden && missing().length === 0) { $("error-summary").hidden = true; }
   }
 
   // -- dialogs: focus trapped inside, Escape closes, focus returns --------------------------
@@ -260,10 +323,11 @@
     }
   });
 
-  // -- clear and submit ---------------------------------------------------------------------
+  // -- clear and submit: the answers stay until the student says the file is saved --------
   function emptyForm() {
     fields.forEach(function (field) { field.value = ""; markField(field, false); updateCount(field); });
     $("error-summary").hidden = true;
+    pending = null;
     store(draftKey, null);
     dirty = false;
   }
@@ -279,23 +343,35 @@
     window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
   }
 
+  function showReady(opener) {
+    $("ready-text").textContent = t("readyText", { file: pending.file });
+    showDialog($("ready-dialog"), opener || $("submit"));
+  }
+
   function submit() {
-    if (!validate()) { return; }
+    if (offering === null || !validate()) { return; }
     var values = answers();
     var trimmed = {};
     QUESTIONS.forEach(function (q) { trimmed[q] = values[q].trim(); });
+    store(EMAIL_KEY, emailValue());
     var data = {
-      offering: offering === null ? null : Number(offering),
+      offering: Number(offering),
+      email: emailValue(),
       language: language,
       answers: trimmed,
       submitted_at: new Date().toISOString()
     };
-    lastFile = "reflection-" + (offering ? "offering-" + offering : "course") + ".json";
-    download(data, lastFile);
+    pending = { file: "reflection-offering-" + offering + ".json", data: data };
+    saveDraft();  // a reload before "I have saved it" brings all of this back
+    download(data, pending.file);
+    showReady($("submit"));
+  }
+
+  function handedIn() {
     emptyForm();
-    setStatus("notSaved");
-    $("done-text").textContent = t("doneText", { file: lastFile });
-    showDialog($("done-dialog"), $("submit"));
+    closeDialog();
+    setStatus("handedIn");
+    fields[0].focus();
   }
 
   // -- wiring -------------------------------------------------------------------------------
@@ -304,12 +380,28 @@
     field.addEventListener("input", function () {
       updateCount(field);
       dirty = true;
+      if (pending) {  // the file no longer holds these answers: it is to be handed over again
+        pending = null;
+        saveDraft(true);
+      }
       if (field.getAttribute("aria-invalid") === "true" && field.value.trim()) { markField(field, false); }
+      recheckSummary();
       window.clearTimeout(typingTimer);
-      typingTimer = window.setTimeout(saveDraft, AUTOSAVE_AFTER_TYPING);
+      typingTimer = window.setTimeout(autosave, AUTOSAVE_AFTER_TYPING);
     });
   });
-  $("save").addEventListener("click", saveDraft);
+  emailField.addEventListener("input", function () {
+    if (emailField.getAttribute("aria-invalid") === "true" && emailOk()) { markEmail(false); }
+    recheckSummary();
+  });
+  emailField.addEventListener("change", function () {
+    if (emailOk()) { store(EMAIL_KEY, emailValue()); }
+  });
+  $("skip").addEventListener("click", function (event) {
+    event.preventDefault();
+    fields[0].focus();
+  });
+  $("save").addEventListener("click", function () { saveDraft(); });
   $("submit").addEventListener("click", submit);
   $("clear").addEventListener("click", function () { showDialog($("confirm-dialog"), $("clear"), $("confirm-cancel")); });
   $("confirm-cancel").addEventListener("click", closeDialog);
@@ -319,19 +411,24 @@
     closeDialog();
     fields[0].focus();
   });
-  $("done-close").addEventListener("click", closeDialog);
+  $("download-again").addEventListener("click", function () { download(pending.data, pending.file); });
+  $("ready-later").addEventListener("click", closeDialog);
+  $("saved-it").addEventListener("click", handedIn);
   $("backdrop").addEventListener("click", function () { if (openDialog === $("confirm-dialog")) { closeDialog(); } });
   Array.prototype.forEach.call(document.querySelectorAll(".lang"), function (button) {
     button.addEventListener("click", function () { setLanguage(button.getAttribute("data-lang"), true); });
   });
-  window.setInterval(function () { if (dirty) { saveDraft(); } }, AUTOSAVE_EVERY);
+  window.setInterval(function () { if (dirty) { autosave(); } }, AUTOSAVE_EVERY);
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden" && dirty) { saveDraft(); }
+    if (document.visibilityState === "hidden" && dirty) { autosave(); }
   });
 
+  var remembered = recall(EMAIL_KEY);
+  if (remembered) { emailField.value = remembered; }
   restoreDraft();
   showCourse();
   setLanguage(initialLanguage(), false).then(function () {
+    if (pending) { showReady(); }  // handed over, not yet confirmed saved: ask again
     document.documentElement.setAttribute("data-ready", "true");
   });
 })();

@@ -148,7 +148,7 @@ def import_(
     it); each problem is printed as `FILE: ...` and nothing is stored. Of two reflections
     of one student, the newer one stays.
 
-    Example: cms reflection import ~/Downloads/reflections/ --dry-run
+    Example: cms reflection import docs/examples/reflections/ --dry-run
     """
     from cms_cli.auth.remote import through
     from cms_cli.core.output import write_json

@@ -138,10 +138,11 @@ def screenshot(page: Any, name: str) -> Path:
 
 
 QUESTIONS_FR = [
-    "Qu'avez-vous le plus apprécié dans ce cours ?",
-    "Quelle a été la partie la plus difficile du cours ?",
-    "Quelles suggestions avez-vous pour améliorer ce cours ?",
+    "Qu\u2019avez-vous le plus apprécié dans ce cours\u202f?",
+    "Quelle a été la partie la plus difficile du cours\u202f?",
+    "Quelles suggestions avez-vous pour améliorer ce cours\u202f?",
 ]
+EMAIL = "sam.student@uni.example"
 QUESTIONS_EN = [
     "What did you enjoy most about this course?",
     "What was the most challenging part of the course?",
@@ -170,6 +171,16 @@ def fill_all(page: Any) -> None:
     page.fill("#question1", "The labs")
     page.fill("#question2", "Recursion")
     page.fill("#question3", "More worked examples")
+    page.fill("#email", EMAIL)
+
+
+def active(page: Any) -> str:
+    return str(page.evaluate("() => document.activeElement.id"))
+
+
+def draft_of(page: Any, offering: str = "12") -> Any:
+    raw = page.evaluate(f"() => localStorage.getItem('cms.reflection.draft.{offering}')")
+    return None if raw is None else json.loads(raw)
 
 
 def test_loads_in_english_with_the_course(make_page: Any, site_url: str) -> None:
@@ -222,7 +233,7 @@ def test_autosave_after_typing_and_restore(make_page: Any, site_url: str) -> Non
     assert page.inner_text("#save-status") == "Not saved yet"
     page.clock.run_for(3100)
     assert page.inner_text("#save-status").startswith("Draft saved at ")
-    assert page.get_attribute("#save-status", "aria-live") == "polite"
+    assert page.get_attribute("#save-announce", "aria-live") == "polite"
     page.reload()
     page.wait_for_selector("html[data-ready='true']")
     assert page.input_value("#question1") == "Great labs"
@@ -284,17 +295,27 @@ def test_validation_marks_empty_answers_and_focuses_the_first(
         assert f"question{i}-error" in page.get_attribute(f"#question{i}", "aria-describedby")
     assert page.evaluate("() => document.activeElement.id") == "question2"
     assert page.is_visible("#error-summary")
-    assert page.is_hidden("#done-dialog")
+    assert page.get_attribute("#email", "aria-invalid") == "true"
+    assert page.inner_text("#email-error") == (
+        "Enter your institutional e-mail, like name@university.edu."
+    )
+    assert page.is_hidden("#ready-dialog")
     page.fill("#question2", "Now filled")
     assert page.get_attribute("#question2", "aria-invalid") is None
+    # The summary stays while anything is missing, and goes as soon as nothing is.
+    page.fill("#question3", "Filled too")
+    page.fill("#email", "sam@")
+    assert page.is_visible("#error-summary")
+    page.fill("#email", EMAIL)
+    assert page.is_hidden("#error-summary")
+    assert page.get_attribute("#email", "aria-invalid") is None
 
 
-def test_submit_downloads_opens_the_dialog_and_empties_the_form(
+def test_submit_keeps_the_answers_until_the_student_says_the_file_is_saved(
     make_page: Any, site_url: str, tmp_path: Path
 ) -> None:
     page = make_page().open(with_course(site_url))
     fill_all(page)
-    page.click("#save")
     with page.expect_download() as info:
         page.click("#submit")
     download = info.value
@@ -303,6 +324,7 @@ def test_submit_downloads_opens_the_dialog_and_empties_the_form(
     download.save_as(str(target))
     data = json.loads(target.read_text())
     assert data["offering"] == 12
+    assert data["email"] == EMAIL
     assert data["language"] == "en"
     assert data["answers"] == {
         "question1": "The labs",
@@ -310,27 +332,90 @@ def test_submit_downloads_opens_the_dialog_and_empties_the_form(
         "question3": "More worked examples",
     }
     assert data["submitted_at"].endswith("Z")
-    assert set(data) == {"offering", "language", "answers", "submitted_at"}
-    # The dialog: labelled, modal, focus inside and trapped, Escape closes, focus returns.
-    dialog = page.locator("#done-dialog")
+    assert set(data) == {"offering", "email", "language", "answers", "submitted_at"}
+    # The dialog: labelled, modal, focus inside and trapped, no CLI jargon.
+    dialog = page.locator("#ready-dialog")
     assert dialog.is_visible()
     assert dialog.get_attribute("role") == "dialog"
     assert dialog.get_attribute("aria-modal") == "true"
-    assert page.inner_text("#" + dialog.get_attribute("aria-labelledby")) == "Reflection submitted"
-    assert "reflection-offering-12.json" in page.inner_text("#done-text")
-    assert page.evaluate("() => document.activeElement.id") == "done-close"
-    page.keyboard.press("Tab")
-    assert page.evaluate("() => document.activeElement.id") == "done-close"
+    title = page.inner_text("#" + dialog.get_attribute("aria-labelledby"))
+    assert title == "Your file is ready — hand it in"
+    assert "reflection-offering-12.json" in page.inner_text("#ready-text")
+    assert "cms " not in dialog.inner_text()
+    assert active(page) == "download-again"
     page.keyboard.press("Shift+Tab")
-    assert page.evaluate("() => document.activeElement.id") == "done-close"
+    assert active(page) == "saved-it"
+    page.keyboard.press("Tab")
+    assert active(page) == "download-again"
+    # Not yet (or Escape): the answers and the draft stay; a reload asks again.
     page.keyboard.press("Escape")
     assert dialog.is_hidden()
-    assert page.evaluate("() => document.activeElement.id") == "submit"
-    assert [page.input_value(f"#question{i}") for i in (1, 2, 3)] == ["", "", ""]
-    assert page.evaluate("() => localStorage.getItem('cms.reflection.draft.12')") is None
+    assert active(page) == "submit"
+    assert page.input_value("#question1") == "The labs"
     page.reload()
     page.wait_for_selector("html[data-ready='true']")
-    assert page.input_value("#question1") == ""  # the autosave cannot bring them back
+    assert page.locator("#ready-dialog").is_visible()
+    assert [page.input_value(f"#question{i}") for i in (1, 2, 3)] == [
+        "The labs",
+        "Recursion",
+        "More worked examples",
+    ]
+    with page.expect_download() as again:
+        page.click("#download-again")
+    again_file = tmp_path / "again.json"
+    again.value.save_as(str(again_file))
+    assert json.loads(again_file.read_text()) == data  # the same file as handed over
+    # "I have saved it": only now the answers and the draft go; the e-mail is remembered.
+    page.click("#saved-it")
+    assert page.locator("#ready-dialog").is_hidden()
+    assert [page.input_value(f"#question{i}") for i in (1, 2, 3)] == ["", "", ""]
+    assert draft_of(page) is None
+    assert (
+        page.inner_text("#save-status") == "Thank you. Your answers were removed from this browser."
+    )
+    assert active(page) == "question1"
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == ""
+    assert page.locator("#ready-dialog").is_hidden()
+    assert page.input_value("#email") == EMAIL
+
+
+#: What a blocked download looks like to the page: the link's click does nothing (once).
+BLOCK_ONE_DOWNLOAD = """() => {
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+        if (!this.download) { return click.call(this); }
+        HTMLAnchorElement.prototype.click = click;
+    };
+}"""
+
+
+def test_a_blocked_download_loses_nothing(make_page: Any, site_url: str, tmp_path: Path) -> None:
+    """The browser blocks the first download (a pop-up blocker, a question dismissed):
+    the answers are all there, and "Download again" hands the file over."""
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    page.evaluate(BLOCK_ONE_DOWNLOAD)
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.click("#submit")
+    assert page.locator("#ready-dialog").is_visible()
+    assert downloads == []
+    assert page.input_value("#question2") == "Recursion"
+    with page.expect_download() as again:
+        page.click("#download-again")
+    target = tmp_path / "r.json"
+    again.value.save_as(str(target))
+    assert json.loads(target.read_text())["answers"]["question2"] == "Recursion"
+    # Changing an answer after the download: the file is out of date, so no dialog on reload.
+    page.keyboard.press("Escape")
+    page.fill("#question2", "Recursion, and pointers")
+    assert draft_of(page)["pending"] is None
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.locator("#ready-dialog").is_hidden()
+    assert page.input_value("#question2") == "Recursion, and pointers"
 
 
 def test_the_downloaded_file_is_what_cms_reflection_submit_takes(
@@ -345,7 +430,7 @@ def test_the_downloaded_file_is_what_cms_reflection_submit_takes(
     target = tmp_path / "r.json"
     info.value.save_as(str(target))
     parsed = read_file(target)
-    assert (parsed.offering_id, parsed.language) == (7, "fr")
+    assert (parsed.offering_id, parsed.language, parsed.email) == (7, "fr", EMAIL)
     assert parsed.answers["question3"] == "More worked examples"
 
 
@@ -394,7 +479,14 @@ def test_axe_finds_no_violations(
     fill_all(page)
     with page.expect_download():
         page.click("#submit")
-    assert page.locator("#done-dialog").is_visible()
+    assert page.locator("#ready-dialog").is_visible()
+    assert axe(page, axe_source) == []
+    page.click("#saved-it")  # handed in: the thanks
+    assert axe(page, axe_source) == []
+    page.goto(site_url + "?offering=12abc&course=Algebra")  # a bad link: Submit disabled
+    page.wait_for_selector("html[data-ready='true']")
+    assert axe(page, axe_source) == []
+    page.emulate_media(media="print")
     assert axe(page, axe_source) == []
 
 
@@ -407,13 +499,21 @@ def test_screenshots(make_page: Any, site_url: str) -> None:
     page = make_page(locale="fr-FR").open(with_course(site_url))
     page.click("#submit")
     screenshot(page, "reflection-fr-validation")
+    fill_all(page)
+    with page.expect_download():
+        page.click("#submit")
+    screenshot(page, "reflection-fr-ready")
+    page = make_page(viewport=(390, 844)).open(site_url + "?offering=12abc&course=Algebra")
+    screenshot(page, "reflection-mobile-bad-link")
 
 
 def test_works_from_file_in_english(make_page: Any) -> None:
     wrapped = make_page(locale="fr-FR")
     page = wrapped.open((SITE / "index.html").as_uri() + "?offering=5&course=Algebra")
     assert page.get_attribute("html", "lang") == "en"  # the translation cannot be fetched here
-    assert page.is_visible("#translation-note")
+    assert page.is_visible("#translation-note")  # said in French, to a French reader
+    assert page.get_attribute("#translation-note", "lang") == "fr"
+    assert page.inner_text("#translation-note").startswith("La traduction ne peut pas")
     assert labels(page) == QUESTIONS_EN
     page.fill("#question1", "Offline")
     page.click("#save")
@@ -424,13 +524,136 @@ def test_works_from_file_in_english(make_page: Any) -> None:
     assert info.value.suggested_filename == "reflection-offering-5.json"
 
 
-def test_without_a_course_in_the_link(make_page: Any, site_url: str) -> None:
-    page = make_page().open(site_url)
-    assert page.is_visible("#no-course")
+@pytest.mark.parametrize(
+    ("query", "course"),
+    [("", None), ("?course=Algebra", "Algebra"), ("?offering=12abc&course=Algebra", "Algebra")],
+)
+def test_a_bad_link_explains_and_disables_submit(
+    make_page: Any, site_url: str, query: str, course: str | None
+) -> None:
+    page = make_page().open(site_url + query)
+    assert page.is_visible("#link-problem")
+    assert page.inner_text("#link-problem").startswith("This link is incomplete")
+    if course:
+        assert page.inner_text("#course-name") == course
+    assert page.is_disabled("#submit")
+    assert page.get_attribute("#submit", "aria-describedby") == "link-problem"
     fill_all(page)
-    with page.expect_download() as info:
+    page.click("#save")  # drafts still work
+    assert page.inner_text("#save-status").startswith("Draft saved at ")
+
+
+def test_drafts_of_bad_links_are_never_shared(make_page: Any, site_url: str) -> None:
+    page = make_page().open(site_url + "?course=Algebra")
+    page.fill("#question1", "About algebra")
+    page.click("#save")
+    page.goto(site_url + "?course=Calculus")
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == ""
+    page.goto(site_url + "?course=Algebra")
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == "About algebra"
+
+
+def test_print_shows_every_answer_whole(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    long = " ".join(f"sentence{n:04d}" for n in range(273))[:3000]
+    assert len(long) == 3000
+    page.fill("#question1", long)
+    page.fill("#question2", "Short")
+    page.click("#submit")  # an error summary and a focus ring, neither of which may print
+    page.emulate_media(media="print")
+    answer = page.locator("#question1-print")
+    assert answer.is_visible()
+    assert answer.inner_text() == long
+    assert answer.evaluate("e => e.scrollHeight <= e.clientHeight + 1")  # nothing cut off
+    assert page.locator("#question1").is_hidden()
+    assert page.locator("#error-summary").is_hidden()
+    assert page.locator("#question3-error").is_hidden()
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "none"
+    screenshot(page, "reflection-print")
+
+
+def test_skip_link_and_focus_ring(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    page.keyboard.press("Tab")
+    assert active(page) == "skip"
+    assert page.inner_text("#skip") == "Skip to the questions"
+    page.keyboard.press("Enter")
+    assert active(page) == "question1"
+    # The focus ring against white: at least 3:1 (WCAG 2.2, 1.4.11).
+    ratio = page.evaluate(
+        """() => {
+        const style = getComputedStyle(document.activeElement);
+        const rgb = style.outlineColor.match(/\\d+/g).map(Number);
+        const lin = c => {
+            c /= 255;
+            return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+        };
+        const l = 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2]);
+        return 1.05 / (l + 0.05);
+    }"""
+    )
+    assert ratio >= 3
+    page.click("button[data-lang=fr]")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    assert page.inner_text("#skip") == "Aller aux questions"
+
+
+def test_autosave_is_announced_at_most_once_a_minute(make_page: Any, site_url: str) -> None:
+    page = make_page().page
+    page.clock.install()
+    page.goto(with_course(site_url))
+    page.wait_for_selector("html[data-ready='true']")
+    page.type("#question1", "First")
+    page.clock.run_for(3100)
+    first = page.inner_text("#save-announce")
+    assert first.startswith("Draft saved at ")
+    for n in range(5):  # typing on, a save every few seconds: shown, not announced
+        page.type("#question1", f" more{n}")
+        page.clock.run_for(3100)
+        assert page.inner_text("#save-status").startswith("Draft saved at ")
+        assert page.inner_text("#save-announce") == first
+    page.clock.run_for(60_000)
+    page.type("#question1", " later")
+    page.clock.run_for(3100)
+    assert page.evaluate("() => document.getElementById('save-announce').textContent") != first
+    page.evaluate("() => { document.getElementById('save-announce').textContent = ''; }")
+    page.click("#save")  # asked for: announced at once
+    assert page.inner_text("#save-announce").startswith("Draft saved at ")
+
+
+def test_french_typography() -> None:
+    """Every French string: the typographic apostrophe, and a non-breaking space (never
+    a plain one) before : ; ? !"""
+    import re
+
+    words = json.loads((SITE / "i18n" / "fr.json").read_text(encoding="utf-8"))
+    english = json.loads((SITE / "i18n" / "en.json").read_text(encoding="utf-8"))
+    assert set(words) == set(english)
+    for key, text in words.items():
+        assert "'" not in text, key
+        assert not re.search(r"(^|[^\u00a0\u202f])[:;?!]", text.replace("Ctrl+S", "")), key
+    html = (SITE / "index.html").read_text(encoding="utf-8")
+    french = re.findall(r'lang="fr">([^<]*)<', html)
+    assert french
+    for text in french:
+        assert "'" not in text
+        assert not re.search(r" [:;?!]", text)
+
+
+def test_the_email_is_remembered_per_browser(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    with page.expect_download():
         page.click("#submit")
-    assert info.value.suggested_filename == "reflection-course.json"
+    page.click("#saved-it")
+    page.goto(with_course(site_url, "13", "Calculus"))
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#email") == EMAIL
+    other = make_page().open(with_course(site_url))  # another browser knows nobody
+    assert other.input_value("#email") == ""
 
 
 def test_no_external_resources() -> None:

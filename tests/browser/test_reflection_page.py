@@ -483,6 +483,10 @@ def test_axe_finds_no_violations(
     assert axe(page, axe_source) == []
     page.click("#saved-it")  # handed in: the thanks
     assert axe(page, axe_source) == []
+    page.click("#clear")  # the other dialog
+    assert page.locator("#confirm-dialog").is_visible()
+    assert axe(page, axe_source) == []
+    page.keyboard.press("Escape")
     page.goto(site_url + "?offering=12abc&course=Algebra")  # a bad link: Submit disabled
     page.wait_for_selector("html[data-ready='true']")
     assert axe(page, axe_source) == []

@@ -544,11 +544,14 @@ def login(session: Session, email: str, password: str, *, hours: int, rounds: in
 def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
     """The user and session behind ``token``; NotAuthenticated (exit 4) otherwise."""
     now = clock.now()
-    row = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == token_hash(token))
+    found = session.exec(
+        select(AuthSession, User)
+        .join(User, col(User.id) == AuthSession.user_id)
+        .where(AuthSession.token_hash == token_hash(token))
     ).first()
-    if row is None:
+    if found is None:
         raise NotAuthenticated("the session is not valid", hint="run cms auth login")
+    row, user = found
     if row.created_at > now + CLOCK_SKEW:
         # Minted under a clock moved forward (CMS_NOW): worth nothing under this one.
         raise NotAuthenticated(
@@ -563,8 +566,7 @@ def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
             f"the session expired at {row.expires_at.isoformat(timespec='seconds')}",
             hint="run cms auth login",
         )
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         raise NotAuthenticated("this account is deactivated", hint="ask a manager")
     return user, row
 

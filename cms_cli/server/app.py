@@ -80,6 +80,14 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def _answer(value: Any) -> Any:
+    """A route's answer: a Public model serialised by pydantic itself, in one call (what
+    FastAPI would otherwise walk again with its own encoder); anything else as JSON."""
+    if isinstance(value, BaseModel):
+        return Response(value.model_dump_json(by_alias=True), media_type="application/json")
+    return _shown(value)
+
+
 Auth = Annotated[str | None, Header()]
 
 
@@ -182,7 +190,7 @@ def _routes() -> APIRouter:
         from cms_cli.offerings import service
 
         with _signed(authorization) as (session, me):
-            return _shown(service.show(session, me, offering_id, today=_today()))
+            return _answer(service.show(session, me, offering_id, today=_today()))
 
     @router.get("/logs")
     def logs(
@@ -215,7 +223,7 @@ def _routes() -> APIRouter:
         from cms_cli.tracker import service
 
         with _signed(authorization) as (session, me):
-            return _shown(
+            return _answer(
                 service.write_log(
                     session,
                     me,
@@ -250,7 +258,7 @@ def _routes() -> APIRouter:
         from cms_cli.tracker import service
 
         with _signed(authorization) as (session, me):
-            return _shown(service.week_choice(session, me, offering_id, _today()))
+            return _answer(service.week_choice(session, me, offering_id, _today()))
 
     @router.get("/logs/form/draft")
     def form_draft(
@@ -259,14 +267,14 @@ def _routes() -> APIRouter:
         from cms_cli.tracker import service
 
         with _signed(authorization) as (session, me):
-            return _shown(service.log_draft(session, me, offering_id, week, _today()))
+            return _answer(service.log_draft(session, me, offering_id, week, _today()))
 
     @router.get("/logs/week")
     def log(week: int, authorization: Auth = None, offering_id: int | None = None) -> Any:
         from cms_cli.tracker import service
 
         with _signed(authorization) as (session, me):
-            return _shown(
+            return _answer(
                 service.show_log(session, me, offering_id, week, deadlines=_rules(), today=_today())
             )
 
@@ -275,7 +283,7 @@ def _routes() -> APIRouter:
         from cms_cli.tracker import service
 
         with _signed(authorization) as (session, me):
-            return _shown(
+            return _answer(
                 service.report(session, me, chosen, deadlines=_rules(), now=_now(), today=_today())
             )
 
@@ -322,14 +330,14 @@ def _routes() -> APIRouter:
         from cms_cli.offerings import service
 
         with _signed(authorization) as (session, me):
-            return _shown(service.create(session, me, body, max_load=_max_load(), today=_today()))
+            return _answer(service.create(session, me, body, max_load=_max_load(), today=_today()))
 
     @router.patch("/offerings/{offering_id}")
     def update_offering(offering_id: int, body: OfferingUpdate, authorization: Auth = None) -> Any:
         from cms_cli.offerings import service
 
         with _signed(authorization) as (session, me):
-            return _shown(
+            return _answer(
                 service.update(session, me, offering_id, body, max_load=_max_load(), today=_today())
             )
 
@@ -338,7 +346,7 @@ def _routes() -> APIRouter:
         from cms_cli.offerings.rollover import copy_class
 
         with _signed(authorization) as (session, me):
-            return _shown(
+            return _answer(
                 copy_class(
                     session,
                     me,
@@ -368,7 +376,7 @@ def _routes() -> APIRouter:
             if body.check:
                 service.managed(session, me, offering_id)
                 return {}
-            return _shown(service.enrol(session, me, offering_id, body.emails))
+            return _answer(service.enrol(session, me, offering_id, body.emails))
 
     @router.post("/offerings/{offering_id}/unenrol")
     def unenrol(offering_id: int, body: Unenrol, authorization: Auth = None) -> Any:
@@ -506,7 +514,7 @@ def _routes() -> APIRouter:
         from cms_cli.notify import service
 
         with _signed(authorization) as (session, me):
-            return _shown(service.inbox_item(session, me, item_id))
+            return _answer(service.inbox_item(session, me, item_id))
 
     @router.post("/inbox/read")
     def mark_read(body: MarkRead, authorization: Auth = None) -> Any:
@@ -677,7 +685,7 @@ def _import_reflections(raw: bytes, authorization: str | None) -> Any:
     except (Invalid, binascii.Error, ValueError):
         raise ValidationError("the import is not a list of files (name and content)") from None
     with _signed(authorization) as (session, me):
-        return _shown(service.import_files(session, me, files, dry_run=upload.dry_run))
+        return _answer(service.import_files(session, me, files, dry_run=upload.dry_run))
 
 
 def _submit(raw: bytes, name: str, authorization: str | None) -> Any:

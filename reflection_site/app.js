@@ -106,11 +106,10 @@
     });
     showCourse();
     fields.forEach(updateCount);
-    fields.forEach(function (field) {
-      if (field.getAttribute("aria-invalid") === "true") { $(field.id + "-error").textContent = t("errorEmpty"); }
+    fields.concat([emailField]).forEach(function (field) {
+      if (field.getAttribute("aria-invalid") === "true") { $(field.id + "-error").textContent = t(errorKey(field)); }
     });
     $("save-status").textContent = t(status.key, status.params);
-    if (emailField.getAttribute("aria-invalid") === "true") { $("email-error").textContent = t("errorEmail"); }
     if (pending) { $("ready-text").textContent = t("readyText", { file: pending.file }); }
   }
 
@@ -215,11 +214,14 @@
   }
 
   // -- validation ---------------------------------------------------------------------------
+  // An answer or the e-mail marked as needing something (its message), or not.
+  function errorKey(field) { return field === emailField ? "errorEmail" : "errorEmpty"; }
+
   function markField(field, bad) {
     var error = $(field.id + "-error");
     if (bad) {
       field.setAttribute("aria-invalid", "true");
-      error.textContent = t("errorEmpty");
+      error.textContent = t(errorKey(field));
       error.hidden = false;
     } else {
       field.removeAttribute("aria-invalid");
@@ -231,19 +233,6 @@
   function emailValue() { return emailField.value.trim(); }
   function emailOk() { return EMAIL_SHAPE.test(emailValue()) && emailValue().length <= 254; }
 
-  function markEmail(bad) {
-    var error = $("email-error");
-    if (bad) {
-      emailField.setAttribute("aria-invalid", "true");
-      error.textContent = t("errorEmail");
-      error.hidden = false;
-    } else {
-      emailField.removeAttribute("aria-invalid");
-      error.textContent = "";
-      error.hidden = true;
-    }
-  }
-
   // Every field that still needs something, in the page's order.
   function missing() {
     var out = fields.filter(function (field) { return !field.value.trim(); });
@@ -254,7 +243,7 @@
   function validate() {
     var bad = missing();
     fields.forEach(function (field) { markField(field, bad.indexOf(field) >= 0); });
-    markEmail(bad.indexOf(emailField) >= 0);
+    markField(emailField, bad.indexOf(emailField) >= 0);
     $("error-summary").hidden = bad.length === 0;
     if (bad.length) { bad[0].focus(); }
     return bad.length === 0;
@@ -391,7 +380,7 @@
     });
   });
   emailField.addEventListener("input", function () {
-    if (emailField.getAttribute("aria-invalid") === "true" && emailOk()) { markEmail(false); }
+    if (emailField.getAttribute("aria-invalid") === "true" && emailOk()) { markField(emailField, false); }
     recheckSummary();
   });
   emailField.addEventListener("change", function () {

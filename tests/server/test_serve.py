@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,20 +34,26 @@ def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def wait_until_up(proc: subprocess.Popen[str], url: str, verify: Any = True) -> None:
+    """Until the server at ``url`` answers /health with 200 (it fails if it exits, or
+    after 30 s)."""
     deadline = time.monotonic() + 30
     while True:
         try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
+            if httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(f"cms serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+            raise AssertionError(f"the server did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
         time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=15)
 
 
 def client_of(url: str, tmp_path: Path, cli: Cli) -> Cli:
@@ -701,22 +708,7 @@ def served_over_tls(
         text=True,
     )  # fmt: skip
     url = f"https://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if (
-                httpx.get(
-                    url + "/health", timeout=1, verify=ssl.create_default_context(cafile=cert)
-                ).status_code
-                == 200
-            ):
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"uvicorn did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
-        time.sleep(0.1)
+    wait_until_up(proc, url, ssl.create_default_context(cafile=cert))
     yield url, cert
     proc.terminate()
     proc.wait(timeout=15)

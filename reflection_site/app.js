@@ -12,6 +12,9 @@
   // A screen reader hears an automatic save at most once a minute (a save asked for, at once).
   var ANNOUNCE_AT_MOST_EVERY = 60000;
   var EMAIL_SHAPE = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+  // What cms refuses in an answer (control characters, bidi overrides) and its length.
+  var CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+  var MAX_ANSWER = 10000;
 
   var $ = function (id) { return document.getElementById(id); };
   var form = $("reflection-form");
@@ -43,7 +46,9 @@
   // -- course context (?offering=ID&course=NAME), one draft per link --------------------
   var query = new URLSearchParams(window.location.search);
   var offeringParam = (query.get("offering") || "").trim();
-  var offering = /^[0-9]{1,12}$/.test(offeringParam) ? offeringParam : null;
+  // An offering id as cms has them: 1 to 2^31 - 1.
+  var offering = /^[0-9]{1,10}$/.test(offeringParam) && Number(offeringParam) >= 1 &&
+    Number(offeringParam) <= 2147483647 ? String(Number(offeringParam)) : null;
   var course = (query.get("course") || "").trim().slice(0, 200);
   // A link without a valid offering keeps its draft under the whole link: two courses'
   // broken links never share one.
@@ -107,20 +112,25 @@
     showCourse();
     fields.forEach(updateCount);
     fields.concat([emailField]).forEach(function (field) {
-      if (field.getAttribute("aria-invalid") === "true") { $(field.id + "-error").textContent = t(errorKey(field)); }
+      if (field.getAttribute("aria-invalid") === "true") { markField(field, true); }
     });
     $("save-status").textContent = t(status.key, status.params);
     if (pending) { $("ready-text").textContent = t("readyText", { file: pending.file }); }
   }
 
+  var languageAsked = 0;
+
   function setLanguage(lang, remember) {
     var note = $("translation-note");
+    var asked = ++languageAsked;
     return fetchDictionary(lang).then(function () {
+      if (asked !== languageAsked) { return; }  // a later click wins over a slow answer
       language = lang;
       note.hidden = true;
       if (remember) { store(LANGUAGE_KEY, lang); }
       render();
     }, function () {
+      if (asked !== languageAsked) { return; }
       language = "en";
       render();
       if (lang === "fr") {
@@ -194,7 +204,29 @@
 
   function autosave() { saveDraft(true); }
 
+  // On the right link, a draft written meanwhile on an incomplete link of the same course
+  // (the notice there said the answers are kept) is taken over, once.
+  function adoptDraft() {
+    if (!offering || !course || recall(draftKey)) { return; }
+    var suffix = "|" + course;
+    var prefix = "cms.reflection.draft.link:";
+    var best = null;
+    try {
+      for (var i = 0; i < window.localStorage.length; i++) {
+        var key = window.localStorage.key(i);
+        if (key && key.indexOf(prefix) === 0 && key.slice(-suffix.length) === suffix) {
+          var saved = JSON.parse(window.localStorage.getItem(key)).saved_at || "";
+          if (!best || saved > best.saved) { best = { key: key, saved: saved }; }
+        }
+      }
+    } catch (e) {
+      return;
+    }
+    if (best && store(draftKey, recall(best.key))) { store(best.key, null); }
+  }
+
   function restoreDraft() {
+    adoptDraft();
     var raw = recall(draftKey);
     if (!raw) { return; }
     try {
@@ -214,14 +246,11 @@
   }
 
   // -- validation ---------------------------------------------------------------------------
-  // An answer or the e-mail marked as needing something (its message), or not.
-  function errorKey(field) { return field === emailField ? "errorEmail" : "errorEmpty"; }
-
   function markField(field, bad) {
     var error = $(field.id + "-error");
     if (bad) {
       field.setAttribute("aria-invalid", "true");
-      error.textContent = t(errorKey(field));
+      error.textContent = t(problemOf(field) || "errorEmpty", { max: MAX_ANSWER.toLocaleString(language) });
       error.hidden = false;
     } else {
       field.removeAttribute("aria-invalid");
@@ -230,14 +259,29 @@
     }
   }
 
+  // An answer as it goes into the file: line and paragraph separators (pasted from a PDF
+  // or a word processor) as new lines, other control characters dropped, trimmed.
+  function clean(text) {
+    return text.replace(/[\u2028\u2029]/g, "\n").replace(CONTROL, "").trim();
+  }
+
   function emailValue() { return emailField.value.trim(); }
-  function emailOk() { return EMAIL_SHAPE.test(emailValue()) && emailValue().length <= 254; }
+  function emailOk() {
+    var value = emailValue();
+    return EMAIL_SHAPE.test(value) && value.length <= 254 && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
+  }
+
+  // What is wrong with a field, as the key of its message, or null.
+  function problemOf(field) {
+    if (field === emailField) { return emailOk() ? null : "errorEmail"; }
+    var text = clean(field.value);
+    if (!text) { return "errorEmpty"; }
+    return text.length > MAX_ANSWER ? "errorLong" : null;
+  }
 
   // Every field that still needs something, in the page's order.
   function missing() {
-    var out = fields.filter(function (field) { return !field.value.trim(); });
-    if (!emailOk()) { out.push(emailField); }
-    return out;
+    return fields.concat([emailField]).filter(function (field) { return problemOf(field) !== null; });
   }
 
   function validate() {
@@ -314,6 +358,7 @@
 
   // -- clear and submit: the answers stay until the student says the file is saved --------
   function emptyForm() {
+    window.clearTimeout(typingTimer);
     fields.forEach(function (field) { field.value = ""; markField(field, false); updateCount(field); });
     $("error-summary").hidden = true;
     pending = null;
@@ -341,7 +386,7 @@
     if (offering === null || !validate()) { return; }
     var values = answers();
     var trimmed = {};
-    QUESTIONS.forEach(function (q) { trimmed[q] = values[q].trim(); });
+    QUESTIONS.forEach(function (q) { trimmed[q] = clean(values[q]); });
     store(EMAIL_KEY, emailValue());
     var data = {
       offering: Number(offering),
@@ -373,7 +418,7 @@
         pending = null;
         saveDraft(true);
       }
-      if (field.getAttribute("aria-invalid") === "true" && field.value.trim()) { markField(field, false); }
+      if (field.getAttribute("aria-invalid") === "true" && problemOf(field) === null) { markField(field, false); }
       recheckSummary();
       window.clearTimeout(typingTimer);
       typingTimer = window.setTimeout(autosave, AUTOSAVE_AFTER_TYPING);
@@ -381,10 +426,12 @@
   });
   emailField.addEventListener("input", function () {
     if (emailField.getAttribute("aria-invalid") === "true" && emailOk()) { markField(emailField, false); }
+    if (emailOk()) { store(EMAIL_KEY, emailValue()); }  // remembered as soon as it is one
+    if (pending) {  // the file names the e-mail as it was: to be handed over again
+      pending = null;
+      saveDraft(true);
+    }
     recheckSummary();
-  });
-  emailField.addEventListener("change", function () {
-    if (emailOk()) { store(EMAIL_KEY, emailValue()); }
   });
   $("skip").addEventListener("click", function (event) {
     event.preventDefault();

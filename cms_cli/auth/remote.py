@@ -193,6 +193,7 @@ def upload_import(
     the file, whole, for the server to check row by row and write all or nothing."""
     from cms_cli.core.csvfile import CsvFile, ImportReport
     from cms_cli.core.errors import ValidationError
+    from cms_cli.core.files import display_name
 
     path = f"/imports/{what}"
     api.request("POST", path, params={"check": "true"})
@@ -204,7 +205,7 @@ def upload_import(
     answer = api.request(
         "POST",
         path,
-        params={"name": str(file), "dry_run": "true" if dry_run else "false"},
+        params={"name": display_name(file), "dry_run": "true" if dry_run else "false"},
         content=file.read_bytes(),
         headers={"Content-Type": "text/csv"},
     )

@@ -16,7 +16,10 @@ def parse_instant(text: str) -> datetime:
         raise ValidationError(f"not an ISO 8601 date-time: {text!r}") from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before the first instant there is
+        raise ValidationError(f"not an instant of the calendar: {text!r}") from None
 
 
 def now() -> datetime:

@@ -11,6 +11,13 @@ import os
 from pathlib import Path
 
 
+def display_name(path: Path | str) -> str:
+    """A file's name as text that can travel (JSON, a query string, a terminal): bytes
+    that are not UTF-8 (a name from another system) shown as ``\\xff`` escapes, the
+    same wherever the name is used, instead of the surrogates Python keeps them as."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def private_dir(path: Path) -> Path:
     """``path`` (and missing parents) created with mode 0700."""
     missing = []

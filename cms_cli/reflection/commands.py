@@ -47,22 +47,24 @@ def submit(
     Example: cms reflection submit ~/Downloads/reflection-offering-9.json
     """
     from cms_cli.auth.remote import through
+    from cms_cli.core.files import display_name
     from cms_cli.reflection.files import read_bytes
     from cms_cli.reflection.public import ReflectionPublic
 
-    raw = read_bytes(file)
+    name = display_name(file)
 
+    # The file is read once signed in (exit 4 before any problem with the file).
     def local(session: Any, me: Any) -> tuple[ReflectionPublic, bool]:
         from cms_cli.reflection import service
 
-        return service.submit(session, me, raw, str(file))
+        return service.submit(session, me, read_bytes(file), name)
 
     def far(api: Any) -> tuple[ReflectionPublic, bool]:
         answer = api.request(
             "POST",
             "/reflections",
-            params={"name": str(file)},
-            content=raw,
+            params={"name": name},
+            content=read_bytes(file),
             headers={"Content-Type": "application/json"},
         )
         return ReflectionPublic.model_validate(answer["reflection"]), bool(answer["replaced"])
@@ -115,15 +117,18 @@ def list_(
         drop=("offering_id", "language", "submitted_at"),
     )
     if not (json_ or csv_):
-        result(rate_line(rate))
+        result(rate_line(rate, listed=len(rows)))
 
 
-def rate_line(rate: Any) -> str:
-    """``12 of 19 enrolled students (63 %)``: the end of `reflection list`."""
+def rate_line(rate: Any, listed: int) -> str:
+    """``12 of 19 enrolled students (63 %)``: the end of `reflection list` (``listed``
+    reflections above it, some maybe of students no longer enrolled)."""
+    others = listed - rate.submitted
+    more = f"; {others} more from students no longer enrolled" if others > 0 else ""
     if not rate.enrolled:
-        return f"{rate.submitted} reflection(s); nobody is enrolled in offering {rate.offering_id}"
-    percent = round(100 * rate.submitted / rate.enrolled)
-    return f"{rate.submitted} of {rate.enrolled} enrolled students ({percent} %)"
+        return f"nobody is enrolled in offering {rate.offering_id} now{more}"
+    percent = int(100 * rate.submitted / rate.enrolled + 0.5)  # half up: 62.5 -> 63
+    return f"{rate.submitted} of {rate.enrolled} enrolled students ({percent} %){more}"
 
 
 @app.command("import")
@@ -155,16 +160,16 @@ def import_(
     from cms_cli.reflection.files import collect
     from cms_cli.reflection.public import ImportedReflections
 
-    files = collect(paths)
-
+    # The files are read once signed in (exit 4 before any problem with a file).
     def local(session: Any, me: Any) -> ImportedReflections:
         from cms_cli.reflection import service
 
-        return service.import_files(session, me, files, dry_run=dry_run)
+        return service.import_files(session, me, collect(paths), dry_run=dry_run)
 
     def far(api: Any) -> ImportedReflections:
         import base64
 
+        files = collect(paths)
         body = {
             "dry_run": dry_run,
             "files": [
@@ -177,7 +182,7 @@ def import_(
     if json_:
         write_json(done)
         return
-    kept = f"; {done.kept} older file(s) left aside" if done.kept else ""
+    kept = f"; {done.kept} file(s) left aside, not newer than the one kept" if done.kept else ""
     if done.dry_run:
         result(
             f"{done.checked} file(s) checked, all valid: {done.created} reflection(s) would be "

@@ -5,16 +5,21 @@ No SQLAlchemy: a client checks the file before it sends it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cms_cli.core import clock, limits, text
 from cms_cli.core.errors import ValidationError
+from cms_cli.core.files import display_name
 from cms_cli.reflection.public import ReflectionCreate
 
 QUESTIONS = ("question1", "question2", "question3")
 LANGUAGES = ("en", "fr")
 MAX_ANSWER = limits.ANSWER
 MAX_FILE = 1_000_000
+#: Times of submission before this, or later than now and this leeway, are refused.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_LEEWAY = timedelta(days=1)
 
 
 #: What to do about a file the page did not write, or wrote from a wrong link.
@@ -33,7 +38,7 @@ def read_bytes(path: Path) -> bytes:
     """The file's bytes (ValidationError, exit 1: missing, unreadable, too large)."""
     raw = _head(path)
     if len(raw) > MAX_FILE:
-        raise _bad(str(path), "too large for a reflection (over 1 MB)")
+        raise _bad(display_name(path), "too large for a reflection (over 1 MB)")
     return raw
 
 
@@ -57,7 +62,7 @@ def collect(paths: list[Path]) -> list[tuple[str, bytes]]:
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not inside:
-                raise ValidationError(f"{path}: no .json files in this folder")
+                raise ValidationError(f"{display_name(path)}: no .json files in this folder")
             found += inside
         else:
             found.append(path)
@@ -72,25 +77,26 @@ def collect(paths: list[Path]) -> list[tuple[str, bytes]]:
                 f"more than {MAX_IMPORT // 1_000_000} MB of files in one import",
                 hint="import the folders one at a time",
             )
-        files.append((str(path), raw))
+        files.append((display_name(path), raw))
     return files
 
 
 def _head(path: Path) -> bytes:
+    name = display_name(path)
     try:
         with path.open("rb") as handle:
             return handle.read(MAX_FILE + 1)
     except FileNotFoundError:
-        raise ValidationError(f"{path}: no such file") from None
+        raise ValidationError(f"{name}: no such file") from None
     except IsADirectoryError:
-        raise ValidationError(f"{path}: a folder, not a file") from None
+        raise ValidationError(f"{name}: a folder, not a file") from None
     except OSError as exc:
-        raise ValidationError(f"{path}: cannot read it ({exc.strerror})") from exc
+        raise ValidationError(f"{name}: cannot read it ({exc.strerror})") from exc
 
 
 def read_file(path: Path) -> ReflectionCreate:
     """Parse and check the page's JSON file (ValidationError, exit 1, with the reason)."""
-    return parse(read_bytes(path), str(path))
+    return parse(read_bytes(path), display_name(path))
 
 
 def parse(raw: bytes, path: str) -> ReflectionCreate:
@@ -101,7 +107,7 @@ def parse(raw: bytes, path: str) -> ReflectionCreate:
         raise _bad(path, "too large for a reflection (over 1 MB)")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except ValueError:  # undecodable, not JSON, or a number past int's limit
+    except (ValueError, RecursionError):  # undecodable, not JSON, too big a number, nested
         raise _bad(path, "not a reflection file (it is not the page's JSON)") from None
     if not isinstance(data, dict) or not ({"offering", "answers"} & data.keys()):
         raise _bad(path, "not a reflection file (none of the page's fields are in it)")
@@ -118,7 +124,7 @@ def parse(raw: bytes, path: str) -> ReflectionCreate:
     ):
         raise _bad(
             path,
-            f"its course offering {text.shorten(str(offering))!r} is not an offering number",
+            f"its course offering '{text.shorten(str(offering))}' is not an offering number",
             RIGHT_LINK,
         )
     number = offering if isinstance(offering, int) else int(offering.strip()[:12] or "0")
@@ -162,7 +168,7 @@ def parse(raw: bytes, path: str) -> ReflectionCreate:
         except ValidationError:
             raise _bad(
                 path,
-                f"its student e-mail {text.shorten(email)!r} is not an e-mail address",
+                f"its student e-mail '{text.shorten(email)}' is not an e-mail address",
                 "the student types their institutional e-mail on the page and downloads again",
             ) from None
     stamp = data.get("submitted_at")
@@ -172,6 +178,14 @@ def parse(raw: bytes, path: str) -> ReflectionCreate:
         submitted = clock.parse_instant(stamp.replace("Z", "+00:00"))
     except ValidationError:
         raise _bad(path, "it has no valid time of submission ('submitted_at')") from None
+    # The later of two reflections stays: a time in the future would outlast every
+    # later one, and a time before any course is no time at all.
+    if not EARLIEST <= submitted <= clock.now() + CLOCK_LEEWAY:
+        raise _bad(
+            path,
+            f"its time of submission ({stamp.strip()[:40]}) is not a plausible one",
+            "the computer that wrote it had a wrong clock: set it right and download again",
+        )
     return ReflectionCreate(
         offering_id=number, language=language, answers=clean, submitted_at=submitted, email=email
     )

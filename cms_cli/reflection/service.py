@@ -17,7 +17,7 @@ from cms_cli.core.errors import FileProblems, PermissionDenied, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment, Offering
 from cms_cli.offerings.public import Filters
-from cms_cli.reflection.files import QUESTIONS, parse
+from cms_cli.reflection.files import MAX_FILES, QUESTIONS, parse
 from cms_cli.reflection.models import Reflection, ReflectionCreate, ReflectionPublic
 from cms_cli.reflection.public import ImportedReflections, ResponseRate
 
@@ -43,6 +43,8 @@ def submit(session: Session, actor: User, raw: bytes, name: str) -> tuple[Reflec
             hint="hand in your own file; a course team imports files with cms reflection import",
         )
     offering = offerings.get_offering_row(session, data.offering_id)
+    if offering.cancelled_at is not None:
+        raise ValidationError(f"{name}: offering {offering.id} was cancelled")
     enrolled = session.exec(
         select(Enrolment.id).where(
             Enrolment.offering_id == offering.id, Enrolment.student_id == actor.id
@@ -153,6 +155,8 @@ def import_files(
         raise PermissionDenied("students hand in their own reflection: cms reflection submit")
     if not files:
         raise ValidationError("no reflection files to import", hint="name .json files or folders")
+    if len(files) > MAX_FILES:
+        raise ValidationError(f"{len(files)} files: at most {MAX_FILES} in one import")
     handed, problems = read_all(files)
     wanted = {h.reflection.offering_id for h in handed}
     found = {
@@ -163,6 +167,8 @@ def import_files(
         offering = found.get(h.reflection.offering_id)
         if offering is None:
             problems.append(f"{h.name}: no offering {h.reflection.offering_id}")
+        elif offering.cancelled_at is not None:
+            problems.append(f"{h.name}: offering {offering.id} was cancelled")
         elif actor.role is not Role.manager and offering.facilitator_id != actor.id:
             refused.append(f"{h.name} (offering {offering.id})")
     if refused:
@@ -193,7 +199,7 @@ def import_files(
     kept = 0
     for h in handed:
         data = h.reflection
-        if data.offering_id not in found:
+        if data.offering_id not in found or found[data.offering_id].cancelled_at is not None:
             continue
         student_id = people.get(data.email or "")
         if student_id is None:
@@ -214,7 +220,10 @@ def import_files(
         if len(problems) > len(shown):
             shown.append(f"... and {len(problems) - len(shown)} more problem(s) not shown")
         raise FileProblems(
-            f"{len(problems)} of {len(files)} file(s) have problems; nothing was imported", shown
+            f"{len(problems)} of {len(files)} file(s) have problems; nothing was imported",
+            shown,
+            hint="mend or set aside those files (a student downloads theirs again from the "
+            "page) and run the import again",
         )
     stored = {
         (r.offering_id, r.student_id): r

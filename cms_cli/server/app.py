@@ -105,13 +105,15 @@ def _routes() -> APIRouter:
     router = APIRouter(prefix=API)
 
     @router.post("/auth/login")
-    def login(body: LoginBody, request: Request) -> Any:
+    def login(body: LoginBody) -> Any:
         from cms_cli.auth import service as auth
         from cms_cli.auth.public import UserPublic
         from cms_cli.core.session import session_scope
 
         settings = _config().settings
-        source = request.client.host if request.client else "unknown"
+        from cms_cli.core.context import client_address
+
+        source = client_address.get() or "unknown"  # the peer's, or the trusted proxy's
         with session_scope(_config()) as session:
             auth.source_refused(session, source, _now())
             try:
@@ -543,8 +545,10 @@ def _routes() -> APIRouter:
     async def submit(request: Request, name: str = "the uploaded file") -> Any:
         from cms_cli.reflection.files import MAX_FILE
 
+        authorization = request.headers.get("authorization")
+        await _known(authorization)
         raw = await _capped(request, MAX_FILE, name)
-        return await run_in_threadpool(_submit, raw, name, request.headers.get("authorization"))
+        return await run_in_threadpool(_submit, raw, name, authorization)
 
     @router.post("/imports/{what}")
     async def imports(
@@ -557,6 +561,7 @@ def _routes() -> APIRouter:
         from cms_cli.auth.remote import MAX_UPLOAD
 
         authorization = request.headers.get("authorization")
+        await _known(authorization)
         raw = b"" if check else await _capped(request, MAX_UPLOAD, name)
         return await run_in_threadpool(_import, what, raw, name, dry_run, check, authorization)
 
@@ -583,11 +588,23 @@ def _routes() -> APIRouter:
         from cms_cli.reflection.files import MAX_IMPORT
 
         authorization = request.headers.get("authorization")
+        await _known(authorization)
         # base64 is 4/3 of the bytes, and the names and the JSON around them.
         raw = await _capped(request, MAX_IMPORT * 4 // 3 + 1_000_000, "the import")
         return await run_in_threadpool(_import_reflections, raw, authorization)
 
     return router
+
+
+async def _known(authorization: str | None) -> None:
+    """NotAuthenticated (exit 4) for a request whose token is not a valid session: an
+    upload is refused before its body is read, as a command checks who runs it first."""
+
+    def check() -> None:
+        with _signed(authorization):
+            pass
+
+    await run_in_threadpool(check)
 
 
 async def _capped(request: Request, limit: int, name: str) -> bytes:
@@ -907,7 +924,8 @@ class Addressed:
         from cms_cli.core.context import client_address
 
         client = scope.get("client")
-        marker = client_address.set(client[0] if client else "unknown")
+        # A trusted proxy's X-Forwarded-For is whatever the client put first: bounded.
+        marker = client_address.set(str(client[0])[:64] if client else "unknown")
         try:
             await self.app(scope, receive, send)
         finally:

@@ -425,13 +425,33 @@ def test_the_downloaded_file_is_what_cms_reflection_submit_takes(
 
     page = make_page(locale="fr-FR").open(with_course(site_url, "7"))
     fill_all(page)
+    # Pasted from a PDF or a word processor: separators and stray control characters.
+    page.fill("#question2", "Recursion\u2028and pointers\u000b\u202e")
     with page.expect_download() as info:
         page.click("#submit")
     target = tmp_path / "r.json"
     info.value.save_as(str(target))
     parsed = read_file(target)
     assert (parsed.offering_id, parsed.language, parsed.email) == (7, "fr", EMAIL)
+    assert parsed.answers["question2"] == "Recursion\nand pointers"
     assert parsed.answers["question3"] == "More worked examples"
+
+
+def test_an_answer_cms_would_refuse_is_caught_on_the_page(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    page.fill("#question1", "x" * 10_001)
+    downloads: list[Any] = []
+    page.on("download", lambda download: downloads.append(download))
+    page.click("#submit")
+    assert page.inner_text("#question1-error") == (
+        "This answer is too long: at most 10,000 characters."
+    )
+    assert active(page) == "question1"
+    assert downloads == []
+    page.fill("#question1", "x" * 10_000)
+    assert page.get_attribute("#question1", "aria-invalid") is None
+    assert page.is_hidden("#error-summary")
 
 
 def test_clear_asks_first(make_page: Any, site_url: str) -> None:
@@ -530,7 +550,13 @@ def test_works_from_file_in_english(make_page: Any) -> None:
 
 @pytest.mark.parametrize(
     ("query", "course"),
-    [("", None), ("?course=Algebra", "Algebra"), ("?offering=12abc&course=Algebra", "Algebra")],
+    [
+        ("", None),
+        ("?course=Algebra", "Algebra"),
+        ("?offering=12abc&course=Algebra", "Algebra"),
+        ("?offering=0&course=Algebra", "Algebra"),
+        ("?offering=99999999999&course=Algebra", "Algebra"),
+    ],
 )
 def test_a_bad_link_explains_and_disables_submit(
     make_page: Any, site_url: str, query: str, course: str | None
@@ -557,6 +583,23 @@ def test_drafts_of_bad_links_are_never_shared(make_page: Any, site_url: str) -> 
     page.goto(site_url + "?course=Algebra")
     page.wait_for_selector("html[data-ready='true']")
     assert page.input_value("#question1") == "About algebra"
+
+
+def test_a_draft_written_on_an_incomplete_link_comes_to_the_right_one(
+    make_page: Any, site_url: str
+) -> None:
+    page = make_page().open(site_url + "?offering=12abc&course=Algebra")
+    page.fill("#question1", "Written before the right link came")
+    page.click("#save")
+    page.goto(site_url + "?offering=13&course=Calculus")  # another course: not there
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == ""
+    page.goto(site_url + "?offering=12&course=Algebra")
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.input_value("#question1") == "Written before the right link came"
+    keys = page.evaluate("() => Object.keys(localStorage)")
+    assert "cms.reflection.draft.12" in keys
+    assert not [k for k in keys if k.startswith("cms.reflection.draft.link:")]
 
 
 def test_print_shows_every_answer_whole(make_page: Any, site_url: str) -> None:
@@ -603,6 +646,32 @@ def test_skip_link_and_focus_ring(make_page: Any, site_url: str) -> None:
     page.click("button[data-lang=fr]")
     page.wait_for_function("document.documentElement.lang === 'fr'")
     assert page.inner_text("#skip") == "Aller aux questions"
+
+
+def test_clear_is_not_undone_by_a_late_autosave(make_page: Any, site_url: str) -> None:
+    page = make_page().page
+    page.clock.install()
+    page.goto(with_course(site_url))
+    page.wait_for_selector("html[data-ready='true']")
+    page.type("#question1", "Soon gone")
+    page.click("#clear")
+    page.click("#confirm-yes")
+    page.clock.run_for(3100)
+    assert page.inner_text("#save-status") == "The form was cleared and the draft removed."
+
+
+def test_a_changed_email_makes_the_file_stale(make_page: Any, site_url: str) -> None:
+    page = make_page().open(with_course(site_url))
+    fill_all(page)
+    with page.expect_download():
+        page.click("#submit")
+    page.click("#ready-later")
+    page.fill("#email", "sam.other@uni.example")
+    assert draft_of(page)["pending"] is None
+    page.reload()
+    page.wait_for_selector("html[data-ready='true']")
+    assert page.locator("#ready-dialog").is_hidden()
+    assert page.input_value("#email") == "sam.other@uni.example"  # kept without leaving it
 
 
 def test_autosave_is_announced_at_most_once_a_minute(make_page: Any, site_url: str) -> None:

@@ -17,7 +17,7 @@ def page_file(tmp_path: Path, offering: Any, name: str = "reflection.json", **ch
         "offering": offering,
         "language": "fr",
         "answers": dict(ANSWERS),
-        "submitted_at": "2026-04-03T17:20:00.000Z",
+        "submitted_at": "2026-01-23T17:20:00.000Z",
         **changes,
     }
     path = tmp_path / name
@@ -42,7 +42,7 @@ def test_submit_and_list(cli: Cli, offerings: dict[str, int], tmp_path: Path) ->
                 "question2": "Recursion",
                 "question3": "More examples",
             },
-            "submitted_at": "2026-04-03T17:20:00+00:00",
+            "submitted_at": "2026-01-23T17:20:00+00:00",
         }
     ]
     lines = cli.ok("reflection", "list", "--offering", str(a), "--csv").stdout.splitlines()
@@ -81,13 +81,36 @@ def test_a_new_submission_replaces_the_old(
         (json.dumps({"offering": None, "answers": {}}), "names no course offering"),
         (json.dumps({"offering": "12abc", "answers": {}}), "'12abc' is not an offering number"),
         (json.dumps({"offering": 1, "language": "de"}), "the page writes en or fr"),
+        ("[" * 100_000 + "]" * 100_000, "not a reflection file"),  # nested past recursion
         (
             json.dumps(
                 {
                     "offering": 1,
                     "language": "en",
                     "answers": ANSWERS,
-                    "submitted_at": "2026-04-03T17:20:00Z",
+                    "submitted_at": "0001-01-01T00:00:00+14:00",  # before the calendar
+                }
+            ),
+            "it has no valid time of submission",
+        ),
+        (
+            json.dumps(
+                {
+                    "offering": 1,
+                    "language": "en",
+                    "answers": ANSWERS,
+                    "submitted_at": "9999-12-30T00:00:00Z",  # would outlast every later one
+                }
+            ),
+            "is not a plausible one",
+        ),
+        (
+            json.dumps(
+                {
+                    "offering": 1,
+                    "language": "en",
+                    "answers": ANSWERS,
+                    "submitted_at": "2026-01-23T17:20:00Z",
                     "email": "not an address",
                 }
             ),
@@ -103,7 +126,7 @@ def test_a_new_submission_replaces_the_old(
                     "offering": 1,
                     "language": "en",
                     "answers": {**ANSWERS, "question2": "   "},
-                    "submitted_at": "2026-04-03T17:20:00Z",
+                    "submitted_at": "2026-01-23T17:20:00Z",
                 }
             ),
             "the answer to question 2 is missing",
@@ -114,7 +137,7 @@ def test_a_new_submission_replaces_the_old(
                     "offering": 1,
                     "language": "en",
                     "answers": {"question1": "a", "question2": "b"},
-                    "submitted_at": "2026-04-03T17:20:00Z",
+                    "submitted_at": "2026-01-23T17:20:00Z",
                 }
             ),
             "the answer to question 3 is missing",
@@ -207,7 +230,7 @@ def test_a_drop_box_of_200_files_with_2_bad_stores_nothing(
                 "offering": a,
                 "language": "en",
                 "answers": {**ANSWERS, "question3": " "},
-                "submitted_at": "2026-04-03T17:20:00Z",
+                "submitted_at": "2026-01-23T17:20:00Z",
                 "email": emails[7],
             }
         )
@@ -241,16 +264,16 @@ def test_import_keeps_the_newer_and_checks_who_and_where(
 ) -> None:
     a, b = offerings["A"], offerings["B"]
     cli.login("sam@uni.edu")
-    cli.ok("reflection", "submit", page_file(tmp_path, a))  # submitted 2026-04-03 17:20
+    cli.ok("reflection", "submit", page_file(tmp_path, a))  # submitted 2026-01-23 17:20
     older = page_file(
-        tmp_path, a, name="older.json", email="sam@uni.edu", submitted_at="2026-04-01T09:00:00Z"
+        tmp_path, a, name="older.json", email="sam@uni.edu", submitted_at="2026-01-21T09:00:00Z"
     )
     newer = page_file(
         tmp_path,
         a,
         name="newer.json",
         email="sue@uni.edu",
-        submitted_at="2026-04-05T09:00:00Z",
+        submitted_at="2026-01-25T09:00:00Z",
         answers={**ANSWERS, "question1": "Second try"},
     )
     first = page_file(tmp_path, a, name="first.json", email="sue@uni.edu")
@@ -263,7 +286,7 @@ def test_import_keeps_the_newer_and_checks_who_and_where(
     assert rows["sam@uni.edu"]["answers"]["question1"] == "The labs"  # the stored one is newer
     assert rows["sue@uni.edu"]["answers"]["question1"] == "Second try"
     newest = page_file(
-        tmp_path, a, name="newest.json", email="sam@uni.edu", submitted_at="2026-04-09T09:00:00Z"
+        tmp_path, a, name="newest.json", email="sam@uni.edu", submitted_at="2026-01-29T09:00:00Z"
     )
     assert cli.ok("reflection", "import", newest).stdout == "Stored 0 reflection(s), replaced 1.\n"
     # Not his offering: exit 5, naming the file; a student of another offering: exit 1.
@@ -307,7 +330,7 @@ def test_response_rates(cli: Cli, offerings: dict[str, int], tmp_path: Path) -> 
         "\n1 of 2 enrolled students (50 %)\n"
     )
     assert cli.ok("reflection", "list", "--offering", str(b)).stdout == (
-        "0 reflection(s); nobody is enrolled in offering " + str(b) + "\n"
+        f"nobody is enrolled in offering {b} now\n"
     )
     rates = cli.ok("reflection", "summary", "--json").json()
     assert rates == [
@@ -324,3 +347,47 @@ def test_response_rates(cli: Cli, offerings: dict[str, int], tmp_path: Path) -> 
     assert cli("reflection", "summary", "--trimester", "7").exit_code == 1
     cli.login("sam@uni.edu")
     assert cli("reflection", "summary").exit_code == 5
+
+
+def test_import_refuses_what_cannot_be_a_reflection_and_names_any_file(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    """A cancelled offering's files; a file name that is not UTF-8 (from another system)
+    shown the same way locally and through the server; not signed in: exit 4 before any
+    file is read; a student unenrolled after handing in is counted apart."""
+    import os
+
+    a = offerings["A"]
+    cli("auth", "logout")
+    assert cli("reflection", "import", str(tmp_path / "none.json")).exit_code == 4
+    cli.login("dean@uni.edu")
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    name = Path(os.fsdecode(bytes(odd) + b"/caf\xe9.json"))
+    name.write_text(
+        json.dumps(
+            {
+                "offering": a,
+                "email": "sam@uni.edu",
+                "language": "fr",
+                "answers": ANSWERS,
+                "submitted_at": "2026-01-23T17:20:00Z",
+            }
+        )
+    )
+    dry = cli.ok("reflection", "import", str(odd), "--dry-run")
+    assert "1 file(s) checked, all valid" in dry.stdout
+    name.write_text("not json")
+    bad = cli("reflection", "import", str(odd))
+    assert f"{odd}/caf\\xe9.json: not a reflection file" in bad.stderr
+    cli.ok("reflection", "import", page_file(tmp_path, a, name="sue.json", email="sue@uni.edu"))
+    cli.ok("offering", "unenrol", str(a), "--student", "sue@uni.edu")
+    listed = cli.ok("reflection", "list", "--offering", str(a)).stdout.splitlines()
+    assert listed[-1] == "0 of 1 enrolled students (0 %); 1 more from students no longer enrolled"
+    cli.ok("offering", "cancel", str(a), "--yes")
+    late = page_file(tmp_path, a, name="late.json", email="sam@uni.edu")
+    refused = cli("reflection", "import", late)
+    assert refused.exit_code == 1
+    assert f"{late}: offering {a} was cancelled" in refused.stderr
+    cli.login("sam@uni.edu")
+    assert cli("reflection", "submit", page_file(tmp_path, a)).exit_code == 1

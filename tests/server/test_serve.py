@@ -652,6 +652,11 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
     assert big.status_code == 413
     assert big.headers["content-type"] == "application/problem+json"
     assert big.json()["exit_code"] == 1
+    # Uploads: who sends them is checked before their bodies are read (exit 4, not 1).
+    for path in ("/reflections", "/reflections/import", "/imports/offerings"):
+        anonymous = httpx.post(served + "/api/v1" + path, content=b"junk" * 1000)
+        assert anonymous.status_code == 401, path
+        assert anonymous.json()["exit_code"] == 4, path
 
 
 def test_the_audit_trail_knows_where_a_change_came_from(
@@ -682,6 +687,14 @@ def test_the_audit_trail_knows_where_a_change_came_from(
     assert ("dean@uni.edu", "127.0.0.1") in sources  # the client, straight to the server
     assert ("dean@uni.edu", None) in sources  # where the database is
     assert sql(db_url, "SELECT COUNT(*) FROM audit_event WHERE origin = '203.0.113.7'") == 1
+    # A trusted proxy forwards whatever the client claimed first: kept within its column.
+    claimed = httpx.post(
+        served + "/api/v1/auth/login",
+        json={"email": "ana@uni.edu", "password": "correct-horse-9"},
+        headers={"X-Forwarded-For": "x" * 300},
+    )
+    assert claimed.status_code == 200
+    assert sql(db_url, "SELECT MAX(LENGTH(origin)) FROM audit_event") == 64
 
 
 @pytest.fixture

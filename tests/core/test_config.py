@@ -90,6 +90,12 @@ def test_passwords_are_masked(cli: Cli, home: Path) -> None:
         ("[default]\n", ("--profile", "nope"), {}, "profile 'nope' not found"),
         ("[default]\n", (), {"CMS_MAX_LOAD": "0"}, "max_load"),
         ("[default]\n", (), {"CMS_NOW": "yesterday"}, "CMS_NOW is not an ISO 8601 date-time"),
+        (  # a date-time with an offset that puts it before the first instant there is
+            "[default]\n",
+            (),
+            {"CMS_NOW": "0001-01-01T00:00:00+14:00"},
+            "CMS_NOW is not an ISO 8601 date-time",
+        ),
     ],
 )
 def test_bad_configuration_is_one_clear_error(

@@ -86,6 +86,15 @@ def axe_source() -> str:
     return AXE.read_text(encoding="utf-8")
 
 
+def clocked(make_page: Any, url: str) -> Any:
+    """A page opened at ``url`` on a fake clock (``page.clock.run_for`` moves it)."""
+    page = make_page().page
+    page.clock.install()
+    page.goto(url)
+    page.wait_for_selector("html[data-ready='true']")
+    return page
+
+
 class Page:
     """A Playwright page that records console errors and uncaught exceptions."""
 
@@ -224,10 +233,7 @@ def test_a_french_browser_gets_french(make_page: Any, site_url: str) -> None:
 
 
 def test_autosave_after_typing_and_restore(make_page: Any, site_url: str) -> None:
-    page = make_page().page
-    page.clock.install()
-    page.goto(with_course(site_url))
-    page.wait_for_selector("html[data-ready='true']")
+    page = clocked(make_page, with_course(site_url))
     page.type("#question1", "Great labs")
     assert page.inner_text("#question1-count") == "10 characters"
     assert page.inner_text("#save-status") == "Not saved yet"
@@ -241,10 +247,7 @@ def test_autosave_after_typing_and_restore(make_page: Any, site_url: str) -> Non
 
 
 def test_autosave_every_30_seconds_and_on_hide(make_page: Any, site_url: str) -> None:
-    page = make_page().page
-    page.clock.install()
-    page.goto(with_course(site_url))
-    page.wait_for_selector("html[data-ready='true']")
+    page = clocked(make_page, with_course(site_url))
     page.evaluate("() => { const t = document.getElementById('question2'); t.value = 'x'; }")
     page.dispatch_event("#question2", "input")
     page.evaluate("() => localStorage.clear()")
@@ -649,10 +652,7 @@ def test_skip_link_and_focus_ring(make_page: Any, site_url: str) -> None:
 
 
 def test_clear_is_not_undone_by_a_late_autosave(make_page: Any, site_url: str) -> None:
-    page = make_page().page
-    page.clock.install()
-    page.goto(with_course(site_url))
-    page.wait_for_selector("html[data-ready='true']")
+    page = clocked(make_page, with_course(site_url))
     page.type("#question1", "Soon gone")
     page.click("#clear")
     page.click("#confirm-yes")
@@ -675,10 +675,7 @@ def test_a_changed_email_makes_the_file_stale(make_page: Any, site_url: str) -> 
 
 
 def test_autosave_is_announced_at_most_once_a_minute(make_page: Any, site_url: str) -> None:
-    page = make_page().page
-    page.clock.install()
-    page.goto(with_course(site_url))
-    page.wait_for_selector("html[data-ready='true']")
+    page = clocked(make_page, with_course(site_url))
     page.type("#question1", "First")
     page.clock.run_for(3100)
     first = page.inner_text("#save-announce")

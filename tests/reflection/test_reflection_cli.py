@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Cli
 
 ANSWERS = {"question1": " The labs ", "question2": "Recursion", "question3": "More examples"}
@@ -71,96 +70,99 @@ def test_a_new_submission_replaces_the_old(
     assert events[1]["before"]["answers"]["question1"] == "The labs"
 
 
-@pytest.mark.parametrize(
-    ("content", "text"),
-    [
-        ("not json", "not a reflection file (it is not the page's JSON)"),
-        ("[1, 2]", "not a reflection file"),
-        (json.dumps({"offering": "twelve"}), "'twelve' is not an offering number"),
-        (json.dumps({"offering": True}), "is not an offering number"),
-        (json.dumps({"offering": None, "answers": {}}), "names no course offering"),
-        (json.dumps({"offering": "12abc", "answers": {}}), "'12abc' is not an offering number"),
-        (json.dumps({"offering": 1, "language": "de"}), "the page writes en or fr"),
-        ("[" * 100_000 + "]" * 100_000, "not a reflection file"),  # nested past recursion
-        (
-            json.dumps(
-                {
-                    "offering": 1,
-                    "language": "en",
-                    "answers": ANSWERS,
-                    "submitted_at": "0001-01-01T00:00:00+14:00",  # before the calendar
-                }
-            ),
-            "it has no valid time of submission",
+#: (file content, what the error says): each refused with exit 1, the file named.
+BAD_FILES = [
+    ("not json", "not a reflection file (it is not the page's JSON)"),
+    ("[1, 2]", "not a reflection file"),
+    (json.dumps({"offering": "twelve"}), "'twelve' is not an offering number"),
+    (json.dumps({"offering": True}), "is not an offering number"),
+    (json.dumps({"offering": None, "answers": {}}), "names no course offering"),
+    (json.dumps({"offering": "12abc", "answers": {}}), "'12abc' is not an offering number"),
+    (json.dumps({"offering": 1, "language": "de"}), "the page writes en or fr"),
+    ("[" * 100_000 + "]" * 100_000, "not a reflection file"),  # nested past recursion
+    (
+        json.dumps(
+            {
+                "offering": 1,
+                "language": "en",
+                "answers": ANSWERS,
+                "submitted_at": "0001-01-01T00:00:00+14:00",  # before the calendar
+            }
         ),
-        (
-            json.dumps(
-                {
-                    "offering": 1,
-                    "language": "en",
-                    "answers": ANSWERS,
-                    "submitted_at": "9999-12-30T00:00:00Z",  # would outlast every later one
-                }
-            ),
-            "is not a plausible one",
+        "it has no valid time of submission",
+    ),
+    (
+        json.dumps(
+            {
+                "offering": 1,
+                "language": "en",
+                "answers": ANSWERS,
+                "submitted_at": "9999-12-30T00:00:00Z",  # would outlast every later one
+            }
         ),
-        (
-            json.dumps(
-                {
-                    "offering": 1,
-                    "language": "en",
-                    "answers": ANSWERS,
-                    "submitted_at": "2026-01-23T17:20:00Z",
-                    "email": "not an address",
-                }
-            ),
-            "is not an e-mail address",
+        "is not a plausible one",
+    ),
+    (
+        json.dumps(
+            {
+                "offering": 1,
+                "language": "en",
+                "answers": ANSWERS,
+                "submitted_at": "2026-01-23T17:20:00Z",
+                "email": "not an address",
+            }
         ),
-        (
-            json.dumps({"offering": 1, "language": "en", "answers": "x"}),
-            "it has no answers",
+        "is not an e-mail address",
+    ),
+    (
+        json.dumps({"offering": 1, "language": "en", "answers": "x"}),
+        "it has no answers",
+    ),
+    (
+        json.dumps(
+            {
+                "offering": 1,
+                "language": "en",
+                "answers": {**ANSWERS, "question2": "   "},
+                "submitted_at": "2026-01-23T17:20:00Z",
+            }
         ),
-        (
-            json.dumps(
-                {
-                    "offering": 1,
-                    "language": "en",
-                    "answers": {**ANSWERS, "question2": "   "},
-                    "submitted_at": "2026-01-23T17:20:00Z",
-                }
-            ),
-            "the answer to question 2 is missing",
+        "the answer to question 2 is missing",
+    ),
+    (
+        json.dumps(
+            {
+                "offering": 1,
+                "language": "en",
+                "answers": {"question1": "a", "question2": "b"},
+                "submitted_at": "2026-01-23T17:20:00Z",
+            }
         ),
-        (
-            json.dumps(
-                {
-                    "offering": 1,
-                    "language": "en",
-                    "answers": {"question1": "a", "question2": "b"},
-                    "submitted_at": "2026-01-23T17:20:00Z",
-                }
-            ),
-            "the answer to question 3 is missing",
+        "the answer to question 3 is missing",
+    ),
+    (
+        json.dumps(
+            {"offering": 1, "language": "en", "answers": ANSWERS, "submitted_at": "yesterday"}
         ),
-        (
-            json.dumps(
-                {"offering": 1, "language": "en", "answers": ANSWERS, "submitted_at": "yesterday"}
-            ),
-            "it has no valid time of submission",
-        ),
-    ],
-)
+        "it has no valid time of submission",
+    ),
+]
+
+
 def test_bad_files_exit_1_with_the_reason(
-    cli: Cli, offerings: dict[str, int], tmp_path: Path, content: str, text: str
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
 ) -> None:
-    path = tmp_path / "bad.json"
-    path.write_text(content)
+    """One test for every case (a database and a server each), not one each: the file
+    is checked before the database matters."""
     cli.login("sam@uni.edu")
-    result = cli("reflection", "submit", str(path))
-    assert result.exit_code == 1, result
-    assert result.stderr.startswith(f"error: {path}: ")
-    assert text in result.stderr
-    assert "hint: " in result.stderr  # what to do about it, in plain words
+    for n, (content, text) in enumerate(BAD_FILES):
+        path = tmp_path / f"bad{n}.json"
+        path.write_text(content)
+        result = cli("reflection", "submit", str(path))
+        assert result.exit_code == 1, result
+        assert result.stderr.startswith(f"error: {path}: "), content[:40]
+        assert text in result.stderr, content[:40]
+        assert "hint: " in result.stderr  # what to do about it, in plain words
     assert cli("reflection", "submit", str(tmp_path / "nope.json")).exit_code == 1
 
 

@@ -33,9 +33,10 @@ def demo(
 ) -> None:
     """Fill the embedded database with a realistic term, sweep, deliver, show the report.
 
-    2 managers, 8 facilitators, 120 students, 24 offerings with enrolments and weekly logs
-    with gaps; then the reminders are swept and delivered to the in-app inbox, and you are
-    logged in as the demo registrar. A second run says the demo is there (--reset rebuilds).
+    2 managers, 8 facilitators, 120 students, 24 offerings with enrolments, weekly logs
+    with gaps and absences, and the finished offerings' reflections; then the reminders
+    are swept and delivered to the in-app inbox, and you are logged in as the demo
+    registrar. A second run says the demo is there (--reset rebuilds).
 
     Example: cms demo
     """
@@ -138,9 +139,9 @@ def _show(
     )
     console.print(
         f"[bold]Demo term built[/bold]: {people}; {made.offerings} offerings, "
-        f"{made.logs} weekly logs. The sweep made {swept['reminders']} reminder(s), "
-        f"{swept['escalations']} escalation(s) and {swept['attendance']} attendance "
-        f"notification(s) (students at risk), {delivered}.\n",
+        f"{made.logs} weekly logs, {made.reflections} reflections. The sweep made "
+        f"{swept['reminders']} reminder(s), {swept['escalations']} escalation(s) and "
+        f"{swept['attendance']} attendance notification(s) (students at risk), {delivered}.\n",
         markup=True,
         highlight=False,
     )
@@ -197,6 +198,7 @@ def _next_steps() -> None:
         "  cms tracker report --html compliance.html\n"
         "  cms tracker list --status overdue\n"
         "  cms tracker attendance --below 75     # students at risk\n"
+        "  cms reflection summary --status completed\n"
         "  cms notify list\n"
         f"  cms auth login --email ana.lopez@{DOMAIN}     # password demo-facilitator-pw\n"
         f"  cms tracker log {where}--week 5 --all-present --formative-one done\n"

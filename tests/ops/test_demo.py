@@ -47,6 +47,10 @@ def test_demo_on_the_embedded_database(cli: Cli, tmp_path: Path) -> None:
     assert {n["kind"] for n in notes} == {"reminder", "escalation", "attendance"}
     at_risk = cli.ok("tracker", "attendance", "--below", "75", "--json", env=env).json()  # type: ignore[arg-type]
     assert at_risk  # the demo term has students at risk
+    rates = cli.ok("reflection", "summary", "--json", env=env).json()  # type: ignore[arg-type]
+    done = {o["id"] for o in offerings if o["status"] == "completed"}
+    assert {r["offering_id"] for r in rates if r["submitted"]} == done  # collected at the end
+    assert all(40 <= r["rate"] <= 91 for r in rates if r["offering_id"] in done)
     # A second run says so and changes nothing.
     again = cli("demo", env=env)  # type: ignore[arg-type]
     assert again.exit_code == 0
@@ -64,7 +68,9 @@ def test_demo_is_deterministic(cli: Cli, tmp_path: Path) -> None:
         }
         cli.ok("demo", env=env)  # type: ignore[arg-type]
         reports.append(cli.ok("tracker", "report", "--json", env=env).json())  # type: ignore[arg-type]
-    assert reports[0] == reports[1]
+        reports.append(cli.ok("reflection", "summary", "--json", env=env).json())  # type: ignore[arg-type]
+    assert reports[0] == reports[2]
+    assert reports[1] == reports[3]
 
 
 def test_reset(cli: Cli, tmp_path: Path) -> None:

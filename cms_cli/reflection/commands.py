@@ -158,7 +158,7 @@ def import_(
     from cms_cli.auth.remote import through
     from cms_cli.core.output import write_json
     from cms_cli.reflection.files import collect
-    from cms_cli.reflection.public import ImportedReflections
+    from cms_cli.reflection.public import ImportedReflections, ReflectionUpload
 
     # The files are read once signed in (exit 4 before any problem with a file).
     def local(session: Any, me: Any) -> ImportedReflections:
@@ -167,16 +167,9 @@ def import_(
         return service.import_files(session, me, collect(paths), dry_run=dry_run)
 
     def far(api: Any) -> ImportedReflections:
-        import base64
-
-        files = collect(paths)
-        body = {
-            "dry_run": dry_run,
-            "files": [
-                {"name": name, "content": base64.b64encode(raw).decode()} for name, raw in files
-            ],
-        }
-        return ImportedReflections.model_validate(api.post("/reflections/import", body))
+        upload = ReflectionUpload.of(collect(paths), dry_run=dry_run)
+        answer = api.post("/reflections/import", upload.model_dump())
+        return ImportedReflections.model_validate(answer)
 
     done = through(local, far)
     if json_:

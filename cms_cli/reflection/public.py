@@ -62,3 +62,19 @@ class FileUpload(BaseModel):
     name: str
     #: The file's bytes, base64.
     content: str
+
+
+class ReflectionUpload(BaseModel):
+    """`reflection import`'s files, as a client sends them to `cms serve`."""
+
+    dry_run: bool = False
+    files: list[FileUpload]
+
+    @classmethod
+    def of(cls, files: list[tuple[str, bytes]], *, dry_run: bool) -> ReflectionUpload:
+        import base64
+
+        return cls(
+            dry_run=dry_run,
+            files=[FileUpload(name=n, content=base64.b64encode(raw).decode()) for n, raw in files],
+        )

@@ -23,6 +23,7 @@ from cms_cli import __version__
 from cms_cli.core.errors import CmsError, NotAuthenticated
 from cms_cli.core.problems import MEDIA_TYPE, problem
 from cms_cli.offerings.public import CopyRequest, Filters, OfferingCreate, OfferingUpdate
+from cms_cli.reflection.public import ReflectionUpload
 from cms_cli.tracker.public import LogChanges
 
 if TYPE_CHECKING:
@@ -690,14 +691,9 @@ def _import_reflections(raw: bytes, authorization: str | None) -> Any:
 
     from cms_cli.core.errors import ValidationError
     from cms_cli.reflection import service
-    from cms_cli.reflection.public import FileUpload
-
-    class Upload(BaseModel):
-        dry_run: bool = False
-        files: list[FileUpload]
 
     try:
-        upload = Upload.model_validate_json(raw)
+        upload = ReflectionUpload.model_validate_json(raw)
         files = [(f.name, base64.b64decode(f.content, validate=True)) for f in upload.files]
     except (Invalid, binascii.Error, ValueError):
         raise ValidationError("the import is not a list of files (name and content)") from None

@@ -657,6 +657,13 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
         anonymous = httpx.post(served + "/api/v1" + path, content=b"junk" * 1000)
         assert anonymous.status_code == 401, path
         assert anonymous.json()["exit_code"] == 4, path
+    junk = httpx.post(
+        served + "/api/v1/reflections/import",
+        content=b'{"files": [{"name": "a.json", "content": "not base64!"}]}',
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert junk.json()["exit_code"] == 1
+    assert junk.json()["detail"] == "the import is not a list of files (name and content)"
 
 
 def test_the_audit_trail_knows_where_a_change_came_from(

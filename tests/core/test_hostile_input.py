@@ -135,35 +135,34 @@ def test_every_field_has_a_limit_checked_before_the_database(
 HUGE = "99999999999999999999"
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("offering", "show", HUGE),
-        ("offering", "update", HUGE, "--max-students", "3"),
-        ("offering", "enrol", "1", "--student", "sam@uni.edu", "--student", "sue@uni.edu"),
-        ("tracker", "show", "--offering", HUGE, "--week", "1"),
-        ("tracker", "log", "--offering", "1", "--week", HUGE, "--notes", "n"),
-        ("tracker", "list", "--week", HUGE),
-        ("offering", "list", "--year", HUGE),
-        ("notify", "retry", HUGE),
-        ("inbox", "read", HUGE),
-        ("class", "add", "2099Z", "--year", HUGE, "--trimester", "1", "--intake", "FT"),
-        ("module", "add", "BIG01", "--name", "Big", "--credits", HUGE),
-        ("reflection", "list", "--offering", HUGE),
-    ],
-    ids=lambda a: " ".join(a[:2]),
-)
-def test_huge_numbers_get_a_clear_error(
-    cli: Cli, offerings: dict[str, int], db_url: str, args: tuple[str, ...]
-) -> None:
+#: Commands given a number past what any column holds.
+HUGE_NUMBERS = [
+    ("offering", "show", HUGE),
+    ("offering", "update", HUGE, "--max-students", "3"),
+    ("offering", "enrol", "1", "--student", "sam@uni.edu", "--student", "sue@uni.edu"),
+    ("tracker", "show", "--offering", HUGE, "--week", "1"),
+    ("tracker", "log", "--offering", "1", "--week", HUGE, "--notes", "n"),
+    ("tracker", "list", "--week", HUGE),
+    ("offering", "list", "--year", HUGE),
+    ("notify", "retry", HUGE),
+    ("inbox", "read", HUGE),
+    ("class", "add", "2099Z", "--year", HUGE, "--trimester", "1", "--intake", "FT"),
+    ("module", "add", "BIG01", "--name", "Big", "--credits", HUGE),
+    ("reflection", "list", "--offering", HUGE),
+]
+
+
+def test_huge_numbers_get_a_clear_error(cli: Cli, offerings: dict[str, int], db_url: str) -> None:
+    """Every command in one test per database and transport (the setup is the cost)."""
     before = counts(db_url)
-    if args[:2] == ("offering", "enrol"):
-        run = cli("offering", "update", str(offerings["A"]), "--max-students", HUGE)
-    else:
-        run = cli(*args)
-    assert run.exit_code == 1, run
-    assert "out of range" in run.stderr or "too large" in run.stderr or "must be" in run.stderr
-    assert len(run.stderr.splitlines()) <= 2, run
+    for args in HUGE_NUMBERS:
+        if args[:2] == ("offering", "enrol"):
+            run = cli("offering", "update", str(offerings["A"]), "--max-students", HUGE)
+        else:
+            run = cli(*args)
+        assert run.exit_code == 1, run
+        assert any(w in run.stderr for w in ("out of range", "too large", "must be")), run
+        assert len(run.stderr.splitlines()) <= 2, run
     assert counts(db_url) == before
 
 

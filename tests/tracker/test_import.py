@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Cli
 
 HEADER = (
@@ -85,31 +84,33 @@ def test_rows_create_and_update_with_the_fields_they_give(
     assert events[-1]["after"] == {"created": 0, "updated": 3}
 
 
-@pytest.mark.parametrize(
-    ("line", "problem"),
-    [
-        ("x1,1,,,,,,,,,", "offering 'x1' is not an offering id"),
-        ("999,1,,,,,,,,,", "no offering with id 999"),
-        ("{b},1,done,,,,,,,,", "offering {b} is not yours to log"),
-        ("{a},9,done,,,,,,,,", "week must be 1..8 for offering {a} (got '9')"),
-        ("{a},0,done,,,,,,,,", "week must be 1..8 for offering {a} (got '0')"),
-        ("{a},1,finished,,,,,,,,", "formative_one_grading: status must be done, pending or"),
-        ("{a},1,,,,,,,,all,sam@uni.edu", "give present or absent, not both"),
-        ("{a},1,,,,,,,,,ghost@uni.edu", "not enrolled in offering {a}: ghost@uni.edu"),
-        ("{a},1,,,,,,,,,not-an-address", "absent: "),
-        ("{a},1,,,,,,,=HYPERLINK(\x1b[31m),,", "notes must not contain control characters"),
-    ],
-)
+#: (a bad line, the problem it is named with).
+BAD_ROWS = [
+    ("x1,1,,,,,,,,,", "offering 'x1' is not an offering id"),
+    ("999,1,,,,,,,,,", "no offering with id 999"),
+    ("{b},1,done,,,,,,,,", "offering {b} is not yours to log"),
+    ("{a},9,done,,,,,,,,", "week must be 1..8 for offering {a} (got '9')"),
+    ("{a},0,done,,,,,,,,", "week must be 1..8 for offering {a} (got '0')"),
+    ("{a},1,finished,,,,,,,,", "formative_one_grading: status must be done, pending or"),
+    ("{a},1,,,,,,,,all,sam@uni.edu", "give present or absent, not both"),
+    ("{a},1,,,,,,,,,ghost@uni.edu", "not enrolled in offering {a}: ghost@uni.edu"),
+    ("{a},1,,,,,,,,,not-an-address", "absent: "),
+    ("{a},1,,,,,,,=HYPERLINK(\x1b[31m),,", "notes must not contain control characters"),
+]
+
+
 def test_a_bad_row_is_named_by_its_line_and_nothing_is_written(
-    cli: Cli, offerings: dict[str, int], tmp_path: Path, line: str, problem: str
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
 ) -> None:
+    """Every case in one test per database and transport (the setup is the cost)."""
     a, b = offerings["A"], offerings["B"]
     cli.login("ana@uni.edu")
-    path = write(tmp_path, f"{a},4,done,,,,,,,,", line.format(a=a, b=b))
-    refused = cli("tracker", "import", path)
-    assert refused.exit_code == 1, refused
-    assert f"line 3: {problem.format(a=a, b=b)}" in refused.stderr
-    assert cli("tracker", "show", "--offering", str(a), "--week", "4").exit_code == 3
+    for line, problem in BAD_ROWS:
+        path = write(tmp_path, f"{a},4,done,,,,,,,,", line.format(a=a, b=b))
+        refused = cli("tracker", "import", path)
+        assert refused.exit_code == 1, refused
+        assert f"line 3: {problem.format(a=a, b=b)}" in refused.stderr, line
+        assert cli("tracker", "show", "--offering", str(a), "--week", "4").exit_code == 3
 
 
 def test_the_same_week_twice_and_a_cancelled_offering(

@@ -28,6 +28,20 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     os.environ["CMS_BCRYPT_ROUNDS"] = "4"  # cost 12 is tested once, in test_auth_service
     os.environ.pop("NO_COLOR", None)
+    if not hasattr(config, "workerinput"):  # once, in the process that starts the workers
+        _compile_the_package()
+
+
+def _compile_the_package() -> None:
+    """Compile cms_cli's modules once, as pip does when it installs a package: an
+    editable checkout under PYTHONDONTWRITEBYTECODE (set on many CI machines) would
+    otherwise compile every module again in each of the suite's hundreds of
+    subprocesses. The flag stops imports from writing bytecode, not from reading it."""
+    import compileall
+
+    import cms_cli
+
+    compileall.compile_dir(Path(cms_cli.__file__).parent, quiet=1, workers=1)
 
 
 # -- databases ------------------------------------------------------------------------

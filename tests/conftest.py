@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,10 @@ class Cli:
         self.env = env
         #: User commands go through `cms serve` (the app in this process).
         self.served = served
+        #: The shared fixtures' stages this test's database holds (see ``staged``), and
+        #: whether anything else has run since (then no snapshot may replace it).
+        self.stages: dict[str, Any] = {}
+        self.dirty = False
 
     def __call__(
         self,
@@ -173,6 +177,7 @@ class Cli:
 
         from cms_cli.main import app
 
+        self.dirty = True
         merged: dict[str, str | None] = {**self.env, **(env or {})}
         words = " ".join(a for a in args[:2] if not a.startswith("-"))
         if self.served and not words.startswith(OPERATOR) and "CMS_SERVER_URL" not in merged:
@@ -208,6 +213,7 @@ class Cli:
         self, *args: str, input: str | None = None, env: Mapping[str, str] | None = None
     ) -> RunResult:
         """A real process, for what in-process runs cannot show (start-up, exit codes)."""
+        self.dirty = True
         full = {**os.environ, **self.env, **(env or {})}
         proc = subprocess.run(
             [sys.executable, "-m", "cms_cli", *args],
@@ -360,18 +366,92 @@ def cli(tmp_path: Path, db_url: str, transport: str) -> Cli:
     )
 
 
+# -- the shared fixtures, built once per worker on SQLite ------------------------------
+# Most tests start from the same term (a manager, people, a catalog, two offerings,
+# some logs), built through the CLI: on SQLite each stage is built once per worker and
+# transport, kept (the database file, the home with its token, the environment), and
+# copied for the next test that starts from it. On MariaDB every test builds it.
+
+#: (stage, served) -> (database file, home folder, environment, value)
+_SNAPSHOTS: dict[tuple[str, bool], tuple[Path, Path, dict[str, str], Any]] = {}
+
+
+def staged(
+    request: pytest.FixtureRequest,
+    cli: Cli,
+    stage: str,
+    before: str | None,
+    build: Callable[[], Any],
+) -> Any:
+    """The value of ``stage`` for this test: already there, copied from its snapshot
+    (a clean SQLite database that holds no later stage), or built after ``before``."""
+    if stage in cli.stages:
+        return cli.stages[stage]
+    url = cli.env["CMS_DATABASE_URL"]
+    sqlite = url.startswith("sqlite:///")
+    key = (stage, cli.served)
+    if sqlite and not cli.dirty and key in _SNAPSHOTS:
+        _restore(cli, url, *_SNAPSHOTS[key][:3])
+        cli.stages = dict(_SNAPSHOTS[key][3])
+        return cli.stages[stage]
+    if before is not None:
+        request.getfixturevalue(before)
+    clean = not cli.dirty
+    value = build()
+    cli.stages[stage] = value
+    if sqlite and clean:  # nothing but stages ran: keep it for the next test
+        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"stage-{stage}")
+        _dispose(url)
+        shutil.copy(url.removeprefix("sqlite:///"), folder / "cms.db")
+        shutil.copytree(cli.home, folder / "home")
+        env = {k: v for k, v in cli.env.items() if k not in ("CMS_HOME", "CMS_DATABASE_URL")}
+        _SNAPSHOTS[key] = (folder / "cms.db", folder / "home", env, dict(cli.stages))
+    cli.dirty = False
+    return value
+
+
+def _dispose(url: str) -> None:
+    """Close the database's connections (SQLite's WAL is written back on the last)."""
+    engine = core_db._engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _restore(cli: Cli, url: str, db: Path, home: Path, env: dict[str, str]) -> None:
+    _dispose(url)
+    target = Path(url.removeprefix("sqlite:///"))
+    for extra in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    shutil.copy(db, target)
+    shutil.rmtree(cli.home)
+    shutil.copytree(home, cli.home)
+    cli.env.update(env)
+    cli.dirty = False
+
+
 @pytest.fixture
-def manager(cli: Cli) -> str:
+def manager(request: pytest.FixtureRequest, cli: Cli) -> str:
     """A bootstrapped manager, logged in."""
-    email = "dean@uni.edu"
-    cli.bootstrap(email, strict=True)
-    cli.login(email)
-    return email
+
+    def build() -> str:
+        email = "dean@uni.edu"
+        cli.bootstrap(email, strict=True)
+        cli.login(email)
+        return email
+
+    value: str = staged(request, cli, "manager", None, build)
+    return value
 
 
 @pytest.fixture
-def people(cli: Cli, manager: str) -> dict[str, str]:
+def people(request: pytest.FixtureRequest, cli: Cli) -> dict[str, str]:
     """A manager (logged in), a second manager, two facilitators and two students."""
+    value: dict[str, str] = staged(request, cli, "people", "manager", lambda: _people(cli))
+    return value
+
+
+def _people(cli: Cli) -> dict[str, str]:
+    manager = "dean@uni.edu"
     cli.add_user("boss@uni.edu", "manager", "Bo Boss")
     cli.add_user("ana@uni.edu", "facilitator", "Ana Lopez", employee_id="E1")
     cli.add_user("ben@uni.edu", "facilitator", "Ben Ode", employee_id="E2")
@@ -420,7 +500,13 @@ TERM_NOW = "2026-02-01T12:00:00+00:00"
 
 
 @pytest.fixture
-def term(cli: Cli, people: dict[str, str]) -> dict[str, str]:
+def term(request: pytest.FixtureRequest, cli: Cli) -> dict[str, str]:
+    value: dict[str, str] = staged(request, cli, "term", "people", lambda: _term(cli))
+    return value
+
+
+def _term(cli: Cli) -> dict[str, str]:
+    people: dict[str, str] = cli.stages["people"]
     cli.env["CMS_NOW"] = TERM_NOW
     cli.env["CMS_SESSION_HOURS"] = "2160"  # 90 days: tests may move "now" forward
     cli.login("dean@uni.edu")
@@ -482,7 +568,12 @@ ALL_DONE = [
 
 
 @pytest.fixture
-def offerings(cli: Cli, term: dict[str, str]) -> dict[str, int]:
+def offerings(request: pytest.FixtureRequest, cli: Cli) -> dict[str, int]:
+    value: dict[str, int] = staged(request, cli, "offerings", "term", lambda: _offerings(cli))
+    return value
+
+
+def _offerings(cli: Cli) -> dict[str, int]:
     a = create(cli, "--facilitator", "ana@uni.edu", start="2026-01-05", end="2026-02-27")
     b = create(
         cli, "--facilitator", "ben@uni.edu", module="MA201", start="2026-01-12", end="2026-03-06"
@@ -492,7 +583,13 @@ def offerings(cli: Cli, term: dict[str, str]) -> dict[str, int]:
 
 
 @pytest.fixture
-def logged(cli: Cli, offerings: dict[str, int]) -> dict[str, int]:
+def logged(request: pytest.FixtureRequest, cli: Cli) -> dict[str, int]:
+    value: dict[str, int] = staged(request, cli, "logged", "offerings", lambda: _logged(cli))
+    return value
+
+
+def _logged(cli: Cli) -> dict[str, int]:
+    offerings: dict[str, int] = cli.stages["offerings"]
     a, b = str(offerings["A"]), str(offerings["B"])
     cli.login("ana@uni.edu")
     cli.ok("tracker", "log", "--offering", a, "--week", "1", "--all-present", *ALL_DONE)

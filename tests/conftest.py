@@ -423,8 +423,7 @@ def _restore(cli: Cli, url: str, db: Path, home: Path, env: dict[str, str]) -> N
     for extra in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
         extra.unlink(missing_ok=True)
     shutil.copy(db, target)
-    shutil.rmtree(cli.home)
-    shutil.copytree(home, cli.home)
+    shutil.copytree(home, cli.home, dirs_exist_ok=True)  # what a fixture put there stays
     cli.env.update(env)
     cli.dirty = False
 

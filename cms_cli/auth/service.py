@@ -431,13 +431,7 @@ def source_refused(session: Session, source: str, now: datetime) -> None:
 def source_failed(session: Session, source: str, now: datetime) -> None:
     """One more failed login from ``source``; the SOURCE_FAILURES-th locks it."""
     throttle = _throttle(session, f"source:{source}", now)
-    if throttle.failures == 0 or throttle.window_start <= now - LOCK_WINDOW:
-        throttle.failures, throttle.window_start = 1, now
-    else:
-        throttle.failures += 1
-    if throttle.failures >= SOURCE_FAILURES:
-        throttle.locked_until = now + LOCK_DURATION
-        throttle.failures = 0
+    if _count_failure(throttle, now, SOURCE_FAILURES):
         audit.record(session, None, "lock", "session", None, after={"source": source})
 
 
@@ -476,26 +470,33 @@ def check_password_of(session: Session, email: str, password: str, *, rounds: in
     return user
 
 
-def _record_failure(
-    session: Session, throttle: LoginThrottle, user: User | None, now: datetime
-) -> None:
-    """One more failure in the address's window; the fifth locks it."""
+def _count_failure(throttle: LoginThrottle, now: datetime, limit: int) -> bool:
+    """One more failure in the throttle's window (a new window after LOCK_WINDOW); the
+    ``limit``-th locks it for LOCK_DURATION and starts the count again. True if it did."""
     if throttle.failures == 0 or throttle.window_start <= now - LOCK_WINDOW:
         throttle.failures, throttle.window_start = 1, now
     else:
         throttle.failures += 1
-    if throttle.failures >= LOCK_FAILURES:
-        throttle.locked_until = now + LOCK_DURATION
-        throttle.failures = 0
-        if user is not None:
-            audit.record(
-                session,
-                None,
-                "lock",
-                "user",
-                user.email,
-                after={"locked_until": throttle.locked_until},
-            )
+    if throttle.failures < limit:
+        return False
+    throttle.locked_until = now + LOCK_DURATION
+    throttle.failures = 0
+    return True
+
+
+def _record_failure(
+    session: Session, throttle: LoginThrottle, user: User | None, now: datetime
+) -> None:
+    """One more failure in the address's window; the fifth locks it."""
+    if _count_failure(throttle, now, LOCK_FAILURES) and user is not None:
+        audit.record(
+            session,
+            None,
+            "lock",
+            "user",
+            user.email,
+            after={"locked_until": throttle.locked_until},
+        )
     session.flush()
 
 

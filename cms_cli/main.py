@@ -16,7 +16,8 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cms_cli import __version__
 from cms_cli.core import context
-from cms_cli.core.errors import CmsError, Unavailable
+from cms_cli.core.errors import CmsError
+from cms_cli.core.failures import as_cms_error
 
 #: name -> ("module:attribute" of a Typer app, one-line summary shown by `cms --help`).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -197,39 +198,6 @@ def closed_pipe(ctx: click.Context) -> None:
     except (OSError, ValueError, AttributeError):  # not a real file (a test runner)
         pass
     ctx.exit(EXIT_CLOSED_PIPE)
-
-
-def as_cms_error(exc: BaseException) -> CmsError:
-    """Map any exception to the CmsError the user sees (connection failures: exit 7)."""
-    if isinstance(exc, CmsError):
-        return exc
-    sa_exc = sys.modules.get("sqlalchemy.exc")
-    if sa_exc is not None and isinstance(exc, sa_exc.DBAPIError):
-        from cms_cli.core.db import database_error
-
-        if isinstance(exc, sa_exc.IntegrityError):
-            from cms_cli.core.errors import Conflict
-
-            return Conflict("that conflicts with an existing record")
-        try:
-            url = context.current().config().database_url
-        except CmsError:
-            url = "the database"
-        return database_error(url, exc)
-    if isinstance(exc, OverflowError):  # a number the database driver cannot bind
-        from cms_cli.core.errors import ValidationError
-
-        return ValidationError(
-            f"a value is out of range ({exc}); nothing was changed",
-            hint="see docs/limits.md for the limit of each field",
-        )
-    redis_exc = sys.modules.get("redis.exceptions")
-    if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
-        return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")
-    return CmsError(
-        f"internal error: {type(exc).__name__}: {exc}",
-        hint="run again with --debug for the traceback, and report it",
-    )
 
 
 def report(error: CmsError) -> None:

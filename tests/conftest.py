@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -344,17 +345,38 @@ def transport(request: pytest.FixtureRequest) -> Iterator[str]:
     if kind != "served":
         yield kind
         return
-    from fastapi.testclient import TestClient
+    from cms_cli.api import remote
 
-    from cms_cli.auth import remote
-    from cms_cli.server.app import create_app
-
-    app = create_app()
-    remote.client_factory = lambda **kw: TestClient(app, raise_server_exceptions=False, **kw)
+    remote.sender = served_app
     try:
         yield kind
     finally:
-        remote.client_factory = None
+        remote.sender = None
+
+
+def served_app(request: Any) -> Any:
+    """The client's request answered by the app in this process (one per test worker),
+    serving the database of the environment the CLI runner set for this command."""
+    from cms_cli.api.remote import Answer
+    from cms_cli.core.config import load_config
+
+    client = _test_client()
+    client.app.state.config = load_config()  # type: ignore[attr-defined]
+    body = request.body
+    if body is not None and not isinstance(body, bytes):
+        body = body.read()
+    answer = client.request(request.method, request.url, headers=request.headers, content=body)
+    return Answer(answer.status_code, dict(answer.headers), answer.content)
+
+
+@functools.cache
+def _test_client() -> Any:
+    from fastapi.testclient import TestClient
+
+    from cms_cli.core.config import load_config
+    from cms_cli.server.app import create_app
+
+    return TestClient(create_app(load_config()), raise_server_exceptions=False)
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from cms_cli.core.context import current
+from cms_cli.api import listed
 from cms_cli.core.options import day
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -46,34 +46,18 @@ def list_(
 
     Example: cms audit list --entity user --since 2026-09-01 --json
     """
+    from cms_cli.audit import api
     from cms_cli.audit.public import AuditEventPublic, with_change
-    from cms_cli.auth.remote import through
 
-    config = current().config()
-    day = since.date() if since else None
-
-    def local(session: Any, me: Any) -> list[AuditEventPublic]:
-        from cms_cli.audit import service
-
-        return service.list_events(
-            session, me, entity=entity, actor_email=actor, since=day, tz=config.tz
-        )
-
-    rows = through(
-        local,
-        lambda api: [
-            AuditEventPublic.model_validate(r)
-            for r in api.get(
-                "/audit", entity=entity, actor=actor, since=day.isoformat() if day else None
-            )
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    query = api.AuditQuery(entity=entity, actor=actor, since=since.date() if since else None)
+    rows = listed(api.listing, query, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(AuditEventPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Audit",
         noun="events",
         empty="no events match",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
+from cms_cli.api import call
 from cms_cli.core.context import current
 from cms_cli.core.output import JsonOpt, item, result, warning, when
 from cms_cli.core.prompts import read_password
@@ -35,7 +35,7 @@ def bootstrap(
     Example: cms auth bootstrap --email registrar@uni.example --name "Registry Office"
     --password-stdin < pw.txt
     """
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
 
     refuse_operator("auth bootstrap")
     from cms_cli.auth import service
@@ -60,40 +60,30 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
 
     Example: cms auth login --email ana.lopez@uni.example
     """
-    from cms_cli.auth import credentials
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api, credentials
 
     password = read_password(password_stdin)
     config = current().config()
-    api = remote(signed_in=False)
-    if api is not None:  # the server checks the password, on its own clock
-        answer = api.post("/auth/login", {"email": email, "password": password})
-        token, user = answer["token"], answer["user"]
-        who, role = f"{user['name']} <{user['email']}>", user["role"]
-        expires = datetime.fromisoformat(answer["expires_at"])
-    else:
-        from cms_cli.auth import service
-        from cms_cli.core.session import transaction
-
-        with transaction() as session:
-            done = service.login(
-                session,
-                email,
-                password,
-                hours=config.settings.session_hours,
-                rounds=config.settings.bcrypt_rounds,
-            )
-        token, role = done.token, done.user.role.value
-        who, expires = f"{done.user.name} <{done.user.email}>", done.auth_session.expires_at
-    saved = credentials.save(config, token)
+    # Through a server, the server checks the password, on its own clock.
+    done = call(api.login, api.Credentials(email=email, password=password))
+    saved = credentials.save(config, done.token)
     if saved.notice:
         warning(saved.notice)
+    who = f"{done.user.name} <{done.user.email}>"
     result(
-        f"Logged in as {who} ({role}) until {when(expires, config.tz)}; "
+        f"Logged in as {who} ({done.user.role.value}) until {when(done.expires_at, config.tz)}; "
         f"token kept in the {saved.store}."
     )
     if os.environ.get("CMS_TOKEN"):
         warning("CMS_TOKEN is set and overrides the token just stored")
+
+
+def _store() -> str | None:
+    """Where this machine keeps the token (keyring, file or env)."""
+    from cms_cli.auth import credentials
+
+    stored = credentials.load(current().config())
+    return stored.store if stored else None
 
 
 @app.command()
@@ -102,40 +92,10 @@ def status(json_: JsonOpt = False) -> None:
 
     Example: cms auth status --json
     """
-    from cms_cli.auth import credentials
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api
 
-    config = current().config()
-    api = remote()
-    if api is not None:
-        answer = api.get("/auth/status")
-        stored = credentials.load(config)
-        item(
-            {
-                "email": answer["email"],
-                "name": answer["name"],
-                "role": answer["role"],
-                "expires_at": datetime.fromisoformat(answer["expires_at"]),
-                "token_store": stored.store if stored else None,
-            },
-            json_=json_,
-        )
-        return
-    from cms_cli.auth.current import current as who
-    from cms_cli.core.session import transaction
-
-    with transaction() as session:
-        me = who(session, config)
-    item(
-        {
-            "email": me.user.email,
-            "name": me.user.name,
-            "role": me.user.role,
-            "expires_at": me.auth_session.expires_at,
-            "token_store": me.store,
-        },
-        json_=json_,
-    )
+    shown = call(api.status, api.Nothing())
+    item({**shown.model_dump(), "token_store": _store()}, json_=json_)
 
 
 @app.command()
@@ -144,27 +104,12 @@ def logout() -> None:
 
     Example: cms auth logout
     """
-    from cms_cli.auth import credentials
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api, credentials
 
-    config = current().config()
-    api = remote()
-    if api is not None:
-        email = api.get("/auth/status")["email"]
-        api.post("/auth/logout")
-        stored = credentials.load(config)
-        store = stored.store if stored else None
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import current as who
-        from cms_cli.core.session import transaction
-
-        with transaction() as session:
-            me = who(session, config)
-            service.logout(session, me.user, me.auth_session)
-        email, store = me.user.email, me.store
-    credentials.delete(config)
-    result(f"Logged out {email}.")
+    store = _store()
+    done = call(api.logout, api.Nothing())
+    credentials.delete(current().config())
+    result(f"Logged out {done.email}.")
     if store == "env":
         warning("the revoked token is still in CMS_TOKEN; unset it")
 
@@ -175,25 +120,10 @@ def refresh() -> None:
 
     Example: cms auth refresh
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api
 
-    config = current().config()
-    api = remote()
-    if api is not None:
-        answer = api.post("/auth/refresh")
-        email, expires = answer["email"], datetime.fromisoformat(answer["expires_at"])
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import current as who
-        from cms_cli.core.session import transaction
-
-        with transaction() as session:
-            me = who(session, config)
-            row = service.refresh(
-                session, me.user, me.auth_session, hours=config.settings.session_hours
-            )
-        email, expires = me.user.email, row.expires_at
-    result(f"Session of {email} extended until {when(expires, config.tz)}.")
+    done = call(api.refresh, api.Nothing())
+    result(f"Session of {done.email} extended until {when(done.expires_at, current().tz)}.")
 
 
 @app.command()
@@ -202,21 +132,11 @@ def token() -> None:
 
     Example: export CMS_TOKEN="$(cms auth token)"
     """
-    from cms_cli.auth import credentials
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api, credentials
 
-    config = current().config()
-    api = remote()
-    if api is not None:
-        api.get("/auth/status")  # exit 4 unless the server takes the token
-    else:
-        from cms_cli.auth.current import current as who
-        from cms_cli.core.session import transaction
-
-        with transaction() as session:
-            who(session, config)
-    stored = credentials.load(config)
-    assert stored is not None  # who() succeeded, so a token is stored
+    call(api.status, api.Nothing())  # exit 4 unless the session is valid
+    stored = credentials.load(current().config())
+    assert stored is not None  # the session was found, so a token is stored
     result(stored.token)
 
 
@@ -229,33 +149,13 @@ def passwd(password_stdin: PasswordStdin = False) -> None:
 
     Example: cms auth passwd
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api
 
-    config = current().config()
-    api = remote()
-    if api is not None:
-        api.get("/auth/status")  # exit 4 before asking anything
+    def passwords(data: api.PasswordChange) -> api.PasswordChange:
         old = None if password_stdin else read_password(False, prompt="Current password")
         new = read_password(password_stdin, prompt="New password", confirm=True)
-        email = api.post("/auth/passwd", {"old": old, "new": new})["email"]
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import current as who
-        from cms_cli.core.session import transaction
+        return api.PasswordChange(old=old, new=new)
 
-        with transaction() as session:
-            me = who(session, config)
-        old = None if password_stdin else read_password(False, prompt="Current password")
-        new = read_password(password_stdin, prompt="New password", confirm=True)
-        with transaction() as session:
-            me = who(session, config)
-            service.change_password(
-                session,
-                me.user,
-                old,
-                new,
-                keep=me.auth_session,
-                rounds=config.settings.bcrypt_rounds,
-            )
-        email = me.user.email
-    result(f"Password of {email} changed; your other sessions were ended.")
+    # Who is logged in is checked first (exit 4 before anything is asked).
+    done = call(api.passwd, api.PasswordChange(new=""), ask=passwords)
+    result(f"Password of {done.email} changed; your other sessions were ended.")

@@ -27,3 +27,20 @@ class UserPublic(BaseModel):
 #: The columns of `user import`'s file.
 IMPORT_REQUIRED = ("email", "name", "role")
 IMPORT_OPTIONAL = ("employee_id", "student_id")
+
+
+class SessionPublic(BaseModel):
+    """Who a session belongs to and until when (`auth status`, `auth refresh`)."""
+
+    email: str
+    name: str
+    role: Role
+    expires_at: datetime
+
+
+class SignedIn(BaseModel):
+    """A new session: its token (shown once, kept by the client) and whose it is."""
+
+    token: str
+    expires_at: datetime
+    user: UserPublic

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic, require
+from cms_cli.auth.public import SessionPublic, SignedIn
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import insert_or_lock, table_of
 from cms_cli.core.errors import (
@@ -27,9 +28,13 @@ from cms_cli.core.errors import (
     NotFound,
     ValidationError,
 )
+from cms_cli.core.results import Account, Standing
 from cms_cli.core.text import normalize_email as normalize_email
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from cms_cli.core.csvfile import ImportReport, Problems
 
 LOCK_FAILURES = 5
@@ -101,6 +106,19 @@ def get_user(session: Session, email: str) -> User:
     if user is None:
         raise NotFound(f"no account with e-mail {address}")
     return user
+
+
+def managed_account(session: Session, actor: User, email: str) -> User:
+    """The account a manager is about to change: PermissionDenied (exit 5) for anyone
+    else, NotFound (exit 3) when there is none. Checked before a confirmation or a
+    password is asked."""
+    require(actor, Role.manager)
+    return get_user(session, email)
+
+
+def may_manage(session: Session, actor: User) -> None:
+    """Only managers manage accounts (an import's check, before its file is read)."""
+    require(actor, Role.manager)
 
 
 # -- accounts -------------------------------------------------------------------------
@@ -197,6 +215,49 @@ def add_user(
     user = _insert(session, _new_user(valid, password, rounds), valid)
     audit.record(session, actor, "create", "user", user.email, after=public(user))
     return user
+
+
+def add_account(
+    session: Session,
+    actor: User,
+    email: str,
+    name: str,
+    role: Role,
+    employee_id: str | None = None,
+    student_id: str | None = None,
+    password: str | None = None,
+    *,
+    rounds: int = 12,
+) -> User:
+    """`user add`: a new account (managers), with a password or none yet."""
+    data = NewUser(
+        email=email, name=name, role=role, employee_id=employee_id, student_id=student_id
+    )
+    return add_user(session, actor, data, password, rounds=rounds)
+
+
+def import_file(
+    session: Session,
+    actor: User,
+    file: Path,
+    name: str | None = None,
+    dry_run: bool = False,
+    *,
+    rounds: int = 12,
+    progress: Callable[[float], None] | None = None,
+) -> ImportReport:
+    """`user import` of a CSV file: the role first, then every row (import_users)."""
+    from cms_cli.auth.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.core.csvfile import import_csv
+
+    may_manage(session, actor)
+    return import_csv(
+        file,
+        name,
+        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        lambda rows, tick: import_users(session, actor, rows, dry_run=dry_run, rounds=rounds),
+        progress,
+    )
 
 
 def import_users(
@@ -338,14 +399,15 @@ def set_password(
     return user
 
 
-def set_active(session: Session, actor: User, email: str, active: bool) -> tuple[User, bool]:
-    """Activate or deactivate; deactivation revokes every session. Returns (user, changed)."""
+def set_active(session: Session, actor: User, email: str, active: bool) -> Standing:
+    """Activate or deactivate; deactivation revokes every session. ``changed`` is False
+    when the account was so already."""
     require(actor, Role.manager)
     user = get_user(session, email)
     if not active and user.id == actor.id:
         raise ValidationError("you cannot deactivate your own account")
     if user.is_active == active:
-        return user, False
+        return Standing(name=user.email, changed=False)
     before = public(user)
     user.is_active = active
     user.updated_at = clock.now()
@@ -360,7 +422,7 @@ def set_active(session: Session, actor: User, email: str, active: bool) -> tuple
         before=before,
         after=public(user),
     )
-    return user, True
+    return Standing(name=user.email, changed=True)
 
 
 # -- sessions -------------------------------------------------------------------------
@@ -542,6 +604,39 @@ def login(session: Session, email: str, password: str, *, hours: int, rounds: in
     return Login(token=token, user=user, auth_session=row)
 
 
+def sign_in(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    hours: int,
+    rounds: int = 12,
+    now: datetime,
+    source: str | None = None,
+) -> SignedIn:
+    """`auth login`: a new session for the right password. Through `cms serve`,
+    ``source`` (the client's address) is throttled too: refused while locked, and each
+    wrong password counts against it as against the account."""
+    if source is not None:
+        source_refused(session, source, now)
+    try:
+        done = login(session, email, password, hours=hours, rounds=rounds)
+    except NotAuthenticated as exc:
+        if exc.keep_changes and source is not None:  # a wrong password, recorded
+            source_failed(session, source, now)
+        raise
+    return SignedIn(
+        token=done.token, expires_at=done.auth_session.expires_at, user=public(done.user)
+    )
+
+
+def status(session: Session, user: User, *, auth_session: AuthSession) -> SessionPublic:
+    """Who the caller's session belongs to, until when."""
+    return SessionPublic(
+        email=user.email, name=user.name, role=user.role, expires_at=auth_session.expires_at
+    )
+
+
 def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
     """The user and session behind ``token``; NotAuthenticated (exit 4) otherwise."""
     now = clock.now()
@@ -572,12 +667,18 @@ def authenticate(session: Session, token: str) -> tuple[User, AuthSession]:
     return user, row
 
 
-def logout(session: Session, user: User, row: AuthSession) -> None:
-    row.revoked_at = clock.now()
-    audit.record(session, user, "logout", "session", row.id)
+def logout(session: Session, user: User, *, auth_session: AuthSession) -> Account:
+    """End the caller's session."""
+    auth_session.revoked_at = clock.now()
+    audit.record(session, user, "logout", "session", auth_session.id)
+    return Account(email=user.email)
 
 
-def refresh(session: Session, user: User, row: AuthSession, *, hours: int) -> AuthSession:
+def refresh(
+    session: Session, user: User, *, auth_session: AuthSession, hours: int
+) -> SessionPublic:
+    """Extend the caller's session by ``hours`` from now."""
+    row = auth_session
     before = {"expires_at": row.expires_at}
     row.expires_at = clock.now() + timedelta(hours=hours)
     audit.record(
@@ -589,7 +690,7 @@ def refresh(session: Session, user: User, row: AuthSession, *, hours: int) -> Au
         before=before,
         after={"expires_at": row.expires_at},
     )
-    return row
+    return status(session, user, auth_session=row)
 
 
 def change_password(
@@ -598,9 +699,9 @@ def change_password(
     old: str | None,
     new: str,
     *,
-    keep: AuthSession,
+    auth_session: AuthSession,
     rounds: int = 12,
-) -> None:
+) -> Account:
     """Change one's own password; every other session of the account ends.
 
     ``old`` is checked when given (the interactive form asks it); the caller's valid
@@ -626,9 +727,10 @@ def change_password(
         sa.update(AuthSession)
         .where(
             col(AuthSession.user_id) == user.id,
-            col(AuthSession.id) != keep.id,
+            col(AuthSession.id) != auth_session.id,
             col(AuthSession.revoked_at).is_(None),
         )
         .values(revoked_at=clock.now())
     )
     audit.record(session, user, "passwd", "user", user.email)
+    return Account(email=user.email)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cms_cli.core.context import current
+from cms_cli.api import call, listed
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
     CsvOpt,
@@ -22,7 +22,7 @@ from cms_cli.core.output import (
     message,
     result,
 )
-from cms_cli.core.prompts import confirm, interactive, read_password
+from cms_cli.core.prompts import confirming, interactive, read_password
 
 if TYPE_CHECKING:
     from cms_cli.auth.models import Role
@@ -34,10 +34,6 @@ PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password as one line from stdin.")
 ]
 EmailArg = Annotated[str, typer.Argument(help="The account's e-mail.", metavar="EMAIL")]
-
-
-def _rounds() -> int:
-    return current().config().settings.bcrypt_rounds
 
 
 @app.command()
@@ -56,35 +52,21 @@ def add(
 
     Example: cms user add --email ana.lopez@uni.example --name "Ana Lopez" --role facilitator
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.auth import api
 
     parsed = _role(role)
     password = None
     if password_stdin or interactive():
         password = read_password(password_stdin, confirm=True)
-    fields = {
-        "email": email,
-        "name": name,
-        "role": parsed.value,
-        "employee_id": employee_id,
-        "student_id": student_id,
-    }
-
-    def local(session: Any, me: Any) -> str:
-        from cms_cli.auth import service
-
-        new = service.NewUser(
-            email=email,
-            name=name,
-            role=parsed,
-            employee_id=employee_id,
-            student_id=student_id,
-        )
-        return service.add_user(session, me, new, password, rounds=_rounds()).email
-
-    made = through(
-        local, lambda api: str(api.post("/users", {**fields, "password": password})["email"])
+    account = api.NewAccount(
+        email=email,
+        name=name,
+        role=parsed,
+        employee_id=employee_id,
+        student_id=student_id,
+        password=password,
     )
+    made = call(api.add, account).email
     result(f"Created {parsed.value} {made}.")
     if password is None:
         message(f"hint: no password yet; set one with cms user set-password {made}")
@@ -115,23 +97,12 @@ def import_(
 
     Example: cms user import docs/examples/staff.csv --dry-run
     """
+    from cms_cli.auth import api
     from cms_cli.auth.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
-    from cms_cli.auth.remote import remote, upload_import
+    from cms_cli.core.csvfile import header_first, upload
 
-    api = remote()
-    if api is not None:
-        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
-        report = upload_import(api, "users", file, columns, dry_run=dry_run)
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import signed_in
-        from cms_cli.auth.models import Role, require
-        from cms_cli.core.csvfile import CsvFile
-
-        with signed_in() as (session, me):
-            require(me, Role.manager)
-            with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
-                report = service.import_users(session, me, rows, dry_run=dry_run, rounds=_rounds())
+    columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+    report = call(api.importing, upload(file, dry_run), ask=header_first(columns))
     import_result(report, "account", json_=json_)
 
 
@@ -151,29 +122,19 @@ def list_(
 
     Example: cms user list --role facilitator --csv > facilitators.csv
     """
+    from cms_cli.auth import api
     from cms_cli.auth.public import UserPublic
-    from cms_cli.auth.remote import through
 
     parsed = _role(role) if role is not None else None
-
-    def local(session: Any, me: Any) -> list[UserPublic]:
-        from cms_cli.auth import service
-
-        return service.list_users(session, me, role=parsed, active=active)
-
-    rows = through(
-        local,
-        lambda api: [
-            UserPublic.model_validate(r)
-            for r in api.get("/users", role=parsed.value if parsed else None, active=active)
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    query = api.UserQuery(role=parsed, active=active)
+    rows = listed(api.listing, query, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(UserPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Accounts",
         noun="accounts",
         empty="no accounts match",
@@ -187,23 +148,15 @@ def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None
 
     Example: printf '%s\\n' "$PW" | cms user set-password ana.lopez@uni.example --password-stdin
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api
 
-    api = remote()
-    if api is not None:
-        api.post("/users/password", {"email": email, "check": True})  # exit 5 before asking
-        password = read_password(password_stdin, prompt="New password", confirm=True)
-        done = str(api.post("/users/password", {"email": email, "password": password})["email"])
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import signed_in
-        from cms_cli.auth.models import Role, require
+    def password(data: api.NewPassword) -> api.NewPassword:
+        new = read_password(password_stdin, prompt="New password", confirm=True)
+        return data.model_copy(update={"password": new})
 
-        with signed_in() as (session, me):
-            require(me, Role.manager)
-            password = read_password(password_stdin, prompt="New password", confirm=True)
-            done = service.set_password(session, me, email, password, rounds=_rounds()).email
-    result(f"Password of {done} set.")
+    # exit 5 or 3 before the password is asked
+    done = call(api.set_password, api.NewPassword(email=email), ask=password)
+    result(f"Password of {done.email} set.")
 
 
 @app.command()
@@ -215,26 +168,11 @@ def deactivate(
 
     Example: cms user deactivate ana.lopez@uni.example --yes
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.auth import api
 
-    api = remote()
-    if api is not None:
-        api.post("/users/active", {"email": email, "active": False, "check": True})
-        confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
-        answer = api.post("/users/active", {"email": email, "active": False})
-        address, changed = str(answer["email"]), bool(answer["changed"])
-    else:
-        from cms_cli.auth import service
-        from cms_cli.auth.current import signed_in
-        from cms_cli.auth.models import Role, require
-
-        with signed_in() as (session, me):
-            require(me, Role.manager)
-            service.get_user(session, email)
-            confirm(f"Deactivate {email.strip().lower()}?", yes=yes)
-            user, changed = service.set_active(session, me, email, False)
-            address = user.email
-    result(f"Deactivated {address}." if changed else f"{address} was already inactive.")
+    ask = confirming(f"Deactivate {email.strip().lower()}?", yes=yes)
+    done = call(api.set_active, api.Activation(email=email, active=False), ask=ask)
+    result(f"Deactivated {done.name}." if done.changed else f"{done.name} was already inactive.")
 
 
 @app.command()
@@ -243,17 +181,7 @@ def activate(email: EmailArg) -> None:
 
     Example: cms user activate ana.lopez@uni.example
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.auth import api
 
-    def local(session: Any, me: Any) -> tuple[str, bool]:
-        from cms_cli.auth import service
-
-        user, changed = service.set_active(session, me, email, True)
-        return user.email, changed
-
-    def far(api: Any) -> tuple[str, bool]:
-        answer = api.post("/users/active", {"email": email, "active": True})
-        return str(answer["email"]), bool(answer["changed"])
-
-    address, changed = through(local, far)
-    result(f"Activated {address}." if changed else f"{address} was already active.")
+    done = call(api.set_active, api.Activation(email=email, active=True))
+    result(f"Activated {done.name}." if done.changed else f"{done.name} was already active.")

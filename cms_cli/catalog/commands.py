@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from cms_cli.api import call, listed
 from cms_cli.core.options import day
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -25,24 +26,14 @@ ActiveOpt = Annotated[
 ]
 
 
-def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool, view: View) -> None:
-    from cms_cli.auth.remote import through
+def _list(entity: str, active: bool | None, json_: bool, csv_: bool, view: View) -> None:
+    from cms_cli.catalog import api
     from cms_cli.catalog.public import SHOWN
     from cms_cli.core.output import columns
 
-    entity = kind_name.lower()
-    model = SHOWN[entity]
-
-    def local(session: Any, me: Any) -> list[Any]:
-        from cms_cli.catalog import service
-
-        return service.listing(session, me, getattr(service, kind_name), active)
-
-    rows = through(
-        local,
-        lambda api: [model.model_validate(r) for r in api.get(f"/catalog/{entity}", active=active)],
-    )
-    fields = columns(model)
+    _, listed_by, _ = api.BY_ENTITY[entity]
+    rows = listed(listed_by, api.Active(active=active), limit=view.fetch(json_, csv_))
+    fields = columns(SHOWN[entity])
     listing(
         rows,
         fields,
@@ -55,41 +46,16 @@ def _list(kind_name: str, active: bool | None, json_: bool, csv_: bool, view: Vi
     )
 
 
-def _add(entity: str, values: dict[str, Any]) -> str:
-    """Add a catalog entry (through the server, or to the database); its shown name."""
-    from cms_cli.auth.remote import through
-    from cms_cli.core.output import plain
+def _set_active(entity: str, value: str, active: bool) -> None:
+    from cms_cli.catalog import api
 
-    def local(session: Any, me: Any) -> str:
-        from cms_cli.catalog import service
-
-        return service.add(session, me, entity, values)
-
-    return through(local, lambda api: str(api.post(f"/catalog/{entity}", plain(values))["name"]))
-
-
-def _set_active(kind_name: str, value: str, active: bool) -> None:
-    from cms_cli.auth.remote import through
-
-    entity = kind_name.lower()
-
-    def local(session: Any, me: Any) -> tuple[str, bool]:
-        from cms_cli.catalog import service
-
-        kind = getattr(service, kind_name)
-        item, changed = service.set_active(session, me, kind, value, active)
-        return str(getattr(item, kind.shown)), changed
-
-    def far(api: Any) -> tuple[str, bool]:
-        answer = api.post(f"/catalog/{entity}/active", {"value": value, "active": active})
-        return str(answer["name"]), bool(answer["changed"])
-
-    shown, changed = through(local, far)
-    name = f"{entity} {shown}"
+    _, _, activates = api.BY_ENTITY[entity]
+    done = call(activates, api.Activation(value=value, active=active))
+    name = f"{entity} {done.name}"
     verb = "Activated" if active else "Deactivated"
     result(
         f"{verb} {name}."
-        if changed
+        if done.changed
         else f"{name} was already {'active' if active else 'inactive'}."
     )
 
@@ -112,10 +78,10 @@ def module_add(
 
     Example: cms module add CS101 --name "Intro to Programming" --credits 5
     """
-    added = _add(
-        "module", {"code": code, "name": name, "credits": credits, "description": description}
-    )
-    result(f"Added module {added}.")
+    from cms_cli.catalog import api
+
+    data = api.ModuleCreate(code=code, name=name, credits=credits, description=description)
+    result(f"Added module {call(api.module_add, data).code}.")
 
 
 @module_app.command("list")
@@ -131,7 +97,7 @@ def module_list(
 
     Example: cms module list --active --csv
     """
-    _list("MODULE", active, json_, csv_, View.of(limit, wide, no_pager))
+    _list("module", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @module_app.command("deactivate")
@@ -140,7 +106,7 @@ def module_deactivate(code: Annotated[str, typer.Argument(help="Module code.")])
 
     Example: cms module deactivate CS101
     """
-    _set_active("MODULE", code, False)
+    _set_active("module", code, False)
 
 
 @module_app.command("activate")
@@ -149,7 +115,7 @@ def module_activate(code: Annotated[str, typer.Argument(help="Module code.")]) -
 
     Example: cms module activate CS101
     """
-    _set_active("MODULE", code, True)
+    _set_active("module", code, True)
 
 
 # -- cohorts --------------------------------------------------------------------------
@@ -167,9 +133,11 @@ def cohort_add(
 
     Example: cms cohort add "Cohort 2026 A" --start 2026-01-12 --end 2027-12-17
     """
+    from cms_cli.catalog import api
+
     first, last = (start.date() if start else None), (end.date() if end else None)
-    added = _add("cohort", {"name": name, "start": first, "end": last})
-    result(f"Added cohort {added}.")
+    added = call(api.cohort_add, api.CohortCreate(name=name, start=first, end=last))
+    result(f"Added cohort {added.name}.")
 
 
 @cohort_app.command("list")
@@ -185,7 +153,7 @@ def cohort_list(
 
     Example: cms cohort list --json
     """
-    _list("COHORT", active, json_, csv_, View.of(limit, wide, no_pager))
+    _list("cohort", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @cohort_app.command("deactivate")
@@ -194,7 +162,7 @@ def cohort_deactivate(name: Annotated[str, typer.Argument(help="Cohort name.")])
 
     Example: cms cohort deactivate "Cohort 2024 A"
     """
-    _set_active("COHORT", name, False)
+    _set_active("cohort", name, False)
 
 
 @cohort_app.command("activate")
@@ -203,7 +171,7 @@ def cohort_activate(name: Annotated[str, typer.Argument(help="Cohort name.")]) -
 
     Example: cms cohort activate "Cohort 2024 A"
     """
-    _set_active("COHORT", name, True)
+    _set_active("cohort", name, True)
 
 
 # -- classes --------------------------------------------------------------------------
@@ -226,8 +194,10 @@ def class_add(
 
     Example: cms class add 2026J --year 2026 --trimester 1 --intake FT
     """
-    added = _add("class", {"code": code, "year": year, "trimester": trimester, "intake": intake})
-    result(f"Added class {added}.")
+    from cms_cli.catalog import api
+
+    data = api.ClassCreate(code=code, year=year, trimester=trimester, intake=intake)
+    result(f"Added class {call(api.class_add, data).code}.")
 
 
 @class_app.command("list")
@@ -243,7 +213,7 @@ def class_list(
 
     Example: cms class list --csv
     """
-    _list("CLASS", active, json_, csv_, View.of(limit, wide, no_pager))
+    _list("class", active, json_, csv_, View.of(limit, wide, no_pager))
 
 
 @class_app.command("deactivate")
@@ -252,7 +222,7 @@ def class_deactivate(code: Annotated[str, typer.Argument(help="Class code.")]) -
 
     Example: cms class deactivate 2025J
     """
-    _set_active("CLASS", code, False)
+    _set_active("class", code, False)
 
 
 @class_app.command("activate")
@@ -261,4 +231,4 @@ def class_activate(code: Annotated[str, typer.Argument(help="Class code.")]) -> 
 
     Example: cms class activate 2025J
     """
-    _set_active("CLASS", code, True)
+    _set_active("class", code, True)

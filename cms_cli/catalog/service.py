@@ -29,6 +29,7 @@ from cms_cli.catalog.models import (
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import table_of
 from cms_cli.core.errors import Conflict, NotFound, ValidationError
+from cms_cli.core.results import Standing
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]*$")
 
@@ -86,6 +87,10 @@ CLASS = Kind(
 )
 
 
+#: Each kind by its entity name (module, cohort, class).
+KINDS = {kind.entity: kind for kind in (MODULE, COHORT, CLASS)}
+
+
 def public(kind: Kind, item: Any) -> BaseModel:
     """A catalog entry as it is shown (its kind's Public model)."""
     return kind.public.model_validate(item, from_attributes=True)
@@ -127,7 +132,9 @@ def lookup(session: Session, kind: Kind, values: set[str]) -> dict[str, Any]:
     return found
 
 
-def listing(session: Session, actor: User, kind: Kind, active: bool | None) -> list[BaseModel]:
+def listing(session: Session, actor: User, entity: str, active: bool | None) -> list[BaseModel]:
+    """The ``entity``'s entries (module, cohort or class), active or inactive ones only."""
+    kind = KINDS[entity]
     query = select(kind.model)
     if active is not None:
         query = query.where(table_of(kind.model).c.is_active == active)
@@ -148,13 +155,14 @@ def _insert(session: Session, actor: User, kind: Kind, item: T) -> T:
     return item
 
 
-def set_active(
-    session: Session, actor: User, kind: Kind, value: str, active: bool
-) -> tuple[Any, bool]:
+def set_active(session: Session, actor: User, entity: str, value: str, active: bool) -> Standing:
+    """Activate or deactivate an entry; ``changed`` is False when it was so already."""
     require(actor, Role.manager)
+    kind = KINDS[entity]
     item = find(session, kind, value)
+    shown = str(getattr(item, kind.shown))
     if item.is_active == active:
-        return item, False
+        return Standing(name=shown, changed=False)
     before = row(kind, item)
     item.is_active = active
     audit.record(
@@ -166,7 +174,7 @@ def set_active(
         before=before,
         after=row(kind, item),
     )
-    return item, True
+    return Standing(name=shown, changed=True)
 
 
 def _text(value: str | None, field: str, low: int, high: int) -> str:
@@ -247,48 +255,3 @@ def add_class(
         created_at=clock.now(),
     )
     return _insert(session, actor, CLASS, group)
-
-
-_REQUIRED = {
-    "module": ("code", "name", "credits"),
-    "cohort": ("name",),
-    "class": ("code", "year", "trimester", "intake"),
-}
-
-
-def add(session: Session, actor: User, entity: str, values: dict[str, Any]) -> str:
-    """Add a module, cohort or class from its fields by name (the command's options, or
-    the API's body); returns its shown name (code, or cohort name)."""
-    from cms_cli.core.errors import NotFound
-
-    missing = [k for k in _REQUIRED.get(entity, ()) if values.get(k) in (None, "")]
-    if missing:
-        raise ValidationError(f"a {entity} needs {', '.join(missing)}")
-    if entity == "module":
-        return add_module(
-            session,
-            actor,
-            values["code"],
-            values["name"],
-            int(values["credits"]),
-            values.get("description"),
-        ).code
-    if entity == "cohort":
-        start, end = values.get("start"), values.get("end")
-        return add_cohort(
-            session,
-            actor,
-            values["name"],
-            date.fromisoformat(start) if isinstance(start, str) else start,
-            date.fromisoformat(end) if isinstance(end, str) else end,
-        ).name
-    if entity == "class":
-        return add_class(
-            session,
-            actor,
-            values["code"],
-            int(values["year"]),
-            int(values["trimester"]),
-            values["intake"],
-        ).code
-    raise NotFound(f"no catalog of {entity!r}")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from cms_cli.core.errors import FileProblems, ValidationError
 from cms_cli.core.text import shorten
@@ -26,10 +27,20 @@ Rows = list[Row]
 MAX_FIELD = 64 * 1024
 
 
-@dataclass(frozen=True, kw_only=True)
-class ImportReport:
+class CsvImport(BaseModel):
+    """A CSV file to import: its path here (through `cms serve`, the server's copy of
+    the bytes sent), the name its messages give it, and whether only to check it."""
+
+    file: Path
+    name: str | None = None
+    dry_run: bool = False
+
+
+class ImportReport(BaseModel):
     """What an all-or-nothing import did: rows checked, records created (0 on a dry
     run) and, for an import that may also update (`tracker import`), records updated."""
+
+    model_config = ConfigDict(frozen=True)
 
     created: int
     checked: int
@@ -257,3 +268,38 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
     """Every (physical line, row) of a small file at once (e.g. an enrolment list)."""
     with CsvFile(path, required, optional) as file:
         return list(file)
+
+
+def import_csv(
+    file: Path,
+    name: str | None,
+    columns: tuple[Sequence[str], Sequence[str]],
+    run: Callable[[CsvFile, Callable[[], None] | None], ImportReport],
+    progress: Callable[[float], None] | None = None,
+) -> ImportReport:
+    """An import of ``file`` (an upload's copy named ``name``): its header checked, its
+    rows streamed to ``run(rows, tick)``; ``tick`` tells ``progress`` how far it is."""
+    with CsvFile(file, *columns, name=name) as rows:
+        tick = None if progress is None else (lambda: progress(rows.read))
+        return run(rows, tick)
+
+
+def upload(file: Path, dry_run: bool) -> CsvImport:
+    """An import operation's input for ``file``, named in messages as it was given."""
+    from cms_cli.core.files import display_name
+
+    return CsvImport(file=file, name=display_name(file), dry_run=dry_run)
+
+
+def header_first(
+    columns: tuple[Sequence[str], Sequence[str]],
+) -> Callable[[CsvImport], CsvImport]:
+    """Between an import's permission check and the import: the file's header read
+    here (a file that cannot be imported is not sent to a server)."""
+
+    def ask(data: CsvImport) -> CsvImport:
+        with CsvFile(data.file, *columns, name=data.name):
+            pass
+        return data
+
+    return ask

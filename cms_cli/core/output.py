@@ -189,6 +189,11 @@ class View:
             raise ValidationError(f"--limit: {limit} is out of range (0 shows every row)")
         return cls(limit=limit, wide=wide, pager=not no_pager)
 
+    def fetch(self, json_: bool = False, csv_: bool = False) -> int:
+        """How many rows to fetch for this view: every one for scripts (0), else the
+        rows a person is shown."""
+        return 0 if json_ or csv_ else self.limit
+
 
 def columns(model: type[Any]) -> tuple[str, ...]:
     """A Public model's fields as shown (JSON keys, CSV header, table columns): in the
@@ -243,6 +248,7 @@ def listing(
     note on stderr of how many more match.
     """
     fmt = choose(json_, csv_)
+    matching = getattr(rows, "total", 0)  # api.operation.Rows: a page of how many
     rows = as_rows(rows)
     if fmt == "json":
         same = not rows or list(rows[0]) == list(columns)
@@ -278,10 +284,11 @@ def listing(
             console.width = width
         laid = tables.table(grid, width=width, drop=drop, wide=view.wide, title=title)
         tables.show(console, [laid], pager=view.pager)
-    more = len(rows) - len(shown)
+    total = max(matching, len(rows))
+    more = total - len(shown)
     if more:
         message(
-            f"showing {len(shown)} of {len(rows)} {noun}: --limit 0 shows all, "
+            f"showing {len(shown)} of {total} {noun}: --limit 0 shows all, "
             "--csv or --json for scripts"
         )
 

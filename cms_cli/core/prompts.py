@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 
 from cms_cli.core.errors import UsageError, ValidationError
 
+T = TypeVar("T")
+
 
 def interactive() -> bool:
     return sys.stdin.isatty()
+
+
+def nothing_open() -> None:
+    """A person is about to be asked something: no transaction may be open meanwhile
+    (every other writer, the worker included, would wait on it). A command that would
+    do so is a defect of cms, refused before the question."""
+    session = sys.modules.get("cms_cli.core.session")
+    if session is not None and session.open_transactions():
+        from cms_cli.core.errors import CmsError
+
+        raise CmsError(
+            "internal error: a question was about to wait inside a database transaction",
+            hint="report it; nothing was changed",
+        )
 
 
 def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool = False) -> str:
@@ -32,6 +50,7 @@ def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool =
             "a password is needed and stdin is not a terminal",
             hint="pass it with --password-stdin (one line on stdin)",
         )
+    nothing_open()
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value
 
@@ -44,5 +63,19 @@ def confirm(question: str, *, yes: bool) -> None:
         raise UsageError(
             "this changes data and stdin is not a terminal", hint="add --yes to confirm"
         )
+    nothing_open()
     if not typer.confirm(question, default=False):
         raise ValidationError("cancelled; nothing was changed")
+
+
+def confirming(question: str, *, yes: bool) -> Callable[[T], T] | None:
+    """The ``ask`` of a destructive operation (api.call): the question on a TTY, before
+    the operation and with no transaction open; none with ``--yes``."""
+    if yes:
+        return None
+
+    def ask(data: T) -> T:
+        confirm(question, yes=False)
+        return data
+
+    return ask

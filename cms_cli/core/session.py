@@ -25,24 +25,60 @@ from cms_cli.core.errors import CmsError
 T = TypeVar("T")
 
 
+#: Transactions open in this process: a prompt is never shown while one is (prompts).
+_open = 0
+
+
+def open_transactions() -> int:
+    return _open
+
+
+class Transaction:
+    """One transaction on ``config``'s database whose start and end may be apart:
+    ``session_scope`` is the usual block; the server begins one before a request's body
+    is read and ends it once the answer is made. The first use of a database in this
+    process checks its schema, in the same transaction."""
+
+    def __init__(self, config: Config) -> None:
+        global _open
+        self.session = Session(engine_for(config.database_url), expire_on_commit=False)
+        _open += 1
+        try:
+            migrate.check_in(self.session, config)
+        except BaseException as exc:
+            self.end(exc)
+            raise
+
+    def end(self, error: BaseException | None) -> None:
+        """Commit (no error, or a CmsError that keeps its changes, like a failed
+        login's record), else roll back; then close, the connection back in its pool."""
+        global _open
+        session = self.session
+        try:
+            keep = error is None or (isinstance(error, CmsError) and error.keep_changes)
+            if keep:
+                try:
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+            else:
+                session.rollback()
+        finally:
+            session.close()
+            _open -= 1
+
+
 @contextmanager
 def session_scope(config: Config) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error."""
-    engine = engine_for(config.database_url)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            migrate.check_in(session, config)
-            yield session
-            session.commit()
-        except CmsError as exc:
-            if exc.keep_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
+    scope = Transaction(config)
+    try:
+        yield scope.session
+    except BaseException as exc:
+        scope.end(exc)
+        raise
+    scope.end(None)
 
 
 def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: int = 5) -> T:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
 
+from cms_cli.api import call, listed
 from cms_cli.core.context import current
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -42,13 +42,6 @@ LogFormatOpt = Annotated[
         help="Logs on stderr: plain lines, or one JSON object per line (journald, ELK).",
     ),
 ]
-
-
-def _service() -> ModuleType:
-    """The notification services: imported only by a command that talks to a database."""
-    from cms_cli.notify import service
-
-    return service
 
 
 @app.command()
@@ -87,7 +80,7 @@ def sweep(
 
     Example: */10 * * * * cms notify sweep --quiet
     """
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
 
     refuse_operator("notify sweep")
 
@@ -143,24 +136,18 @@ def list_(
 
     Example: cms notify list --status failed
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.notify import api
     from cms_cli.notify.public import NotificationPublic
 
-    rows = through(
-        lambda session, me: _service().list_notifications(
-            session, me, status=status, recipient=recipient
-        ),
-        lambda api: [
-            NotificationPublic.model_validate(r)
-            for r in api.get("/notifications", status=status, recipient=recipient)
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    query = api.NotificationQuery(status=status, recipient=recipient)
+    rows = listed(api.listing, query, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(NotificationPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Notifications",
         noun="notifications",
         empty="no notifications",
@@ -181,22 +168,11 @@ def retry(
 
     Example: cms notify retry --all-failed
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.notify import api
 
-    api = remote()
-    if api is not None:  # the server hands them to its queue
-        body = {"ids": ids or [], "all_failed": all_failed}
-        count = len(api.post("/notifications/retry", body)["ids"])
-    else:
-        from cms_cli.auth.current import signed_in
-        from cms_cli.notify import queue
-
-        config = current().config()
-        with signed_in() as (session, me):
-            chosen = _service().retry(session, me, ids or [], all_failed=all_failed)
-        queue.enqueue_deliveries(config, chosen)
-        count = len(chosen)
-    result(f"{count} notification(s) queued again.")
+    # Through a server, the server hands them to its queue.
+    done = call(api.retry, api.Retry(ids=ids or [], all_failed=all_failed))
+    result(f"{len(done.ids)} notification(s) queued again.")
 
 
 @inbox_app.callback()
@@ -214,20 +190,16 @@ def inbox(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from cms_cli.auth.remote import through
+    from cms_cli.notify import api
     from cms_cli.notify.public import InboxItemPublic
 
-    rows = through(
-        lambda session, me: _service().inbox(session, me, include_read=all_),
-        lambda api: [
-            InboxItemPublic.model_validate(r) for r in api.get("/inbox", all=all_ or None)
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    rows = listed(api.inbox, api.InboxQuery(include_read=all_), limit=view.fetch(json_))
     listing(
         rows,
         columns(InboxItemPublic),
         json_=json_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Inbox",
         noun="notifications",
         empty="no unread notifications",
@@ -249,15 +221,10 @@ def show(
 
     Example: cms inbox show 1
     """
-    from cms_cli.auth.remote import through
     from cms_cli.core.output import item
-    from cms_cli.notify.public import InboxItemPublic
+    from cms_cli.notify import api
 
-    shown = through(
-        lambda session, me: _service().inbox_item(session, me, item_id),
-        lambda api: InboxItemPublic.model_validate(api.post(f"/inbox/{item_id}/read")),
-    )
-    item(shown, json_=json_)
+    item(call(api.show, api.InboxRef(item_id=item_id)), json_=json_)
 
 
 @inbox_app.command()
@@ -269,13 +236,10 @@ def read(
 
     Example: cms inbox read --all
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.notify import api
 
-    count = through(
-        lambda session, me: _service().mark_read(session, me, ids or [], everything=all_),
-        lambda api: int(api.post("/inbox/read", {"ids": ids or [], "all": all_})["marked"]),
-    )
-    result(f"{count} notification(s) marked read.")
+    done = call(api.read, api.MarkRead(ids=ids or [], everything=all_))
+    result(f"{done.count} notification(s) marked read.")
 
 
 @worker_app.command()
@@ -308,7 +272,7 @@ def worker(
 
     Example: cms worker --workers 4
     """
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
 
     refuse_operator("worker")
     from cms_cli.core.migrate import ensure_schema

@@ -261,7 +261,6 @@ def _attendance_message(
     session: Session, notification: Notification, config: Config, row: Any
 ) -> Message:
     """A student at risk: who, in which offering, why, and their attendance now."""
-    from cms_cli.offerings.service import Filters
     from cms_cli.tracker.attendance import AttendanceFilters, attendance
 
     offering, module, group, cohort, recipient, facilitator, _, student = row
@@ -280,10 +279,7 @@ def _attendance_message(
         attendance(
             session,
             recipient,  # the offering's facilitator or manager: both may read it
-            AttendanceFilters(
-                offerings=Filters(ids=[offering.id], include_cancelled=True),
-                student=student.email,
-            ),
+            AttendanceFilters(ids=[offering.id], include_cancelled=True, student=student.email),
             today=clock.today(config.tz),
         )
         if student

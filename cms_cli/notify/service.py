@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -13,6 +13,7 @@ from cms_cli.auth.models import Role, User, require
 from cms_cli.auth.service import normalize_email
 from cms_cli.core import clock
 from cms_cli.core.errors import NotFound, UsageError, ValidationError
+from cms_cli.core.results import Count, Queued
 from cms_cli.notify.models import (
     InboxItem,
     InboxItemPublic,
@@ -20,6 +21,9 @@ from cms_cli.notify.models import (
     NotificationPublic,
     NotificationStatus,
 )
+
+if TYPE_CHECKING:
+    from cms_cli.core.config import Config
 
 
 def list_notifications(
@@ -55,11 +59,19 @@ def list_notifications(
     return [NotificationPublic.model_validate(r._asdict()) for r in rows]
 
 
-def retry(session: Session, actor: User, ids: Sequence[int], *, all_failed: bool) -> list[int]:
+def retry(
+    session: Session,
+    actor: User,
+    ids: Sequence[int] = (),
+    all_failed: bool = False,
+    *,
+    config: Config | None = None,
+) -> Queued:
     """Put failed (or stuck) notifications back in the queue's hands. Managers.
 
-    The rows become ``queued`` with their attempts reset; the caller enqueues them after
-    the commit (a queue that is down leaves them for the next sweep).
+    The rows become ``queued`` with their attempts reset; once the transaction commits,
+    they are handed to ``config``'s queue (a queue that is down: Unavailable, exit 7,
+    and the rows wait for the next sweep).
     """
     require(actor, Role.manager)
     if bool(ids) == all_failed:
@@ -95,7 +107,16 @@ def retry(session: Session, actor: User, ids: Sequence[int], *, all_failed: bool
             after={"status": row.status},
         )
     session.flush()
-    return [r.id for r in rows if r.id is not None]
+    chosen = [r.id for r in rows if r.id is not None]
+    if config is not None and chosen:
+
+        def enqueue(_: Session) -> None:
+            from cms_cli.notify import queue
+
+            queue.enqueue_deliveries(config, chosen)
+
+        sa.event.listen(session, "after_commit", enqueue, once=True)
+    return Queued(ids=chosen)
 
 
 def inbox(session: Session, actor: User, *, include_read: bool) -> list[InboxItemPublic]:
@@ -119,7 +140,9 @@ def inbox_item(session: Session, actor: User, item_id: int) -> InboxItemPublic:
     return InboxItemPublic.model_validate(item, from_attributes=True)
 
 
-def mark_read(session: Session, actor: User, ids: Sequence[int], *, everything: bool) -> int:
+def mark_read(
+    session: Session, actor: User, ids: Sequence[int] = (), everything: bool = False
+) -> Count:
     if bool(ids) == everything:
         raise UsageError("give inbox ids, or --all")
     query = sa.update(InboxItem).where(
@@ -139,4 +162,4 @@ def mark_read(session: Session, actor: User, ids: Sequence[int], *, everything: 
         query = query.where(col(InboxItem.id).in_(list(ids)))
     from cms_cli.core.db import rowcount
 
-    return rowcount(session.execute(query.values(read_at=clock.now())))
+    return Count(count=rowcount(session.execute(query.values(read_at=clock.now()))))

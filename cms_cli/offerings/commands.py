@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
+from cms_cli.api import call, listed
 from cms_cli.core.context import current
+from cms_cli.core.csvfile import header_first, upload
 from cms_cli.core.options import day
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -26,7 +27,7 @@ from cms_cli.core.output import (
     result,
     write_json,
 )
-from cms_cli.core.prompts import confirm
+from cms_cli.core.prompts import confirming
 from cms_cli.offerings.options import (
     AllOpt,
     ClassOpt,
@@ -41,10 +42,6 @@ from cms_cli.offerings.options import (
     YearOpt,
     filters,
 )
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
 
 app = typer.Typer(
     help="Allocate courses: offerings and enrolments.", no_args_is_help=True, rich_markup_mode=None
@@ -64,13 +61,6 @@ TABLE_COLUMNS = (
     "enrolled",
     "status",
 )
-
-
-def _service() -> ModuleType:
-    """The offering services: imported only by a command that talks to a database."""
-    from cms_cli.offerings import service
-
-    return service
 
 
 def _day(value: datetime | None) -> date | None:
@@ -97,8 +87,8 @@ def create(
     Example: cms offering create --module CS305 --class 2027T --cohort "Evening 2027"
     --mode online --start 2027-01-11 --end 2027-04-02 --facilitator ana.lopez@uni.example
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.offerings.public import OfferingCreate, OfferingPublic
+    from cms_cli.offerings import api
+    from cms_cli.offerings.public import OfferingCreate
 
     data = OfferingCreate.model_validate(
         {
@@ -113,14 +103,7 @@ def create(
             "manager": manager,
         }
     )
-    shown = through(
-        lambda session, me: _service().create(
-            session, me, data, max_load=current().config().settings.max_load, today=current().today
-        ),
-        lambda api: OfferingPublic.model_validate(
-            api.post("/offerings", data.model_dump(mode="json"))
-        ),
-    )
+    shown = call(api.create, api.NewOffering(data=data))
     if json_:
         write_json(shown)
     else:
@@ -152,24 +135,20 @@ def list_(
 
     Example: cms offering list --trimester 1 --intake FT --mode online --csv
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.offerings import api
     from cms_cli.offerings.public import OfferingPublic
 
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
-    rows = through(
-        lambda session, me: _service().list_offerings(session, me, chosen, today=current().today),
-        lambda api: [
-            OfferingPublic.model_validate(r) for r in api.get("/offerings", **chosen.query())
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    rows = listed(api.listing, api.OfferingQuery(filters=chosen), limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(OfferingPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Offerings",
         noun="offerings",
         empty="no offerings match",
@@ -191,13 +170,9 @@ def show(offering_id: IdArg, json_: JsonOpt = False) -> None:
 
     Example: cms offering show 9 --json
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.offerings.public import OfferingPublic
+    from cms_cli.offerings import api
 
-    shown = through(
-        lambda session, me: _service().show(session, me, offering_id, today=current().today),
-        lambda api: OfferingPublic.model_validate(api.get(f"/offerings/{offering_id}")),
-    )
+    shown = call(api.show, api.OfferingRef(offering_id=offering_id))
     item(shown, json_=json_, title=f"Offering {offering_id}")
 
 
@@ -223,8 +198,8 @@ def update(
 
     Example: cms offering update 9 --facilitator ben.okafor@uni.example --max-students 40
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.offerings.public import OfferingPublic, OfferingUpdate
+    from cms_cli.offerings import api
+    from cms_cli.offerings.public import OfferingUpdate
 
     changes = OfferingUpdate.model_validate(
         {
@@ -238,19 +213,7 @@ def update(
             "status": status,
         }
     )
-    shown = through(
-        lambda session, me: _service().update(
-            session,
-            me,
-            offering_id,
-            changes,
-            max_load=current().config().settings.max_load,
-            today=current().today,
-        ),
-        lambda api: OfferingPublic.model_validate(
-            api.request("PATCH", f"/offerings/{offering_id}", json=changes.model_dump(mode="json"))
-        ),
-    )
+    shown = call(api.update, api.OfferingEdit(offering_id=offering_id, changes=changes))
     if json_:
         write_json(shown)
     else:
@@ -266,24 +229,16 @@ def cancel(
 
     Example: cms offering cancel 9 --yes
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.offerings import api
 
-    api = remote()
-    if api is not None:
-        api.post(f"/offerings/{offering_id}/cancel", {"check": True})  # 5 or 3 before asking
-        confirm(f"Cancel offering {offering_id}?", yes=yes)
-        changed = bool(api.post(f"/offerings/{offering_id}/cancel", {})["changed"])
-    else:
-        from cms_cli.auth.current import signed_in
-
-        service = _service()
-        with signed_in() as (session, me):
-            service.managed(session, me, offering_id)  # exit 5 or 3 before asking
-            confirm(f"Cancel offering {offering_id}?", yes=yes)
-            _, changed = service.cancel(session, me, offering_id, today=current().today)
+    done = call(
+        api.cancel,
+        api.OfferingRef(offering_id=offering_id),
+        ask=confirming(f"Cancel offering {offering_id}?", yes=yes),
+    )
     result(
         f"Cancelled offering {offering_id}."
-        if changed
+        if done.changed
         else f"Offering {offering_id} was already cancelled."
     )
 
@@ -309,48 +264,12 @@ def import_(
 
     Example: cms offering import docs/examples/term1.csv --dry-run
     """
-    import sys
-
-    from cms_cli.auth.remote import remote, upload_import
+    from cms_cli.offerings import api
     from cms_cli.offerings.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
 
-    api = remote()
-    if api is not None:
-        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
-        report = upload_import(api, "offerings", file, columns, dry_run=dry_run)
-        import_result(report, "offering", json_=json_)
-        return
-    from cms_cli.auth.current import signed_in
-    from cms_cli.auth.models import Role, require
-    from cms_cli.core.csvfile import CsvFile
-    from cms_cli.offerings.importer import import_offerings
-
-    max_load = current().config().settings.max_load
-    with signed_in() as (session, me):
-        require(me, Role.manager)
-        with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
-            if sys.stderr.isatty():
-                from rich.progress import Progress
-
-                with Progress(console=_stderr(), transient=True) as bar:
-                    task = bar.add_task("checking rows", total=1.0)
-                    report = import_offerings(
-                        session,
-                        me,
-                        rows,
-                        max_load=max_load,
-                        dry_run=dry_run,
-                        progress=lambda: bar.update(task, completed=rows.read),
-                    )
-            else:
-                report = import_offerings(session, me, rows, max_load=max_load, dry_run=dry_run)
+    data = upload(file, dry_run)
+    report = call(api.importing, data, ask=header_first((IMPORT_REQUIRED, IMPORT_OPTIONAL)))
     import_result(report, "offering", json_=json_)
-
-
-def _stderr() -> Console:
-    from cms_cli.core.output import stderr_console
-
-    return stderr_console()
 
 
 @app.command()
@@ -386,8 +305,8 @@ def copy(
     Example: cms offering copy --from-class 2027T --to-class 2028T --keep-facilitators
     --dry-run
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.offerings.public import Copied, CopyRequest
+    from cms_cli.offerings import api
+    from cms_cli.offerings.public import CopyRequest
 
     request = CopyRequest(
         from_class=from_class,
@@ -396,28 +315,7 @@ def copy(
         start=_day(start),
         keep_facilitators=keep_facilitators,
     )
-
-    def local(session: Any, me: Any) -> Copied:
-        from cms_cli.offerings.rollover import copy_class
-
-        return copy_class(
-            session,
-            me,
-            request,
-            max_load=current().config().settings.max_load,
-            today=current().today,
-            dry_run=dry_run,
-        )
-
-    done = through(
-        local,
-        lambda api: Copied.model_validate(
-            api.post(
-                "/offerings/copy",
-                {"request": request.model_dump(mode="json"), "dry_run": dry_run},
-            )
-        ),
-    )
+    done = call(api.copy, api.CopyCall(request=request, dry_run=dry_run))
     count = len(done.copies)
     if json_:
         write_json(
@@ -458,32 +356,23 @@ def enrol(
     Example: cms offering enrol 9 --student amara.keller@students.uni.example
     --student amara.novak@students.uni.example
     """
-    from cms_cli.auth.remote import remote
     from cms_cli.core.errors import UsageError
-    from cms_cli.offerings.public import EnrolReport
+    from cms_cli.offerings import api
 
     if bool(student) == bool(file):
         raise UsageError("give --student EMAIL (one or more) or --file FILE.csv, not both")
 
-    def emails() -> list[str]:
+    def emails(data: Any) -> Any:
+        """The students, read from the file once the permission is known (exit 5 or 3
+        before any problem with the file)."""
         if file is None:
-            return list(student or [])
+            return data.model_copy(update={"emails": list(student or [])})
         from cms_cli.core.csvfile import read_rows
 
-        return [r["email"] for _, r in read_rows(file, ("email",), ("name", "student_id"))]
+        found = [r["email"] for _, r in read_rows(file, ("email",), ("name", "student_id"))]
+        return data.model_copy(update={"emails": found})
 
-    api = remote()
-    if api is not None:
-        path = f"/offerings/{offering_id}/enrol"
-        api.post(path, {"emails": [], "check": True})  # exit 5 or 3 before reading a file
-        report = EnrolReport.model_validate(api.post(path, {"emails": emails()}))
-    else:
-        from cms_cli.auth.current import signed_in
-
-        service = _service()
-        with signed_in() as (session, me):
-            service.managed(session, me, offering_id)  # exit 5 or 3 before reading a file
-            report = service.enrol(session, me, offering_id, emails())
+    report = call(api.enrol, api.Enrolment(offering_id=offering_id), ask=emails)
     places = (
         f"{report.enrolled}/{report.max_students}" if report.max_students else f"{report.enrolled}"
     )
@@ -507,13 +396,10 @@ def unenrol(
 
     Example: cms offering unenrol 9 --student amara.keller@students.uni.example
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.offerings import api
 
-    email = through(
-        lambda session, me: _service().unenrol(session, me, offering_id, student).email,
-        lambda api: api.post(f"/offerings/{offering_id}/unenrol", {"student": student})["email"],
-    )
-    result(f"Unenrolled {email} from offering {offering_id}.")
+    done = call(api.unenrol, api.Unenrolment(offering_id=offering_id, student=student))
+    result(f"Unenrolled {done.email} from offering {offering_id}.")
 
 
 @app.command()
@@ -529,21 +415,18 @@ def students(
 
     Example: cms offering students 9 --csv
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.offerings import api
     from cms_cli.offerings.public import StudentPublic
 
-    rows = through(
-        lambda session, me: _service().students(session, me, offering_id),
-        lambda api: [
-            StudentPublic.model_validate(r) for r in api.get(f"/offerings/{offering_id}/students")
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    data = api.OfferingRef(offering_id=offering_id)
+    rows = listed(api.students, data, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(StudentPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title=f"Students, offering {offering_id}",
         noun="students",
         empty="nobody is enrolled",

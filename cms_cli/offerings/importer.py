@@ -8,6 +8,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import Mode
 from cms_cli.core import clock, limits
-from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, run_import
+from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_csv, run_import
 from cms_cli.core.db import insert_many
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.text import shorten
@@ -266,3 +267,34 @@ def _facilitator(ctx: _Context, text: str) -> User | None:
     if user is None:
         raise ValidationError(f"unknown facilitator {email}")
     return check_person(user, Role.facilitator, "facilitator")
+
+
+def may_import(session: Session, actor: User) -> None:
+    """Who may import offerings (managers): checked before the file is read."""
+    require(actor, Role.manager)
+
+
+def import_file(
+    session: Session,
+    actor: User,
+    file: Path,
+    name: str | None = None,
+    dry_run: bool = False,
+    *,
+    max_load: int,
+    progress: Callable[[float], None] | None = None,
+) -> ImportReport:
+    """`offering import` of a CSV file (``name``: how messages name it): the role
+    first, then every row (import_offerings)."""
+    from cms_cli.offerings.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+
+    may_import(session, actor)
+    return import_csv(
+        file,
+        name,
+        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        lambda rows, tick: import_offerings(
+            session, actor, rows, max_load=max_load, dry_run=dry_run, progress=tick
+        ),
+        progress,
+    )

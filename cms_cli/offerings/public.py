@@ -4,10 +4,7 @@ of `cms serve` reads and checks them without SQLAlchemy (the tables are in model
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -135,10 +132,11 @@ class StudentPublic(BaseModel):
     enrolled_at: datetime
 
 
-@dataclass(kw_only=True)
-class Filters:
+class Filters(BaseModel):
     """Which offerings a listing wants (`offering list`'s options, shared by the report,
-    attendance and the rest)."""
+    attendance and the rest; the query of their API)."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
     trimester: int | None = None
     cohort: str | None = None
@@ -146,20 +144,11 @@ class Filters:
     facilitator: str | None = None
     mode: str | None = None
     module: str | None = None
-    class_code: str | None = None
+    class_code: str | None = Field(default=None, alias="class")
     year: int | None = None
     status: str | None = None
     include_cancelled: bool = False
-    ids: Sequence[int] | None = field(default=None)
-
-    def query(self) -> dict[str, Any]:
-        """The filters as the API's query parameters (what is set only)."""
-        values = {k: v for k, v in asdict(self).items() if v not in (None, False)}
-        if "class_code" in values:
-            values["class"] = values.pop("class_code")
-        if "ids" in values:
-            values["ids"] = list(values["ids"])
-        return values
+    ids: list[int] | None = None
 
 
 class EnrolReport(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from cms_cli.api.operation import Page, Paged
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
 from cms_cli.auth.service import normalize_email
@@ -23,6 +24,7 @@ from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import ClassGroup, Cohort, Mode, Module
 from cms_cli.core import clock
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from cms_cli.core.results import Account, Standing
 from cms_cli.offerings.models import (
     Enrolment,
     Offering,
@@ -172,6 +174,22 @@ def list_offerings(
     # Core, not the ORM: the rows are columns, and the ORM's loading costs a third of
     # a 12,000-row listing.
     return public_rows(session.connection().execute(query.order_by(col(Offering.id))), today)
+
+
+def offerings_page(
+    session: Session, actor: User, filters: Filters, *, today: date, page: Page | None
+) -> Paged[OfferingPublic]:
+    """A page of the offerings the actor may see (``page``; None: all of them) and how
+    many match: two statements whatever the table's size or the page's place."""
+    query = filtered_query(actor, filters, today=today)
+    connection = session.connection()
+    if page is None or page.limit == 0:
+        rows = public_rows(connection.execute(query.order_by(col(Offering.id))), today)
+        return Paged.model_construct(rows=rows, total=len(rows))
+    counted = sa.select(func.count()).select_from(query.subquery())
+    total = int(connection.execute(counted).scalar_one())
+    chosen = query.order_by(col(Offering.id)).limit(page.limit).offset(page.offset)
+    return Paged.model_construct(rows=public_rows(connection.execute(chosen), today), total=total)
 
 
 def get_offering_row(session: Session, offering_id: int, *, lock: bool = False) -> Offering:
@@ -422,20 +440,19 @@ def managed(session: Session, actor: User, offering_id: int, *, lock: bool = Fal
     return get_offering_row(session, offering_id, lock=lock)
 
 
-def cancel(
-    session: Session, actor: User, offering_id: int, *, today: date
-) -> tuple[OfferingPublic, bool]:
-    """Cancel an offering (kept, hidden from lists, never swept). Returns (row, changed)."""
+def cancel(session: Session, actor: User, offering_id: int, *, today: date) -> Standing:
+    """Cancel an offering (kept, hidden from lists, never swept); ``changed`` is False
+    when it was cancelled already."""
     offering = managed(session, actor, offering_id, lock=True)
     if offering.cancelled_at is not None:
-        return _one(session, offering_id, today), False
+        return Standing(name=str(offering_id), changed=False)
     before = _one(session, offering_id, today)
     offering.cancelled_at = clock.now()
     offering.updated_at = offering.cancelled_at
     session.flush()
     after = _one(session, offering_id, today)
     audit.record(session, actor, "cancel", "offering", offering_id, before=before, after=after)
-    return after, True
+    return Standing(name=str(offering_id), changed=True)
 
 
 # -- enrolments -----------------------------------------------------------------------
@@ -502,16 +519,16 @@ def enrol(session: Session, actor: User, offering_id: int, emails: Iterable[str]
     )
 
 
-def unenrol(session: Session, actor: User, offering_id: int, email: str) -> User:
+def unenrol(session: Session, actor: User, offering_id: int, student: str) -> Account:
     require(actor, Role.manager)
     get_offering_row(session, offering_id, lock=True)
-    address = normalize_email(email)
-    student = session.exec(select(User).where(User.email == address)).first()
-    if student is None:
+    address = normalize_email(student)
+    person = session.exec(select(User).where(User.email == address)).first()
+    if person is None:
         raise NotFound(f"no account with e-mail {address}")
     enrolment = session.exec(
         select(Enrolment).where(
-            Enrolment.offering_id == offering_id, Enrolment.student_id == student.id
+            Enrolment.offering_id == offering_id, Enrolment.student_id == person.id
         )
     ).first()
     if enrolment is None:
@@ -520,7 +537,7 @@ def unenrol(session: Session, actor: User, offering_id: int, email: str) -> User
     audit.record(
         session, actor, "unenrol", "enrolment", offering_id, before={"students": [address]}
     )
-    return student
+    return Account(email=address)
 
 
 def students(session: Session, actor: User, offering_id: int) -> list[StudentPublic]:

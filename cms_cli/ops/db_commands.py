@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.callback()
 def _operator() -> None:
     """Migrate the database schema (Alembic; SQLite and MySQL)."""
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
 
     refuse_operator("db")
 

@@ -40,7 +40,7 @@ def demo(
 
     Example: cms demo
     """
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
     from cms_cli.core.errors import ValidationError
     from cms_cli.core.output import stderr_console
     from cms_cli.ops import demo as building

@@ -261,26 +261,26 @@ def _server(url: str, insecure: bool) -> list[Check]:
     """A client's view of its server: reachable and healthy, its version, TLS, and how
     far apart the two clocks are (sessions and deadlines follow the server's)."""
     import email.utils
+    import json
 
     from cms_cli import __version__
-    from cms_cli.auth.remote import check_url, http_library, tls_for
-
-    httpx = http_library()
+    from cms_cli.api.remote import Request, check_url, deliver
 
     try:
         base = check_url(url, insecure=insecure)
     except CmsError as exc:
         return [Check("server", "fail", exc.message, exc.hint)]
     try:
-        answer = httpx.get(base + "/health", timeout=10, verify=tls_for(base))
-    except httpx.TransportError as exc:
-        return [Check("server", "down", f"{base}: {type(exc).__name__}: {exc}", "is cms serve up?")]
+        answer = deliver(Request("GET", base + "/health", {"Accept": "application/json"}))
+    except OSError as exc:
+        reason = getattr(exc, "reason", exc)
+        return [Check("server", "down", f"{base}: {reason}", "is cms serve up?")]
     try:
-        health = answer.json()
+        health = json.loads(answer.body)
     except ValueError:
         health = {}
-    if answer.status_code != 200:
-        detail = f"{base}: {answer.status_code} {health.get('database', '')}".strip()
+    if answer.status != 200:
+        detail = f"{base}: {answer.status} {health.get('database', '')}".strip()
         return [Check("server", "down", detail, "see the server's log")]
     version = health.get("version", "?")
     checks = [Check("server", "ok", f"cms {version} at {base}, database ok")]
@@ -291,7 +291,7 @@ def _server(url: str, insecure: bool) -> list[Check]:
         if base.startswith("https://")
         else Check("tls", "warn", "plain http (loopback or --insecure)", "put TLS in front")
     )
-    stamp = answer.headers.get("date")
+    stamp = answer.header("date")
     if stamp:
         from cms_cli.core import clock
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cms_cli.api import call, listed
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
     CsvOpt,
@@ -46,32 +47,17 @@ def submit(
 
     Example: cms reflection submit ~/Downloads/reflection-offering-9.json
     """
-    from cms_cli.auth.remote import through
     from cms_cli.core.files import display_name
+    from cms_cli.reflection import api
     from cms_cli.reflection.files import read_bytes
-    from cms_cli.reflection.public import ReflectionPublic
-
-    name = display_name(file)
 
     # The file is read once signed in (exit 4 before any problem with the file).
-    def local(session: Any, me: Any) -> tuple[ReflectionPublic, bool]:
-        from cms_cli.reflection import service
+    def read(data: api.ReflectionFile) -> api.ReflectionFile:
+        return data.model_copy(update={"raw": read_bytes(file)})
 
-        return service.submit(session, me, read_bytes(file), name)
-
-    def far(api: Any) -> tuple[ReflectionPublic, bool]:
-        answer = api.request(
-            "POST",
-            "/reflections",
-            params={"name": name},
-            content=read_bytes(file),
-            headers={"Content-Type": "application/json"},
-        )
-        return ReflectionPublic.model_validate(answer["reflection"]), bool(answer["replaced"])
-
-    row, replaced = through(local, far)
-    verb = "replaced your earlier one" if replaced else "stored"
-    result(f"Reflection for offering {row.offering_id} {verb}.")
+    done = call(api.submit, api.ReflectionFile(name=display_name(file)), ask=read)
+    verb = "replaced your earlier one" if done.replaced else "stored"
+    result(f"Reflection for offering {done.reflection.offering_id} {verb}.")
 
 
 @app.command("list")
@@ -87,37 +73,25 @@ def list_(
 
     Example: cms reflection list --offering 9 --csv > reflections.csv
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.core.context import current
-    from cms_cli.reflection.public import ReflectionPublic, ResponseRate
+    from cms_cli.reflection import api
+    from cms_cli.reflection.public import ReflectionPublic
 
-    def local(session: Any, me: Any) -> tuple[list[ReflectionPublic], ResponseRate]:
-        from cms_cli.reflection import service
-
-        rows = service.list_reflections(session, me, offering)
-        return rows, service.response_rate(session, me, offering, today=current().today)
-
-    def far(api: Any) -> tuple[list[ReflectionPublic], ResponseRate]:
-        answer = api.get("/reflections", offering_id=offering)
-        rate = api.get("/reflections/summary", offering_id=offering)
-        return [ReflectionPublic.model_validate(r) for r in answer], ResponseRate.model_validate(
-            rate[0]
-        )
-
-    rows, rate = through(local, far)
+    view = View.of(limit, wide, no_pager)
+    chosen = api.OfferingRef(offering_id=offering)
+    rows = listed(api.listing, chosen, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(ReflectionPublic),
         json_=json_,
         csv_=csv_,
         title=f"Reflections, offering {offering}",
-        view=View.of(limit, wide, no_pager),
+        view=view,
         noun="reflections",
         empty="no reflections yet",
         drop=("offering_id", "language", "submitted_at"),
     )
     if not (json_ or csv_):
-        result(rate_line(rate, listed=len(rows)))
+        result(rate_line(call(api.rate, chosen), listed=rows.total))
 
 
 def rate_line(rate: Any, listed: int) -> str:
@@ -155,23 +129,18 @@ def import_(
 
     Example: cms reflection import docs/examples/reflections/ --dry-run
     """
-    from cms_cli.auth.remote import through
     from cms_cli.core.output import write_json
+    from cms_cli.reflection import api
     from cms_cli.reflection.files import collect
-    from cms_cli.reflection.public import ImportedReflections, ReflectionUpload
+    from cms_cli.reflection.public import ReflectionUpload
 
-    # The files are read once signed in (exit 4 before any problem with a file).
-    def local(session: Any, me: Any) -> ImportedReflections:
-        from cms_cli.reflection import service
-
-        return service.import_files(session, me, collect(paths), dry_run=dry_run)
-
-    def far(api: Any) -> ImportedReflections:
+    # The files are read once the permission is known (exit 4 or 5 before any problem
+    # with a file).
+    def read(data: api.Bundle) -> api.Bundle:
         upload = ReflectionUpload.of(collect(paths), dry_run=dry_run)
-        answer = api.post("/reflections/import", upload.model_dump())
-        return ImportedReflections.model_validate(answer)
+        return data.model_copy(update={"bundle": upload.model_dump_json().encode()})
 
-    done = through(local, far)
+    done = call(api.importing, api.Bundle(), ask=read)
     if json_:
         write_json(done)
         return
@@ -207,33 +176,21 @@ def summary(
 
     Example: cms reflection summary --trimester 1 --status completed
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.core.context import current
+    from cms_cli.reflection import api
     from cms_cli.reflection.public import ResponseRate
 
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
-
-    def local(session: Any, me: Any) -> list[ResponseRate]:
-        from cms_cli.reflection import service
-
-        return service.response_rates(session, me, chosen, today=current().today)
-
-    rows = through(
-        local,
-        lambda api: [
-            ResponseRate.model_validate(r)
-            for r in api.get("/reflections/summary", **chosen.query())
-        ],
-    )
+    view = View.of(limit, False, no_pager)
+    rows = listed(api.summary, api.SummaryQuery(filters=chosen), limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(ResponseRate),
         json_=json_,
         csv_=csv_,
         title="Reflections handed in",
-        view=View.of(limit, False, no_pager),
+        view=view,
         noun="offerings",
         empty="no offerings match",
         table=(columns(ResponseRate), _shown_rate),

@@ -78,3 +78,10 @@ class ReflectionUpload(BaseModel):
             dry_run=dry_run,
             files=[FileUpload(name=n, content=base64.b64encode(raw).decode()) for n, raw in files],
         )
+
+
+class Submitted(BaseModel):
+    """What `reflection submit` stored, and whether it replaced an earlier one."""
+
+    reflection: ReflectionPublic
+    replaced: bool

@@ -19,7 +19,12 @@ from cms_cli.offerings.models import Enrolment, Offering
 from cms_cli.offerings.public import Filters
 from cms_cli.reflection.files import MAX_FILES, QUESTIONS, parse
 from cms_cli.reflection.models import Reflection, ReflectionCreate, ReflectionPublic
-from cms_cli.reflection.public import ImportedReflections, ResponseRate
+from cms_cli.reflection.public import (
+    ImportedReflections,
+    ReflectionUpload,
+    ResponseRate,
+    Submitted,
+)
 
 
 def _shape(reflection: Reflection, email: str) -> ReflectionPublic:
@@ -32,7 +37,7 @@ def _shape(reflection: Reflection, email: str) -> ReflectionPublic:
     )
 
 
-def submit(session: Session, actor: User, raw: bytes, name: str) -> tuple[ReflectionPublic, bool]:
+def submit(session: Session, actor: User, raw: bytes, name: str) -> Submitted:
     """Store a student's reflection from the page's file (``raw``, named ``name`` in
     messages); a new one replaces the old. Returns (row, replaced)."""
     require(actor, Role.student)
@@ -91,7 +96,7 @@ def submit(session: Session, actor: User, raw: bytes, name: str) -> tuple[Reflec
         before=before,
         after=after,
     )
-    return after, before is not None
+    return Submitted(reflection=after, replaced=before is not None)
 
 
 def list_reflections(session: Session, actor: User, offering_id: int) -> list[ReflectionPublic]:
@@ -141,6 +146,30 @@ def read_all(files: Sequence[tuple[str, bytes]]) -> tuple[list[Handed], list[str
     return good, problems
 
 
+def may_import(session: Session, actor: User) -> None:
+    """Who may import collected reflections (facilitators, managers): checked before
+    any file is read."""
+    if actor.role is Role.student:
+        raise PermissionDenied("students hand in their own reflection: cms reflection submit")
+
+
+def import_upload(session: Session, actor: User, bundle: bytes) -> ImportedReflections:
+    """`reflection import`'s files as one upload (ReflectionUpload's JSON: names and
+    base64 contents, and whether only to check them)."""
+    import base64
+    import binascii
+
+    from pydantic import ValidationError as Invalid
+
+    may_import(session, actor)
+    try:
+        upload = ReflectionUpload.model_validate_json(bundle)
+        files = [(f.name, base64.b64decode(f.content, validate=True)) for f in upload.files]
+    except (Invalid, binascii.Error, ValueError):
+        raise ValidationError("the import is not a list of files (name and content)") from None
+    return import_files(session, actor, files, dry_run=upload.dry_run)
+
+
 def import_files(
     session: Session, actor: User, files: Sequence[tuple[str, bytes]], *, dry_run: bool
 ) -> ImportedReflections:
@@ -151,8 +180,7 @@ def import_files(
     offering. Of two reflections of one student and offering, the newer one stays
     (``submitted_at``): a stored one is replaced by a newer file, an older file is
     left aside ("kept")."""
-    if actor.role is Role.student:
-        raise PermissionDenied("students hand in their own reflection: cms reflection submit")
+    may_import(session, actor)
     if not files:
         raise ValidationError("no reflection files to import", hint="name .json files or folders")
     if len(files) > MAX_FILES:

@@ -26,7 +26,7 @@ def serve(
 
     Example: cms serve --port 8080 --workers 2
     """
-    from cms_cli.auth.remote import refuse_operator
+    from cms_cli.api.remote import refuse_operator
     from cms_cli.core.context import current
     from cms_cli.core.errors import ValidationError
 
@@ -35,16 +35,28 @@ def serve(
         raise ValidationError(f"--port must be 1 to 65535 (got {port})")
     if not 1 <= workers <= 64:
         raise ValidationError(f"--workers must be 1 to 64 (got {workers})")
-    current().config()  # a broken setting fails here, once, not in every worker
+    import shutil
+
     import uvicorn
 
-    uvicorn.run(
-        "cms_cli.server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # no tokens in logs; the metrics count requests
-        server_header=False,
-    )
+    from cms_cli.server import metrics
+    from cms_cli.server.settings import hand_down
+
+    # Resolved once, here (a broken setting fails once, not in every worker), and
+    # handed to each worker as it is: the profile and every setting reach them all.
+    hand_down(current().config())
+    folder = metrics.prepare(workers)
+    try:
+        uvicorn.run(
+            "cms_cli.server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,  # no tokens in logs; the metrics count requests
+            server_header=False,
+        )
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,6 @@ theirs); a week whose log took no attendance counts for nobody.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from functools import cache
 from typing import Any
@@ -44,7 +43,7 @@ def attendance(
         # An offering named by id: exit 3 when there is none, 5 when it is not theirs.
         offering = offerings.get_offering_row(session, filters.offering_id)
         offerings.check_can_see(session, actor, offering)
-        chosen = replace(chosen, ids=[filters.offering_id], include_cancelled=True)
+        chosen = chosen.model_copy(update={"ids": [filters.offering_id], "include_cancelled": True})
     visible = offerings.filtered_query(actor, chosen, today=today).subquery("visible")
     student_id: int | None = None
     if actor.role is Role.student:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cms_cli.api import call, listed
 from cms_cli.core.context import current
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -25,7 +25,7 @@ from cms_cli.core.output import (
     result,
     write_json,
 )
-from cms_cli.core.prompts import confirm, interactive
+from cms_cli.core.prompts import confirming, interactive
 from cms_cli.offerings.options import (
     AllOpt,
     ClassOpt,
@@ -43,7 +43,7 @@ from cms_cli.offerings.options import (
 
 if TYPE_CHECKING:
     from cms_cli.tracker.calendar import Deadlines
-    from cms_cli.tracker.service import LogChanges
+    from cms_cli.tracker.public import LogChanges
 
 app = typer.Typer(
     help="Weekly activity logs and the compliance report.",
@@ -53,25 +53,6 @@ app = typer.Typer(
 
 WeekOpt = Annotated[int | None, typer.Option("--week", help="Week number, 1..weeks.")]
 S = Annotated[str | None, typer.Option(help="done, pending or not-started.", metavar="S")]
-
-
-def _service() -> ModuleType:
-    """The tracker's services: imported only by a command that talks to a database."""
-    from cms_cli.tracker import service
-
-    return service
-
-
-def _attendance() -> ModuleType:
-    from cms_cli.tracker import attendance
-
-    return attendance
-
-
-def _deadlines_of() -> ModuleType:
-    from cms_cli.tracker import deadlines
-
-    return deadlines
 
 
 def _deadlines() -> Deadlines:
@@ -122,8 +103,8 @@ def log(
     Example: cms tracker log --offering 9 --week 5 --all-present --formative-one done
     --grade-book pending
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.tracker.public import LogChanges, LogPublic
+    from cms_cli.tracker import api
+    from cms_cli.tracker.public import LogChanges
 
     given = {
         "formative_one_grading": formative_one,
@@ -142,22 +123,10 @@ def log(
     )
     changes.check()
     nothing = not changes.statuses and notes is None and not changes.attendance_given()
-    deadlines, today = _deadlines(), current().today
     if interactive():
         offering, week, form_changes = _form(offering, week, ask_fields=nothing)
         changes = form_changes or changes
-    chosen = changes
-    shown = through(
-        lambda session, me: _service().write_log(
-            session, me, offering, week, chosen, deadlines=deadlines, today=today
-        ),
-        lambda api: LogPublic.model_validate(
-            api.post(
-                "/logs",
-                {"offering_id": offering, "week": week, "changes": chosen.model_dump()},
-            )
-        ),
-    )
+    shown = call(api.log, api.LogWrite(offering_id=offering, week=week, changes=changes))
     if json_:
         write_json(shown)
     else:
@@ -174,37 +143,21 @@ def _form(
     the week and every field too (tracker.form). Returns (offering, week, changes).
     Each step is one short call (a transaction, or a request to the server): nothing
     stays open while a person thinks."""
-    from cms_cli.auth.remote import through
     from cms_cli.core.output import stderr_console
-    from cms_cli.tracker import form
-    from cms_cli.tracker.public import Draft, WeekChoice
+    from cms_cli.tracker import api, form
 
     console = stderr_console()  # prompts are messages: stdout stays for data (--json)
-    today = current().today
     if offering is None:
-        active = through(
-            lambda session, me: _service().active_choices(session, me, today),
-            lambda api: [(int(i), str(n)) for i, n in api.get("/logs/form/offerings")],
-        )
+        active = call(api.choices, api.Nothing())
         if len(active) > 1:
             offering = form.pick_offering(console, active)
     if not ask_fields:
         return offering, week, None
     if week is None:
-        chosen = through(
-            lambda session, me: _service().week_choice(session, me, offering, today),
-            lambda api: WeekChoice.model_validate(
-                api.get("/logs/form/weeks", offering_id=offering)
-            ),
-        )
+        chosen = call(api.week_choice, api.OfferingChoice(offering_id=offering))
         offering = chosen.offering_id
         week = form.pick_week(console, chosen.weeks, chosen.this_week)
-    draft = through(
-        lambda session, me: _service().log_draft(session, me, offering, week, today),
-        lambda api: Draft.model_validate(
-            api.get("/logs/form/draft", offering_id=offering, week=week)
-        ),
-    )
+    draft = call(api.draft, api.WeekOf(offering_id=offering, week=week))
     return draft.offering_id, draft.week, form.fill(console, draft)
 
 
@@ -218,17 +171,9 @@ def show(
 
     Example: cms tracker show --offering 9 --week 5 --json
     """
-    from cms_cli.auth.remote import through
-    from cms_cli.tracker.public import LogPublic
+    from cms_cli.tracker import api
 
-    shown = through(
-        lambda session, me: _service().show_log(
-            session, me, offering, week, deadlines=_deadlines(), today=current().today
-        ),
-        lambda api: LogPublic.model_validate(
-            api.get("/logs/week", offering_id=offering, week=week)
-        ),
-    )
+    shown = call(api.show, api.WeekRef(offering_id=offering, week=week))
     item(shown, json_=json_, title=f"Offering {shown.offering_id}, week {shown.week}")
 
 
@@ -251,24 +196,20 @@ def list_(
 
     Example: cms tracker list --status overdue --csv
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.tracker import api
     from cms_cli.tracker.public import ListFilters, LogPublic
 
     chosen = ListFilters(
         offering_id=offering, week=week, facilitator=facilitator, module=module, status=status
     )
-    rows = through(
-        lambda session, me: _service().list_logs(
-            session, me, chosen, deadlines=_deadlines(), now=current().now, today=current().today
-        ),
-        lambda api: [LogPublic.model_validate(r) for r in api.get("/logs", **chosen.query())],
-    )
+    view = View.of(limit, wide, no_pager)
+    rows = listed(api.listing, api.LogQuery(filters=chosen), limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(LogPublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Weekly logs",
         noun="weeks",
         empty="no logs match",
@@ -324,11 +265,9 @@ def report(
 
     Example: cms tracker report --trimester 1 --html compliance.html
     """
-    from cms_cli.auth.remote import through
     from cms_cli.core.errors import UsageError
     from cms_cli.core.output import choose, message, write_csv
-    from cms_cli.tracker import render
-    from cms_cli.tracker.public import Report
+    from cms_cli.tracker import api, render
 
     fmt = choose(json_, csv_)
     if by is not None:
@@ -341,12 +280,7 @@ def report(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
     now = current().now
-    data = through(
-        lambda session, me: _service().report(
-            session, me, chosen, deadlines=_deadlines(), now=now, today=current().today
-        ),
-        lambda api: Report.model_validate(api.get("/report", **chosen.query())),
-    )
+    data = call(api.report, api.ReportQuery(filters=chosen))
     title = "Weekly activity compliance"
     caption = render.caption(chosen, now.astimezone(current().config().tz))
     if by is not None:
@@ -435,29 +369,24 @@ def attendance(
 
     Example: cms tracker attendance --below 75
     """
-    from cms_cli.auth.remote import through
+    from cms_cli.tracker import api
     from cms_cli.tracker.public import AttendanceFilters, AttendancePublic
 
+    offerings = filters(
+        trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
+    )
     chosen = AttendanceFilters(
-        offerings=filters(
-            trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
-        ),
-        offering_id=offering,
-        student=student,
-        below=below,
+        **offerings.model_dump(), offering_id=offering, student=student, below=below
     )
-    rows = through(
-        lambda session, me: _attendance().attendance(session, me, chosen, today=current().today),
-        lambda api: [
-            AttendancePublic.model_validate(r) for r in api.get("/attendance", **chosen.query())
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    query = api.AttendanceQuery(filters=chosen)
+    rows = listed(api.attendance, query, limit=view.fetch(json_, csv_))
     listing(
         rows,
         columns(AttendancePublic),
         json_=json_,
         csv_=csv_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Attendance",
         noun="students",
         empty="no enrolled students match",
@@ -509,26 +438,15 @@ def deadlines(
 
     Example: cms tracker deadlines --facilitator ana.lopez@uni.example --ics deadlines.ics
     """
-    from cms_cli.auth.remote import through
     from cms_cli.core.output import message
+    from cms_cli.tracker import api
     from cms_cli.tracker.public import DeadlinePublic
 
     rules, now = _deadlines(), current().now
-    rows = through(
-        lambda session, me: _deadlines_of().upcoming(
-            session,
-            me,
-            offering_id=offering,
-            facilitator=facilitator,
-            deadlines=rules,
-            now=now,
-            today=current().today,
-        ),
-        lambda api: [
-            DeadlinePublic.model_validate(r)
-            for r in api.get("/deadlines", offering_id=offering, facilitator=facilitator)
-        ],
-    )
+    view = View.of(limit, wide, no_pager)
+    query = api.DeadlineQuery(offering_id=offering, facilitator=facilitator)
+    # Every deadline when they go to a calendar file; else the rows shown.
+    rows = listed(api.deadlines, query, limit=0 if ics is not None else view.fetch(json_))
     if ics is not None:
         from cms_cli.core.files import write_output
         from cms_cli.tracker.ics import calendar_file
@@ -539,7 +457,7 @@ def deadlines(
         rows,
         columns(DeadlinePublic),
         json_=json_,
-        view=View.of(limit, wide, no_pager),
+        view=view,
         title="Deadlines",
         noun="deadlines",
         empty="no deadlines ahead",
@@ -574,24 +492,13 @@ def import_(
 
     Example: cms tracker import docs/examples/weeks.csv --dry-run
     """
-    from cms_cli.auth.remote import remote, upload_import
+    from cms_cli.core.csvfile import header_first, upload
     from cms_cli.core.output import import_result
+    from cms_cli.tracker import api
     from cms_cli.tracker.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
 
-    api = remote()
-    if api is not None:
-        columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
-        report = upload_import(api, "logs", file, columns, dry_run=dry_run)
-    else:
-        from cms_cli.auth.current import signed_in
-        from cms_cli.auth.models import Role, require
-        from cms_cli.core.csvfile import CsvFile
-        from cms_cli.tracker.importer import import_logs
-
-        with signed_in() as (session, me):
-            require(me, Role.manager, Role.facilitator)
-            with CsvFile(file, IMPORT_REQUIRED, IMPORT_OPTIONAL) as rows:
-                report = import_logs(session, me, rows, dry_run=dry_run)
+    columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+    report = call(api.importing, upload(file, dry_run), ask=header_first(columns))
     import_result(report, "log", json_=json_)
 
 
@@ -605,21 +512,9 @@ def delete(
 
     Example: cms tracker delete --offering 9 --week 5 --yes
     """
-    from cms_cli.auth.remote import remote
+    from cms_cli.tracker import api
 
     question = f"Delete the log of week {week} of offering {offering}?"
-    api = remote()
-    if api is not None:
-        body = {"offering_id": offering, "week": week}
-        api.post("/logs/delete", {**body, "check": True})  # exit 5 before asking
-        confirm(question, yes=yes)
-        api.post("/logs/delete", body)
-    else:
-        from cms_cli.auth.current import signed_in
-        from cms_cli.auth.models import Role, require
-
-        with signed_in() as (session, me):
-            require(me, Role.manager)
-            confirm(question, yes=yes)
-            _service().delete_log(session, me, offering, week)
+    # exit 5 or 3 before asking
+    call(api.delete, api.LogRef(offering_id=offering, week=week), ask=confirming(question, yes=yes))
     result(f"Deleted the log of week {week} of offering {offering}.")

@@ -6,7 +6,6 @@ Two statements whatever the number of offerings: the offerings, then their logs.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -44,7 +43,7 @@ def upcoming(
     if offering_id is not None:
         # exit 3 for none, 5 for someone else's
         offerings.check_can_see(session, actor, offerings.get_offering_row(session, offering_id))
-        chosen = replace(chosen, ids=[offering_id])
+        chosen = chosen.model_copy(update={"ids": [offering_id]})
     query = offerings.filtered_query(actor, chosen, today=today)
     rows = session.connection().execute(query.order_by(col(Offering.id))).all()
     visible = query.subquery("visible")

@@ -41,6 +41,9 @@ class Cancelled(ValidationError):
 
 def ask(console: Console, question: str, parse: Callable[[str], T]) -> T:
     """Ask until ``parse`` accepts the answer; its ValidationError is shown, not fatal."""
+    from cms_cli.core.prompts import nothing_open
+
+    nothing_open()
     while True:
         from rich.text import Text
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from cms_cli.auth.models import Role, User, require
 from cms_cli.auth.service import normalize_email
 from cms_cli.catalog.models import Module
 from cms_cli.core import clock, limits, text
-from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, run_import
+from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_csv, run_import
 from cms_cli.core.db import insert_many, table_of
 from cms_cli.core.errors import ValidationError
 from cms_cli.core.text import shorten
@@ -319,4 +320,31 @@ def _write(session: Session, accepted: list[_Planned]) -> None:
             for p in marked
             for sid, present in (p.marks or {}).items()
         ],
+    )
+
+
+def may_import(session: Session, actor: User) -> None:
+    """Who may import weeks (managers, facilitators): checked before the file is read."""
+    require(actor, Role.manager, Role.facilitator)
+
+
+def import_file(
+    session: Session,
+    actor: User,
+    file: Path,
+    name: str | None = None,
+    dry_run: bool = False,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> ImportReport:
+    """`tracker import` of a CSV file: the role first, then every row (import_logs)."""
+    from cms_cli.tracker.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+
+    may_import(session, actor)
+    return import_csv(
+        file,
+        name,
+        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        lambda rows, tick: import_logs(session, actor, rows, dry_run=dry_run, progress=tick),
+        progress,
     )

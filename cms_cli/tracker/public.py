@@ -4,12 +4,10 @@ tables are in models.py)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from cms_cli.offerings.public import Filters
 
@@ -124,8 +122,7 @@ class ReportTotals(BaseModel):
     rate: float | None
 
 
-@dataclass(kw_only=True)
-class ListFilters:
+class ListFilters(BaseModel):
     """Which logs `tracker list` wants."""
 
     offering_id: int | None = None
@@ -134,23 +131,19 @@ class ListFilters:
     module: str | None = None
     status: str | None = None
 
-    def query(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
-
-@dataclass(frozen=True, kw_only=True)
-class AttendanceFilters:
+class AttendanceFilters(Filters):
     """Which rows: the offering filters of `offering list`, one offering, one student,
     and those under a rate (``below``, a percentage)."""
 
-    offerings: Filters = field(default_factory=Filters)
     offering_id: int | None = None
     student: str | None = None
     below: float | None = None
 
-    def query(self) -> dict[str, Any]:
-        extra = {"offering_id": self.offering_id, "student": self.student, "below": self.below}
-        return {**self.offerings.query(), **{k: v for k, v in extra.items() if v is not None}}
+    @property
+    def offerings(self) -> Filters:
+        """The offering filters alone."""
+        return Filters.model_validate(self.model_dump(include=set(Filters.model_fields)))
 
 
 class LogChanges(BaseModel):
@@ -163,6 +156,20 @@ class LogChanges(BaseModel):
     all_present: bool = False
     present: list[str] = []
     absent: list[str] = []
+
+    @field_validator("statuses")
+    @classmethod
+    def _activities(cls, value: dict[str, str]) -> dict[str, str]:
+        """Only the six activities: a log has no other status to set."""
+        unknown = sorted(set(value) - set(ACTIVITIES))
+        if unknown:
+            from cms_cli.core.errors import ValidationError
+
+            raise ValidationError(
+                f"statuses: {unknown[0]!r} is not an activity",
+                hint="the activities: " + ", ".join(ACTIVITIES),
+            )
+        return value
 
     def attendance_given(self) -> bool:
         return self.all_present or bool(self.present) or bool(self.absent)

@@ -278,9 +278,15 @@ def write_log(
     return after
 
 
-def delete_log(session: Session, actor: User, offering_id: int, week: int) -> None:
+def may_delete(session: Session, actor: User, offering_id: int) -> None:
+    """Who may delete a week's log (managers), of an offering that exists: checked before
+    the confirmation."""
     require(actor, Role.manager)
     offerings.get_offering_row(session, offering_id)
+
+
+def delete_log(session: Session, actor: User, offering_id: int, week: int) -> None:
+    may_delete(session, actor, offering_id)
     log = session.exec(
         select(WeeklyLog).where(WeeklyLog.offering_id == offering_id, WeeklyLog.week == week)
     ).first()

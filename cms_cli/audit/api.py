@@ -1,0 +1,34 @@
+"""The audit trail's operation, declared once (api.operation)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cms_cli.api.operation import Operation
+from cms_cli.audit.public import AuditEventPublic
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    entity: str | None = None
+    #: Who did it: an e-mail, or "system".
+    actor_email: str | None = Field(default=None, alias="actor")
+    since: date | None = None
+
+
+listing = Operation(
+    name="audit.list",
+    summary="Audit events, oldest first (managers).",
+    method="GET",
+    path="/audit",
+    input=AuditQuery,
+    output=list[AuditEventPublic],
+    service="cms_cli.audit.service:list_events",
+    needs=("tz",),
+    paged=True,
+)
+
+OPERATIONS = (listing,)

@@ -1,0 +1,174 @@
+"""The account and session operations, each declared once (api.operation): the
+server's routes, the client's calls and the local calls are derived from these."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from cms_cli.api.operation import CSV, Operation
+from cms_cli.auth.public import SessionPublic, SignedIn, UserPublic
+from cms_cli.core.csvfile import CsvImport, ImportReport
+from cms_cli.core.results import Account, Standing
+from cms_cli.core.roles import Role
+
+SERVICE = "cms_cli.auth.service"
+
+
+class Nothing(BaseModel):
+    """An operation that takes no input but who calls it."""
+
+
+class Credentials(BaseModel):
+    email: str
+    password: str
+
+
+class PasswordChange(BaseModel):
+    #: The current password; a script's session vouches for it when None.
+    old: str | None = None
+    new: str
+
+
+class NewAccount(BaseModel):
+    email: str
+    name: str
+    role: Role
+    employee_id: str | None = None
+    student_id: str | None = None
+    password: str | None = None
+
+
+class UserQuery(BaseModel):
+    role: Role | None = None
+    active: bool | None = None
+
+
+class NewPassword(BaseModel):
+    email: str
+    #: Asked once the account is known to exist and be the caller's to manage.
+    password: str = ""
+
+
+class Activation(BaseModel):
+    email: str
+    active: bool
+
+
+login = Operation(
+    name="auth.login",
+    summary="Check a password and open a session (anyone).",
+    method="POST",
+    path="/auth/login",
+    input=Credentials,
+    output=SignedIn,
+    service=f"{SERVICE}:sign_in",
+    needs=("hours", "rounds", "now", "source"),
+    signed=False,
+)
+status = Operation(
+    name="auth.status",
+    summary="Who the session belongs to, until when.",
+    method="GET",
+    path="/auth/status",
+    input=Nothing,
+    output=SessionPublic,
+    service=f"{SERVICE}:status",
+    needs=("auth_session",),
+)
+refresh = Operation(
+    name="auth.refresh",
+    summary="Extend the session by session_hours from now.",
+    method="POST",
+    path="/auth/refresh",
+    input=Nothing,
+    output=SessionPublic,
+    service=f"{SERVICE}:refresh",
+    needs=("auth_session", "hours"),
+)
+logout = Operation(
+    name="auth.logout",
+    summary="End the session.",
+    method="POST",
+    path="/auth/logout",
+    input=Nothing,
+    output=Account,
+    service=f"{SERVICE}:logout",
+    needs=("auth_session",),
+)
+passwd = Operation(
+    name="auth.passwd",
+    summary="Change one's own password; one's other sessions end.",
+    method="POST",
+    path="/auth/passwd",
+    input=PasswordChange,
+    output=Account,
+    service=f"{SERVICE}:change_password",
+    needs=("auth_session", "rounds"),
+)
+add = Operation(
+    name="user.add",
+    summary="Create an account (managers).",
+    method="POST",
+    path="/users",
+    input=NewAccount,
+    output=UserPublic,
+    service=f"{SERVICE}:add_account",
+    needs=("rounds",),
+    status_code=201,
+)
+importing = Operation(
+    name="user.import",
+    summary="Create accounts from a CSV file, all rows or none (managers).",
+    method="POST",
+    path="/imports/users",
+    input=CsvImport,
+    output=ImportReport,
+    service=f"{SERVICE}:import_file",
+    check=f"{SERVICE}:may_manage",
+    needs=("rounds", "progress"),
+    upload=CSV,
+)
+listing = Operation(
+    name="user.list",
+    summary="Accounts (managers).",
+    method="GET",
+    path="/users",
+    input=UserQuery,
+    output=list[UserPublic],
+    service=f"{SERVICE}:list_users",
+    paged=True,
+)
+set_password = Operation(
+    name="user.set-password",
+    summary="Set another account's password; its sessions end (managers).",
+    method="POST",
+    path="/users/password",
+    input=NewPassword,
+    output=Account,
+    service=f"{SERVICE}:set_password",
+    check=f"{SERVICE}:managed_account",
+    needs=("rounds",),
+)
+set_active = Operation(
+    name="user.set-active",
+    summary="Activate or deactivate an account (managers).",
+    method="POST",
+    path="/users/active",
+    input=Activation,
+    output=Standing,
+    service=f"{SERVICE}:set_active",
+    check=f"{SERVICE}:managed_account",
+)
+
+OPERATIONS = (
+    login,
+    status,
+    refresh,
+    logout,
+    passwd,
+    add,
+    importing,
+    listing,
+    set_password,
+    set_active,
+)

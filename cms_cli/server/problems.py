@@ -1,0 +1,96 @@
+"""Every error of the API as an RFC 9457 problem document with the cms exit code: cms's
+own errors, the framework's 404, 405 and 422 (a body or query that does not fit its
+model: one line naming the field), and anything unforeseen (an internal error, its
+details in the server's log only)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from cms_cli.core import errors
+from cms_cli.core.errors import CmsError
+from cms_cli.core.problems import MEDIA_TYPE, problem
+
+if TYPE_CHECKING:
+    from cms_cli.core.config import Config
+
+#: The framework's own statuses, as the cms error (and exit code) they mean.
+_HTTP_ERRORS: dict[int, type[CmsError]] = {
+    400: errors.UsageError,
+    401: errors.NotAuthenticated,
+    403: errors.PermissionDenied,
+    404: errors.NotFound,
+    405: errors.UsageError,
+    409: errors.Conflict,
+    413: errors.ValidationError,
+    415: errors.ValidationError,
+}
+
+
+def answer(error: CmsError, status: int | None = None) -> JSONResponse:
+    code, document = problem(error)
+    if status is not None:
+        code = document["status"] = status
+    headers = {"Allow": document.pop("allow")} if "allow" in document else None
+    return JSONResponse(document, status_code=code, media_type=MEDIA_TYPE, headers=headers)
+
+
+def invalid(exc: RequestValidationError) -> errors.ValidationError:
+    """The first thing wrong with a request's input, in one line naming the field."""
+    found = list(exc.errors())
+    if not found:
+        return errors.ValidationError("the request is not valid")
+    first = found[0]
+    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return errors.ValidationError("the body is not valid JSON")
+    message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
+    if kind == "missing":
+        message = "is required"
+    field = ".".join(where) or "the body"
+    more = f" (and {len(found) - 1} more problem(s))" if len(found) > 1 else ""
+    return errors.ValidationError(f"{field}: {message}{more}")
+
+
+def install(app: FastAPI) -> None:
+    """The handlers that turn every error into a problem document."""
+
+    @app.exception_handler(CmsError)
+    def _cms(request: Request, exc: CmsError) -> JSONResponse:
+        return answer(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return answer(invalid(exc))
+
+    @app.exception_handler(HTTPException)
+    def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = _HTTP_ERRORS.get(exc.status_code, CmsError)
+        detail = _said(exc, request)
+        response = answer(kind(detail), status=exc.status_code)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from cms_cli.core.failures import as_cms_error
+
+        config: Config = request.app.state.config
+        return answer(as_cms_error(exc, database_url=config.database_url))
+
+
+def _said(exc: HTTPException, request: Request) -> str:
+    """The framework's words for its own errors, naming what was asked."""
+    if exc.status_code == 404:
+        return f"no such path: {request.url.path}"
+    if exc.status_code == 405:
+        return f"{request.method} is not allowed on {request.url.path}"
+    detail: Any = exc.detail
+    return str(detail) if detail else f"HTTP {exc.status_code}"

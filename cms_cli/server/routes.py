@@ -1,0 +1,340 @@
+"""The API's routes, derived from the declared operations (each capability's
+``api.py``): one router per capability, each route typed from its declaration (path,
+query or body, ``response_model``, the bearer scheme, its problem responses).
+
+Every route is a ``Guarded`` route: the bearer token is checked before the body is
+read or validated, in the request's transaction (deps.Scope), which ends (commit, or
+roll back on an error) once the answer is made.
+"""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+from collections.abc import Callable, Coroutine
+from functools import cache
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, create_model
+from starlette.responses import Response
+
+from cms_cli.api.needs import provide
+from cms_cli.api.operation import Operation, Paged, only_accepted
+from cms_cli.core.errors import ValidationError
+from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
+
+API = "/api/v1"
+#: The rows a listing answers unless asked for fewer; the most it answers at once.
+DEFAULT_PAGE = 100
+MAX_PAGE = 1_000
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document, as every error of the API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    exit_code: int
+    hint: str | None = None
+    problems: list[str] | None = None
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    words = {
+        401: "Not logged in, session expired or revoked (exit 4).",
+        403: "The role or ownership does not allow it (exit 5).",
+        404: "Unknown e-mail, code, id or week (exit 3).",
+        409: "Duplicate, capacity or load limit (exit 6).",
+        422: "Invalid input, or a rule of the domain refused it (exit 1).",
+    }
+    return {
+        code: {
+            "model": Problem,
+            "description": words[code],
+            "content": {"application/problem+json": {}},
+        }
+        for code in codes
+    }
+
+
+class Guarded(APIRoute):
+    """A route that signs the request in (the bearer token, checked against the
+    database) before its body is read, and ends the request's transaction after."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        operation: Operation = self.endpoint.operation  # type: ignore[attr-defined]
+
+        async def guarded(request: Request) -> Response:
+            from cms_cli.core import clock
+            from cms_cli.core.context import client_address
+
+            scope = Scope(request.app.state.config, clock.now(), client_address.get())
+            request.state.scope = scope
+            try:
+                if operation.signed:
+                    token = token_of(request.headers.get("authorization"))
+                    await run_in_threadpool(_sign_in, scope, token, operation.writes)
+                response = await handler(request)
+            except BaseException as exc:
+                await run_in_threadpool(scope.end, exc)
+                raise
+            await run_in_threadpool(scope.end, None)
+            return response
+
+        return guarded
+
+
+def _sign_in(scope: Scope, token: str, pause: bool) -> None:
+    scope.sign_in(token)
+    if pause:  # a body follows: no transaction open while it arrives
+        scope.pause()
+
+
+def router(capability: str, operations: list[Operation]) -> APIRouter:
+    """The routes of one capability's operations."""
+    routes = APIRouter(prefix=API, tags=[capability], route_class=Guarded)
+    for operation in operations:
+        codes = (401, 403, 404, 409, 422) if operation.signed else (401, 422)
+        routes.add_api_route(
+            operation.path,
+            _endpoint(operation),
+            methods=[operation.method],
+            name=operation.name,
+            summary=operation.summary,
+            response_model=operation.output,
+            status_code=operation.status_code,
+            responses=_problems(*codes),
+            openapi_extra=_upload_body(operation),
+        )
+    return routes
+
+
+def _upload_body(operation: Operation) -> dict[str, Any] | None:
+    if operation.upload is None:
+        return None
+    schema = {"type": "string", "format": "binary"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {operation.upload.media_type: {"schema": schema}},
+            "description": f"The file, at most {operation.upload.limit} bytes.",
+        }
+    }
+
+
+@cache
+def _part(model: type[BaseModel], fields: tuple[str, ...], kind: str) -> type[BaseModel]:
+    """The model of some of ``model``'s fields (the query or the body besides the
+    path); the whole input is validated again with its own rules once assembled."""
+    if fields == tuple(model.model_fields):
+        return model
+    chosen = {
+        name: (model.model_fields[name].annotation, model.model_fields[name]) for name in fields
+    }
+    made: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{model.__name__}{kind}", __config__=model.model_config, **chosen
+    )
+    return made
+
+
+def _parameters(operation: Operation) -> list[inspect.Parameter]:
+    """The endpoint's parameters, for FastAPI to read the request and document it."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    fields = operation.input.model_fields
+    found = [
+        inspect.Parameter("request", keyword, annotation=Request),
+        inspect.Parameter("scope", keyword, annotation=ScopeDep),
+    ]
+    if operation.signed:
+        found.append(inspect.Parameter("me", keyword, annotation=CurrentUser))
+    if operation.upload is None:
+        found.append(inspect.Parameter("session", keyword, annotation=SessionDep))
+    for name in operation.path_fields:
+        kind: Any = Annotated[fields[name].annotation, Path()]
+        found.append(inspect.Parameter(name, keyword, annotation=kind))
+    rest = operation.rest_fields
+    if rest:
+        in_body = operation.writes and operation.upload is None
+        reads = Body() if in_body else Query()
+        if operation.body is not None and operation.upload is None:
+            part: Any = fields[operation.body].annotation
+            named = operation.body
+        else:
+            part, named = _part(operation.input, rest, "Body" if in_body else "Query"), "values"
+        found.append(inspect.Parameter(named, keyword, annotation=Annotated[part, reads]))
+    if operation.writes and operation.signed:
+        flag = Query(description="Only the permission and existence checks; nothing is done.")
+        found.append(
+            inspect.Parameter("check", keyword, annotation=Annotated[bool, flag], default=False)
+        )
+    if operation.paged:
+        limit = Query(ge=1, le=MAX_PAGE, description="Rows in this page.")
+        offset = Query(ge=0, description="Rows to skip.")
+        found.append(
+            inspect.Parameter(
+                "limit", keyword, annotation=Annotated[int, limit], default=DEFAULT_PAGE
+            )
+        )
+        found.append(
+            inspect.Parameter("offset", keyword, annotation=Annotated[int, offset], default=0)
+        )
+    return found
+
+
+def _input(operation: Operation, given: dict[str, Any], **more: Any) -> BaseModel:
+    """The operation's input from the request's parts, validated by its own model."""
+    values: dict[str, Any] = {name: given[name] for name in operation.path_fields}
+    part = given.get("values")
+    if part is not None:
+        values.update({name: getattr(part, name) for name in type(part).model_fields})
+    if operation.body is not None and operation.body in given:
+        values[operation.body] = given[operation.body]
+    values.update(more)
+    return operation.input.model_validate(values)
+
+
+def _endpoint(operation: Operation) -> Callable[..., Any]:
+    if operation.upload is not None:
+        return _upload_endpoint(operation)
+
+    def endpoint(**given: Any) -> Response:
+        scope: Scope = given["scope"]
+        session = given["session"]
+        me = given.get("me")
+        data = _input(operation, given)
+        if given.get("check"):
+            _check(operation, session, me, data)
+            return Response(status_code=204)
+        page = None
+        if operation.paged:
+            page = (given["limit"], given["offset"])
+        result = _run(operation, scope, session, me, data, page)
+        return _answer(operation, result, given["request"], page)
+
+    _sign(endpoint, operation)
+    return endpoint
+
+
+def _upload_endpoint(operation: Operation) -> Callable[..., Any]:
+    upload = operation.upload
+    assert upload is not None
+
+    async def endpoint(**given: Any) -> Response:
+        scope: Scope = given["scope"]
+        me = given.get("me")
+        name = getattr(given.get("values"), "name", None) or "the uploaded file"
+        placeholder = b"" if upload.as_bytes else FilePath(name)
+        data = _input(operation, given, **{upload.field: placeholder})
+        # The permission first, before a byte of the file is read.
+        await run_in_threadpool(_check_then_pause, operation, scope, me, data)
+        if given.get("check"):
+            return Response(status_code=204)
+        raw = await _capped(given["request"], upload.limit, name)
+        with tempfile.TemporaryDirectory(prefix="cms-upload-") as folder:
+            if upload.as_bytes:
+                value: Any = raw
+            else:
+                value = FilePath(folder) / "upload"
+                value.write_bytes(raw)
+            data = _input(operation, given, **{upload.field: value})
+            result = await run_in_threadpool(_run, operation, scope, scope.session, me, data, None)
+        return _answer(operation, result, given["request"], None)
+
+    _sign(endpoint, operation)
+    return endpoint
+
+
+def _sign(endpoint: Callable[..., Any], operation: Operation) -> None:
+    endpoint.__signature__ = inspect.Signature(_parameters(operation))  # type: ignore[attr-defined]
+    endpoint.__name__ = operation.name.replace(".", "_").replace("-", "_")
+    endpoint.operation = operation  # type: ignore[attr-defined]
+
+
+def _check(operation: Operation, session: Any, me: Any, data: BaseModel) -> None:
+    checker = operation.checker()
+    if checker is not None:
+        checker(session, me, **only_accepted(checker, operation.arguments(data)))
+
+
+def _check_then_pause(operation: Operation, scope: Scope, me: Any, data: BaseModel) -> None:
+    _check(operation, scope.session, me, data)
+    scope.pause()
+
+
+def _run(
+    operation: Operation,
+    scope: Scope,
+    session: Any,
+    me: Any,
+    data: BaseModel,
+    page: tuple[int, int] | None,
+) -> Any:
+    from cms_cli.api.operation import Page
+
+    asked = Page(limit=page[0], offset=page[1]) if page is not None else None
+    needs = provide(
+        operation,
+        scope.config,
+        scope.now,
+        auth_session=scope.auth_session,
+        source=scope.source,
+        page=asked,
+    )
+    function = operation.function()
+    arguments = {**operation.arguments(data), **needs}
+    if not operation.signed:
+        return operation.shape(function(session, **arguments))
+    return operation.shape(function(session, me, **arguments))
+
+
+def _answer(
+    operation: Operation, result: Any, request: Request, page: tuple[int, int] | None
+) -> Response:
+    """The result as JSON, serialised by its declared type in one call; a listing's page
+    with ``X-Total-Count`` and, while more rows remain, ``Link: <...>; rel="next"``."""
+    if operation.output is None:
+        return Response(status_code=204)
+    headers: dict[str, str] = {}
+    if page is not None:
+        limit, offset = page
+        if isinstance(result, Paged):
+            rows, total = result.rows, result.total
+        else:
+            rows, total = list(result), len(result)
+            rows = rows[offset : offset + limit]
+        result = rows
+        headers["X-Total-Count"] = str(total)
+        if offset + len(rows) < total:
+            following = request.url.include_query_params(limit=limit, offset=offset + len(rows))
+            headers["Link"] = f'<{following}>; rel="next"'
+    body = operation.results().dump_json(result, by_alias=True)
+    return Response(
+        body, status_code=operation.status_code, media_type="application/json", headers=headers
+    )
+
+
+async def _capped(request: Request, limit: int, name: str) -> bytes:
+    """The request's body, refused (exit 1) past ``limit`` bytes without reading more."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ValidationError(f"{name}: too large (over {limit} bytes)")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValidationError(f"{name}: too large (over {limit} bytes)")
+    return bytes(body)
+
+
+def routers() -> list[APIRouter]:
+    """One router per capability, from every declared operation."""
+    from cms_cli.api.operation import declared
+
+    return [router(capability, found) for capability, found in declared().items()]

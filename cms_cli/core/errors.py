@@ -72,6 +72,11 @@ class Unavailable(CmsError):
     exit_code = 7
 
 
+class InternalError(CmsError):
+    """Something cms did not foresee: a defect to report (exit 1; HTTP 500 through
+    `cms serve`, its traceback in the server's log)."""
+
+
 class SchemaBehind(ValidationError):
     """The configured database's schema is older than this version of cms."""
 

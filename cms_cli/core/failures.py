@@ -41,7 +41,9 @@ def as_cms_error(exc: BaseException, *, database_url: str | None = None) -> CmsE
     redis_exc = sys.modules.get("redis.exceptions")
     if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
         return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")
-    return CmsError(
+    from cms_cli.core.errors import InternalError
+
+    return InternalError(
         f"internal error: {type(exc).__name__}: {exc}",
         hint="run again with --debug for the traceback, and report it",
     )

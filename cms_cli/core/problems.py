@@ -22,6 +22,7 @@ CLASSES: dict[str, type[CmsError]] = {
     cls.__name__: cls
     for cls in (
         errors.CmsError,
+        errors.InternalError,
         errors.ValidationError,
         errors.UsageError,
         errors.NotFound,
@@ -36,7 +37,7 @@ BY_EXIT = {cls.exit_code: cls for cls in reversed(list(CLASSES.values()))}
 
 def problem(error: CmsError) -> tuple[int, dict[str, Any]]:
     """(HTTP status, problem document) of ``error``."""
-    status = STATUS.get(error.exit_code, 500)
+    status = 500 if isinstance(error, errors.InternalError) else STATUS.get(error.exit_code, 500)
     kind = next(
         (name for name, cls in CLASSES.items() if type(error) is cls),
         next(c.__name__ for c in type(error).__mro__ if c.__name__ in CLASSES),

@@ -23,9 +23,9 @@ def nothing_open() -> None:
     do so is a defect of cms, refused before the question."""
     session = sys.modules.get("cms_cli.core.session")
     if session is not None and session.open_transactions():
-        from cms_cli.core.errors import CmsError
+        from cms_cli.core.errors import InternalError
 
-        raise CmsError(
+        raise InternalError(
             "internal error: a question was about to wait inside a database transaction",
             hint="report it; nothing was changed",
         )

@@ -50,6 +50,10 @@ def invalid(exc: RequestValidationError) -> errors.ValidationError:
     kind = first.get("type", "")
     if kind == "json_invalid":
         return errors.ValidationError("the body is not valid JSON")
+    if not where and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return errors.ValidationError(
+            "the body is not a JSON object", hint="send Content-Type: application/json"
+        )
     message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
     if kind == "missing":
         message = "is required"
@@ -76,6 +80,8 @@ def install(app: FastAPI) -> None:
         response = answer(kind(detail), status=exc.status_code)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed(request))
         return response
 
     @app.exception_handler(Exception)
@@ -84,6 +90,20 @@ def install(app: FastAPI) -> None:
 
         config: Config = request.app.state.config
         return answer(as_cms_error(exc, database_url=config.database_url))
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method the API answers on the request's path (each operation is a route of
+    its own, so the one that refused knows only its own), from the OpenAPI document."""
+    import re
+
+    paths: dict[str, Any] = request.app.openapi()["paths"]
+    methods: set[str] = set()
+    for template, entry in paths.items():
+        pattern = re.sub(r"\\{\w+\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in entry}
+    return sorted(methods)
 
 
 def _said(exc: HTTPException, request: Request) -> str:

@@ -84,11 +84,36 @@ class Guarded(APIRoute):
                 response = await handler(request)
             except BaseException as exc:
                 await run_in_threadpool(scope.end, exc)
-                raise
+                answerable = _as_answerable(exc, scope)
+                if answerable is exc:
+                    raise
+                raise answerable from exc
             await run_in_threadpool(scope.end, None)
             return response
 
         return guarded
+
+
+def _as_answerable(exc: BaseException, scope: Scope) -> BaseException:
+    """What the error handlers answer: cms's errors and the framework's as they are;
+    anything else as the CmsError it means (a database that is down: 503), and, when
+    that is an internal error, its traceback in the server's log."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    from cms_cli.core.errors import CmsError, InternalError
+    from cms_cli.core.failures import as_cms_error
+
+    if not isinstance(exc, Exception) or isinstance(
+        exc, CmsError | HTTPException | RequestValidationError
+    ):
+        return exc
+    error = as_cms_error(exc, database_url=scope.config.database_url)
+    if isinstance(error, InternalError):
+        import logging
+
+        logging.getLogger("cms.server").error("internal error", exc_info=exc)
+    return error
 
 
 def _sign_in(scope: Scope, token: str, pause: bool) -> None:

@@ -11,6 +11,7 @@ from cms_cli.offerings.public import Filters
 from cms_cli.tracker.public import (
     AttendanceFilters,
     AttendancePublic,
+    Choice,
     DeadlinePublic,
     Draft,
     ListFilters,
@@ -85,7 +86,7 @@ choices = Operation(
     method="GET",
     path="/logs/form/offerings",
     input=Nothing,
-    output=list[tuple[int, str]],
+    output=list[Choice],
     service=f"{SERVICE}:active_choices",
     needs=("today",),
 )

@@ -20,7 +20,7 @@ from cms_cli.tracker.public import ACTIVITIES, Status
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from cms_cli.tracker.public import Draft, LogChanges
+    from cms_cli.tracker.public import Choice, Draft, LogChanges
 
 T = TypeVar("T")
 
@@ -64,15 +64,17 @@ def _escape(message: str) -> str:
     return escape(text.neutralise(message))
 
 
-def pick_offering(console: Console, offerings: Sequence[tuple[int, str]]) -> int:
-    """A numbered choice among the facilitator's active offerings, (id, name) each."""
+def pick_offering(console: Console, offerings: Sequence[Choice]) -> int:
+    """A numbered choice among the facilitator's active offerings."""
     console.print("[bold]You have several active offerings:[/bold]")
-    for number, (offering_id, name) in enumerate(offerings, start=1):
-        console.print(f"  {number}) offering {offering_id}: {_escape(name)}", highlight=False)
+    for number, one in enumerate(offerings, start=1):
+        console.print(
+            f"  {number}) offering {one.offering_id}: {_escape(one.name)}", highlight=False
+        )
 
     def parse(answer: str) -> int:
         if answer.isdigit() and 1 <= int(answer) <= len(offerings):
-            return offerings[int(answer) - 1][0]
+            return offerings[int(answer) - 1].offering_id
         raise ValidationError(f"type a number from 1 to {len(offerings)}")
 
     return ask(console, f"Which one? [1-{len(offerings)}]: ", parse)

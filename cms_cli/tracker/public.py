@@ -199,6 +199,13 @@ class Draft(BaseModel):
     students: list[tuple[str, str]]  # (e-mail, name), by e-mail
 
 
+class Choice(BaseModel):
+    """An offering the log form offers: its id and how people name it."""
+
+    offering_id: int
+    name: str
+
+
 class WeekChoice(BaseModel):
     """The offering the form logs, its number of weeks and this week (if within)."""
 

@@ -33,10 +33,10 @@ from cms_cli.tracker.models import (
     Status,
     WeeklyLog,
 )
+from cms_cli.tracker.public import Choice, WeekChoice
 from cms_cli.tracker.public import Draft as Draft
 from cms_cli.tracker.public import ListFilters as ListFilters
 from cms_cli.tracker.public import LogChanges as LogChanges
-from cms_cli.tracker.public import WeekChoice
 
 LIST_STATES = ("complete", "incomplete", "missing", "overdue")
 CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
@@ -162,7 +162,7 @@ def _attendance(session: Session, offering: Offering, changes: LogChanges) -> di
     return {sid: email not in absent for email, sid in enrolled.items()}
 
 
-def active_choices(session: Session, actor: User, today: date) -> list[tuple[int, str]]:
+def active_choices(session: Session, actor: User, today: date) -> list[Choice]:
     """(id, name) of the offerings a facilitator runs today, by id (the form offers a
     choice when there are several); nobody else has any."""
     if actor.role is not Role.facilitator:
@@ -173,7 +173,10 @@ def active_choices(session: Session, actor: User, today: date) -> list[tuple[int
     rows = offerings.list_offerings(
         session, actor, offerings.Filters(ids=[o.id or 0 for o in active]), today=today
     )
-    return [(r.id, f"{r.module} {r.class_code} {r.cohort} ({r.mode.value})") for r in rows]
+    return [
+        Choice(offering_id=r.id, name=f"{r.module} {r.class_code} {r.cohort} ({r.mode.value})")
+        for r in rows
+    ]
 
 
 def week_choice(session: Session, actor: User, offering_id: int | None, today: date) -> WeekChoice:

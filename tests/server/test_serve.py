@@ -756,3 +756,55 @@ def test_the_client_trusts_the_systems_certificates_only(
     checks = far("doctor").stdout
     assert "server    ok" in checks
     assert "tls       ok" in checks
+
+
+def test_every_worker_serves_the_profile_and_one_set_of_metrics(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    """`cms --profile staging serve --workers 2`: each worker serves the staging
+    profile's database (the default one has none here, so a worker that read its own
+    would answer 503), and /metrics, whichever worker answers, counts every request of
+    both: the same total at every read."""
+    import concurrent.futures
+
+    home = tmp_path / "server-home"
+    home.mkdir()
+    url = cli.env["CMS_DATABASE_URL"]
+    (home / "config.toml").write_text(f'[staging]\ndatabase_url = "{url}"\n', encoding="utf-8")
+    env = {**os.environ, "CMS_HOME": str(home), "CMS_NOW": cli.env["CMS_NOW"]}
+    for name in ("CMS_DATABASE_URL", "CMS_PROFILE", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cms_cli", "--profile", "staging", "serve"]
+        + ["--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(proc, served)
+        token = cli.ok("auth", "token").stdout.strip()
+        one = f"{served}/api/v1/offerings/{offerings['A']}"
+
+        def ask(_: int) -> int:
+            with httpx.Client() as client:  # a connection each: both workers take some
+                return client.get(one, headers={"Authorization": f"Bearer {token}"}).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(ask, range(40))) == {200}
+        wanted = (
+            'cms_http_requests_total{method="GET",route="/api/v1/offerings/{offering_id}",'
+            'status="200"}'
+        )
+        totals = []
+        for _ in range(8):
+            with httpx.Client() as client:
+                lines = client.get(served + "/metrics").text.splitlines()
+            totals.append(sum(float(x.rsplit(" ", 1)[1]) for x in lines if x.startswith(wanted)))
+        assert totals == [40.0] * 8
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

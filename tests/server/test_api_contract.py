@@ -71,7 +71,8 @@ def test_every_operation_is_typed_and_documented(api: Any) -> None:
 def test_swagger_ui_needs_no_internet(api: Any) -> None:
     page = api.get("/api/docs").text
     assert "/api/docs/static/swagger-ui-bundle.js" in page
-    assert "cdn" not in page.lower() and "https://" not in page
+    assert "cdn" not in page.lower()
+    assert "https://" not in page
     assert api.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
     assert api.get("/api/docs/static/swagger-ui.css").status_code == 200
 
@@ -81,7 +82,8 @@ def _problem(answer: Any, status: int, exit_code: int) -> dict[str, Any]:
     assert answer.headers["content-type"] == "application/problem+json"
     document: dict[str, Any] = answer.json()
     assert (document["status"], document["exit_code"]) == (status, exit_code)
-    assert document["detail"] and "\n" not in document["detail"]
+    assert document["detail"]
+    assert "\n" not in document["detail"]
     return document
 
 
@@ -90,7 +92,8 @@ def test_the_frameworks_own_errors_are_problem_documents(cli: Cli, manager: str,
     assert "no such path" in _problem(api.get("/nowhere"), 404, 3)["detail"]
     wrong = api.put("/api/v1/offerings", headers=_bearer(cli))
     assert _problem(wrong, 405, 2)["detail"] == "PUT is not allowed on /api/v1/offerings"
-    assert "GET" in wrong.headers["allow"] and "POST" in wrong.headers["allow"]
+    assert "GET" in wrong.headers["allow"]
+    assert "POST" in wrong.headers["allow"]
     # A body or query that does not fit its model: one line naming the field (exit 1).
     me = _bearer(cli)
     credits = api.post(
@@ -142,15 +145,20 @@ def test_lists_are_paged_with_links(cli: Cli, offerings: dict[str, int], api: An
     assert first.headers["x-total-count"] == "2"
     assert [o["id"] for o in first.json()] == [offerings["A"]]
     link = first.headers["link"]
-    assert link.endswith('>; rel="next"') and "offset=1" in link and "limit=1" in link
+    assert link.endswith('>; rel="next"')
+    assert "offset=1" in link
+    assert "limit=1" in link
     following = api.get(link[1 : link.index(">")], headers=me)
     assert [o["id"] for o in following.json()] == [offerings["B"]]
-    assert following.headers["x-total-count"] == "2" and "link" not in following.headers
+    assert following.headers["x-total-count"] == "2"
+    assert "link" not in following.headers
     beyond = api.get("/api/v1/offerings?limit=1&offset=5", headers=me)
-    assert beyond.json() == [] and beyond.headers["x-total-count"] == "2"
+    assert beyond.json() == []
+    assert beyond.headers["x-total-count"] == "2"
     # A listing whose service pages in Python answers the same way.
     users = api.get("/api/v1/users?limit=2&offset=1", headers=me)
-    assert len(users.json()) == 2 and 'rel="next"' in users.headers["link"]
+    assert len(users.json()) == 2
+    assert 'rel="next"' in users.headers["link"]
 
 
 @pytest.mark.parametrize("transport", ["served"], indirect=True)

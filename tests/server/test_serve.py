@@ -776,8 +776,18 @@ def test_every_worker_serves_the_profile_and_one_set_of_metrics(
         env.pop(name, None)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cms_cli", "--profile", "staging", "serve"]
-        + ["--port", str(port), "--workers", "2"],
+        [
+            sys.executable,
+            "-m",
+            "cms_cli",
+            "--profile",
+            "staging",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

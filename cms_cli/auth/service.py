@@ -475,21 +475,6 @@ def _unlock(session: Session, address: str) -> None:
 SOURCE_FAILURES = 30
 
 
-def source_refused(session: Session, source: str, now: datetime) -> None:
-    """NotAuthenticated (exit 4) while ``source`` (a client's address) is locked out.
-    A plain read: successful logins from one address (a campus behind one NAT) never
-    wait on each other; only failures take the address's row lock."""
-    row = session.exec(
-        select(LoginThrottle).where(LoginThrottle.address_key == token_hash(f"source:{source}"))
-    ).first()
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        raise NotAuthenticated(
-            f"too many failed logins from {source}: refused until "
-            f"{row.locked_until.isoformat(timespec='minutes')}",
-            hint="wait, then try again",
-        )
-
-
 def source_failed(session: Session, source: str, now: datetime) -> None:
     """One more failed login from ``source``; the SOURCE_FAILURES-th locks it."""
     throttle = _throttle(session, f"source:{source}", now)
@@ -497,16 +482,33 @@ def source_failed(session: Session, source: str, now: datetime) -> None:
         audit.record(session, None, "lock", "session", None, after={"source": source})
 
 
-def check_password_of(session: Session, email: str, password: str, *, rounds: int = 12) -> User:
+def _throttles(session: Session, keys: list[str]) -> dict[str, LoginThrottle]:
+    """The throttle rows of ``keys`` (a plain read, in one statement)."""
+    rows = session.exec(select(LoginThrottle).where(col(LoginThrottle.address_key).in_(keys)))
+    return {row.address_key: row for row in rows.all()}
+
+
+def _locked(throttle: LoginThrottle | None, now: datetime) -> datetime | None:
+    """Until when ``throttle`` refuses logins, or None when it does not (now)."""
+    until = throttle.locked_until if throttle is not None else None
+    return until if until is not None and until > now else None
+
+
+def check_password_of(
+    session: Session, email: str, password: str, *, rounds: int = 12, source: str | None = None
+) -> User:
     """The account if the password is right; counts failures and locks after five.
 
     Every outcome costs one bcrypt check at the configured cost and, but for a right
     password, says the same whether the account exists or not: "wrong e-mail or
     password", or, after five failures within 15 minutes on that address (known or
     not), that it is locked and until when. A deactivated account is named as such only
-    to someone who gave its right password. The failure is written in the caller's
-    transaction and the NotAuthenticated raised carries ``keep_changes``, so the
-    session scope commits it even though the command fails.
+    to someone who gave its right password. Through `cms serve`, ``source`` (the
+    client's address) is refused while locked, and each wrong password counts against
+    it too. The throttles are read plainly (a right password takes no lock: logins never
+    wait on each other); a failure takes its rows' locks and counts under them. The
+    failure is written in the caller's transaction and the NotAuthenticated raised
+    carries ``keep_changes``, so the session scope commits it though the command fails.
     """
     try:
         address = normalize_email(email)
@@ -514,21 +516,41 @@ def check_password_of(session: Session, email: str, password: str, *, rounds: in
         verify_password(password, None, rounds=rounds)
         raise NotAuthenticated(BAD_CREDENTIALS) from None
     now = clock.now()
-    throttle = _throttle(session, address, now)
-    user = session.exec(select(User).where(User.email == address)).first()
-    if throttle.locked_until is not None and throttle.locked_until > now:
+    account_key = token_hash(address)
+    source_key = token_hash(f"source:{source}") if source is not None else None
+    found = _throttles(session, [k for k in (account_key, source_key) if k is not None])
+    refused = _locked(found.get(source_key or ""), now)
+    if refused is not None:
+        raise NotAuthenticated(
+            f"too many failed logins from {source}: refused until "
+            f"{refused.isoformat(timespec='minutes')}",
+            hint="wait, then try again",
+        )
+    account = found.get(account_key)
+    until = _locked(account, now)
+    if until is not None:
         verify_password(password, None, rounds=rounds)  # as long as any other answer
         raise NotAuthenticated(
-            _locked_message(throttle.locked_until),
-            hint="wait, or ask a manager to set a new password",
+            _locked_message(until), hint="wait, or ask a manager to set a new password"
         )
+    user = session.exec(select(User).where(User.email == address)).first()
     hashed = user.password_hash if user is not None else None
     if not verify_password(password, hashed, rounds=rounds):
+        throttle = _throttle(session, address, now)  # locked now, read afresh
+        until = _locked(throttle, now)
+        if until is not None:  # locked meanwhile by another failure
+            raise NotAuthenticated(
+                _locked_message(until), hint="wait, or ask a manager to set a new password"
+            )
         _record_failure(session, throttle, user, now)
+        if source is not None:
+            source_failed(session, source, now)
         raise NotAuthenticated(BAD_CREDENTIALS, keep_changes=True)
     assert user is not None
     if not user.is_active:
         raise NotAuthenticated("this account is deactivated", hint="ask a manager")
+    if account is not None:  # earlier failures are forgotten
+        _unlock(session, user.email)
     return user
 
 
@@ -587,10 +609,18 @@ def _signed_in(row: AuthSession) -> dict[str, Any]:
     return shown
 
 
-def login(session: Session, email: str, password: str, *, hours: int, rounds: int = 12) -> Login:
-    user = check_password_of(session, email, password, rounds=rounds)
+def login(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    hours: int,
+    rounds: int = 12,
+    source: str | None = None,
+) -> Login:
+    """A new session for the right password (check_password_of)."""
+    user = check_password_of(session, email, password, rounds=rounds, source=source)
     now = clock.now()
-    _unlock(session, user.email)
     token = secrets.token_urlsafe(32)  # 256 bits
     row = AuthSession(
         user_id=user.id,  # type: ignore[arg-type]
@@ -617,14 +647,7 @@ def sign_in(
     """`auth login`: a new session for the right password. Through `cms serve`,
     ``source`` (the client's address) is throttled too: refused while locked, and each
     wrong password counts against it as against the account."""
-    if source is not None:
-        source_refused(session, source, now)
-    try:
-        done = login(session, email, password, hours=hours, rounds=rounds)
-    except NotAuthenticated as exc:
-        if exc.keep_changes and source is not None:  # a wrong password, recorded
-            source_failed(session, source, now)
-        raise
+    done = login(session, email, password, hours=hours, rounds=rounds, source=source)
     return SignedIn(
         token=done.token, expires_at=done.auth_session.expires_at, user=public(done.user)
     )

@@ -108,10 +108,14 @@ def make_engine(url: str) -> Engine:
 
         # The session (strict sql_mode, UTC, READ COMMITTED) is set up by
         # core.mysql's connection in one statement; the dialect is told, not asked.
+        # No ROLLBACK when a connection goes back to the pool: every use ends its
+        # transaction itself (a Session, or a Connection, rolls back on close whatever
+        # it did not commit), so the pool's own reset would be a round trip for nothing.
         return mysql.engine(
             sa_url,
             pool_pre_ping=True,
             pool_recycle=3600,
+            pool_reset_on_return=None,
             connect_args={"charset": "utf8mb4", "connect_timeout": 5},
         )
     return sa.create_engine(sa_url, pool_pre_ping=True)
@@ -325,4 +329,29 @@ def insert_or_lock(session: Session, table: sa.Table, values: dict[str, Any]) ->
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    session.execute(statement)
+
+
+def upsert(
+    session: Session, table: sa.Table, rows: list[dict[str, Any]], keys: tuple[str, ...]
+) -> None:
+    """INSERT ``rows`` in one statement; a row whose ``keys`` (a unique constraint) are
+    taken updates the other columns instead (MySQL's ON DUPLICATE KEY UPDATE, SQLite's
+    ON CONFLICT DO UPDATE)."""
+    if not rows:
+        return
+    changed = [k for k in rows[0] if k not in keys]
+    statement: Any
+    if session.get_bind().dialect.name == "mysql":
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table).values(rows)
+        statement = statement.on_duplicate_key_update({k: statement.inserted[k] for k in changed})
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={k: statement.excluded[k] for k in changed}
+        )
     session.execute(statement)

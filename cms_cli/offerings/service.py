@@ -357,7 +357,27 @@ def create(
     except sa.exc.IntegrityError as exc:
         session.rollback()
         raise _duplicate(data.mode, (module.code, group.code, cohort.name)) from exc
-    shown = _one(session, offering.id or 0, today)
+    # Everything shown is known here: no read of what was just written.
+    shown = OfferingPublic(
+        id=offering.id or 0,
+        module=module.code,
+        module_name=module.name,
+        class_code=group.code,
+        year=group.year,
+        trimester=group.trimester,
+        intake=group.intake,
+        cohort=cohort.name,
+        mode=data.mode,
+        facilitator=facilitator.email if facilitator else None,
+        manager=manager.email,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        weeks=weeks_between(data.start_date, data.end_date),
+        max_students=data.max_students,
+        enrolled=0,
+        status=status_of(data.start_date, data.end_date, False, today),
+        created_at=now,
+    )
     audit.record(session, actor, "create", "offering", offering.id, after=shown)
     return shown
 

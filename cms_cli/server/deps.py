@@ -64,10 +64,14 @@ class Scope:
         self.user, self.auth_session = service.authenticate(self.session, token)
 
     def pause(self) -> None:
-        """End the transaction so far (the sign-in) before a body is read: a slow
-        client never holds a lock; the next statement begins the next transaction."""
+        """Before a body is read: a slow client must never hold a lock. On SQLite every
+        transaction holds the database's write lock, so the sign-in's ends here (the
+        next statement begins the next one); on MySQL the sign-in's plain read holds no
+        lock (READ COMMITTED), and the transaction goes on without a round trip."""
         if self.transaction is not None:
-            self.transaction.session.commit()
+            session = self.transaction.session
+            if session.get_bind().dialect.name == "sqlite":
+                session.commit()
 
     def end(self, error: BaseException | None) -> None:
         if self.transaction is not None:

@@ -45,10 +45,10 @@ PASSWORD = "bench-password-1"
 def seed(url: str, work: Path) -> str:
     """The catalog, 1,000 offerings (by the import's service), 20 students in each of the
     first 50, a password for the manager; returns the manager's token."""
+    import offerings as sheet
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    import offerings as sheet
     from cms_cli.auth.models import Role, User
     from cms_cli.auth.service import hash_password
     from cms_cli.core.csvfile import CsvFile

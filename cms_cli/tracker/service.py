@@ -234,7 +234,7 @@ def _roster(
     """In one statement: the offering's students (e-mail -> account id) and what the log
     recorded of each student so far (e-mail -> present; students no longer enrolled
     included)."""
-    enrolled = (
+    enrolled: Any = (
         sa.select(
             col(User.email).label("email"),
             col(User.id).label("student_id"),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from cms_cli.api.operation import Operation
 from cms_cli.audit.public import AuditEventPublic
+from cms_cli.core.public import Model
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     entity: str | None = None

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from cms_cli.core.public import Model
 
 ENTITIES = (
     "user",
@@ -23,7 +25,7 @@ ENTITIES = (
 )
 
 
-class AuditEventPublic(BaseModel):
+class AuditEventPublic(Model):
     """An event as `cms audit list` shows it, to people and scripts alike."""
 
     model_config = ConfigDict(from_attributes=True)

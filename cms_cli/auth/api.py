@@ -3,33 +3,32 @@ server's routes, the client's calls and the local calls are derived from these."
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from cms_cli.api.operation import CSV, Operation
 from cms_cli.auth.public import SessionPublic, SignedIn, UserPublic
 from cms_cli.core.csvfile import CsvImport, ImportReport
+from cms_cli.core.public import Model
 from cms_cli.core.results import Account, Standing
 from cms_cli.core.roles import Role
 
 SERVICE = "cms_cli.auth.service"
 
 
-class Nothing(BaseModel):
+class Nothing(Model):
     """An operation that takes no input but who calls it."""
 
 
-class Credentials(BaseModel):
+class Credentials(Model):
     email: str
     password: str
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Model):
     #: The current password; a script's session vouches for it when None.
     old: str | None = None
     new: str
 
 
-class NewAccount(BaseModel):
+class NewAccount(Model):
     email: str
     name: str
     role: Role
@@ -38,18 +37,18 @@ class NewAccount(BaseModel):
     password: str | None = None
 
 
-class UserQuery(BaseModel):
+class UserQuery(Model):
     role: Role | None = None
     active: bool | None = None
 
 
-class NewPassword(BaseModel):
+class NewPassword(Model):
     email: str
     #: Asked once the account is known to exist and be the caller's to manage.
     password: str = ""
 
 
-class Activation(BaseModel):
+class Activation(Model):
     email: str
     active: bool
 

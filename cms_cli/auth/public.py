@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from cms_cli.core.public import Model
 from cms_cli.core.roles import Role
 
 
-class UserPublic(BaseModel):
+class UserPublic(Model):
     """What `user list` and `auth status` may show."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -29,7 +30,7 @@ IMPORT_REQUIRED = ("email", "name", "role")
 IMPORT_OPTIONAL = ("employee_id", "student_id")
 
 
-class SessionPublic(BaseModel):
+class SessionPublic(Model):
     """Who a session belongs to and until when (`auth status`, `auth refresh`)."""
 
     email: str
@@ -38,7 +39,7 @@ class SessionPublic(BaseModel):
     expires_at: datetime
 
 
-class SignedIn(BaseModel):
+class SignedIn(Model):
     """A new session: its token (shown once, kept by the client) and whose it is."""
 
     token: str

@@ -10,36 +10,37 @@ from pydantic import BaseModel
 
 from cms_cli.api.operation import Operation
 from cms_cli.catalog.public import ClassGroupPublic, CohortPublic, ModulePublic
+from cms_cli.core.public import Model
 from cms_cli.core.results import Standing
 
 SERVICE = "cms_cli.catalog.service"
 
 
-class ModuleCreate(BaseModel):
+class ModuleCreate(Model):
     code: str
     name: str
     credits: int
     description: str | None = None
 
 
-class CohortCreate(BaseModel):
+class CohortCreate(Model):
     name: str
     start: date | None = None
     end: date | None = None
 
 
-class ClassCreate(BaseModel):
+class ClassCreate(Model):
     code: str
     year: int
     trimester: int
     intake: str
 
 
-class Active(BaseModel):
+class Active(Model):
     active: bool | None = None
 
 
-class Activation(BaseModel):
+class Activation(Model):
     #: The entry's code (or a cohort's name).
     value: str
     active: bool

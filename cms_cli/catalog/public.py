@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from cms_cli.core.public import Model
+
 
 class Mode(StrEnum):
     online = "online"
@@ -25,7 +27,7 @@ class Intake(StrEnum):
 # order), and what its audit events record: the Public rung of each model's ladder.
 
 
-class ModulePublic(BaseModel):
+class ModulePublic(Model):
     code: str
     name: str
     credits: int
@@ -33,14 +35,14 @@ class ModulePublic(BaseModel):
     is_active: bool
 
 
-class CohortPublic(BaseModel):
+class CohortPublic(Model):
     name: str
     start_date: date | None = None
     end_date: date | None = None
     is_active: bool
 
 
-class ClassGroupPublic(BaseModel):
+class ClassGroupPublic(Model):
     code: str
     year: int
     trimester: int

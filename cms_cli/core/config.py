@@ -15,9 +15,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from cms_cli.core.errors import ValidationError
 
@@ -67,10 +66,12 @@ def paths() -> Paths:
     )
 
 
-class Settings(BaseSettings):
-    """The effective settings of one invocation."""
+class Settings(BaseModel):
+    """The effective settings of one invocation: made by ``from_sources`` from the
+    environment (``CMS_`` + the key, upper-case), which outranks the profile's values.
+    Plain pydantic (a client's start-up pays for no settings library)."""
 
-    model_config = SettingsConfigDict(env_prefix="CMS_", extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     #: A `cms serve` to talk to: the CLI is then its client and needs no database.
     server_url: str | None = None
@@ -107,16 +108,15 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The profile's values arrive as init kwargs; the environment outranks them.
-        return (env_settings, init_settings)
+    def from_sources(cls, profile: dict[str, Any]) -> Settings:
+        """The profile's values, each overridden by its ``CMS_*`` variable when set (a
+        variable's text is read as the key's type: "12", "true")."""
+        values = dict(profile)
+        for key in cls.model_fields:
+            given = os.environ.get(f"CMS_{key.upper()}")
+            if given is not None:
+                values[key] = given
+        return cls.model_validate(values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +197,7 @@ def load_config(profile: str | None = None) -> Config:
     where = paths()
     values, found = _read_profile(where.config_file, name, explicit)
     try:
-        settings = Settings(**values)
+        settings = Settings.from_sources(values)
     except PydanticValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "setting"

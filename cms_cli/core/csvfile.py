@@ -15,9 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from cms_cli.core.errors import FileProblems, ValidationError
+from cms_cli.core.public import Model
 from cms_cli.core.text import shorten
 
 Row = tuple[int, dict[str, str]]
@@ -27,7 +28,7 @@ Rows = list[Row]
 MAX_FIELD = 64 * 1024
 
 
-class CsvImport(BaseModel):
+class CsvImport(Model):
     """A CSV file to import: its path here (through `cms serve`, the server's copy of
     the bytes sent), the name its messages give it, and whether only to check it."""
 
@@ -36,7 +37,7 @@ class CsvImport(BaseModel):
     dry_run: bool = False
 
 
-class ImportReport(BaseModel):
+class ImportReport(Model):
     """What an all-or-nothing import did: rows checked, records created (0 on a dry
     run) and, for an import that may also update (`tracker import`), records updated."""
 

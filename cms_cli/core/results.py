@@ -3,16 +3,16 @@ read by a client of `cms serve` as by a local command."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from cms_cli.core.public import Model
 
 
-class Account(BaseModel):
+class Account(Model):
     """The account an operation acted on."""
 
     email: str
 
 
-class Standing(BaseModel):
+class Standing(Model):
     """What an activation, deactivation or cancellation did: its subject as shown, and
     whether anything changed (it may have been so already)."""
 
@@ -20,13 +20,13 @@ class Standing(BaseModel):
     changed: bool
 
 
-class Count(BaseModel):
+class Count(Model):
     """How many things an operation acted on."""
 
     count: int
 
 
-class Queued(BaseModel):
+class Queued(Model):
     """The notifications handed to the queue again."""
 
     ids: list[int]

@@ -4,34 +4,33 @@ sweep and the worker are operator commands: they hold the database, not an API."
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from cms_cli.api.operation import Operation
+from cms_cli.core.public import Model
 from cms_cli.core.results import Count, Queued
 from cms_cli.notify.public import InboxItemPublic, NotificationPublic
 
 SERVICE = "cms_cli.notify.service"
 
 
-class NotificationQuery(BaseModel):
+class NotificationQuery(Model):
     status: str | None = None
     recipient: str | None = None
 
 
-class Retry(BaseModel):
+class Retry(Model):
     ids: list[int] = []
     all_failed: bool = False
 
 
-class InboxQuery(BaseModel):
+class InboxQuery(Model):
     include_read: bool = False
 
 
-class InboxRef(BaseModel):
+class InboxRef(Model):
     item_id: int
 
 
-class MarkRead(BaseModel):
+class MarkRead(Model):
     ids: list[int] = []
     everything: bool = False
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from cms_cli.core.public import Model
 
 
 class Kind(StrEnum):
@@ -31,7 +31,7 @@ class NotificationStatus(StrEnum):
     failed = "failed"  # every attempt failed; `cms notify retry` tries again
 
 
-class NotificationPublic(BaseModel):
+class NotificationPublic(Model):
     """A notification as `notify list` shows it (fields in the contract's order)."""
 
     id: int
@@ -46,7 +46,7 @@ class NotificationPublic(BaseModel):
     sent_at: datetime | None
 
 
-class InboxItemPublic(BaseModel):
+class InboxItemPublic(Model):
     """An in-app notification as `cms inbox` shows it to its reader."""
 
     id: int

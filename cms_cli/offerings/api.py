@@ -3,10 +3,9 @@ the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from cms_cli.api.operation import CSV, Operation
 from cms_cli.core.csvfile import CsvImport, ImportReport
+from cms_cli.core.public import Model
 from cms_cli.core.results import Account, Standing
 from cms_cli.offerings.public import (
     Copied,
@@ -22,34 +21,34 @@ from cms_cli.offerings.public import (
 SERVICE = "cms_cli.offerings.service"
 
 
-class NewOffering(BaseModel):
+class NewOffering(Model):
     data: OfferingCreate
 
 
-class OfferingRef(BaseModel):
+class OfferingRef(Model):
     offering_id: int
 
 
-class OfferingEdit(BaseModel):
+class OfferingEdit(Model):
     offering_id: int
     changes: OfferingUpdate
 
 
-class OfferingQuery(BaseModel):
+class OfferingQuery(Model):
     filters: Filters = Filters()
 
 
-class CopyCall(BaseModel):
+class CopyCall(Model):
     request: CopyRequest
     dry_run: bool = False
 
 
-class Enrolment(BaseModel):
+class Enrolment(Model):
     offering_id: int
     emails: list[str] = []
 
 
-class Unenrolment(BaseModel):
+class Unenrolment(Model):
     offering_id: int
     student: str
 

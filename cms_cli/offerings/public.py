@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cms_cli.catalog.public import Intake, Mode
 from cms_cli.core.errors import ValidationError
+from cms_cli.core.public import Model
 from cms_cli.offerings.rules import check_capacity, check_dates, parse_mode, parse_status
 
 # The ladder (full-stack FastAPI template): what a manager asks for (OfferingCreate,
@@ -28,7 +29,7 @@ def _names(info: ValidationInfo) -> tuple[str, str]:
     return names
 
 
-class OfferingCreate(BaseModel):
+class OfferingCreate(Model):
     """A new offering, as `offering create` and each row of `offering import` give it."""
 
     module: str
@@ -58,7 +59,7 @@ class OfferingCreate(BaseModel):
         return self
 
 
-class OfferingUpdate(BaseModel):
+class OfferingUpdate(Model):
     """What `offering update` changes: only the fields given (None: unchanged)."""
 
     facilitator: str | None = None
@@ -98,7 +99,7 @@ class OfferingUpdate(BaseModel):
         return self
 
 
-class OfferingPublic(BaseModel):
+class OfferingPublic(Model):
     """An offering as shown (the contract's field order)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -123,7 +124,7 @@ class OfferingPublic(BaseModel):
     created_at: datetime
 
 
-class StudentPublic(BaseModel):
+class StudentPublic(Model):
     """An enrolled student as `offering students` shows them."""
 
     email: str
@@ -132,7 +133,7 @@ class StudentPublic(BaseModel):
     enrolled_at: datetime
 
 
-class Filters(BaseModel):
+class Filters(Model):
     """Which offerings a listing wants (`offering list`'s options, shared by the report,
     attendance and the rest; the query of their API)."""
 
@@ -151,7 +152,7 @@ class Filters(BaseModel):
     ids: list[int] | None = None
 
 
-class EnrolReport(BaseModel):
+class EnrolReport(Model):
     """What an enrolment did: who was added, who was there already, the count after."""
 
     offering_id: int
@@ -162,7 +163,7 @@ class EnrolReport(BaseModel):
     end_date: date | None = None
 
 
-class CopyRequest(BaseModel):
+class CopyRequest(Model):
     """What `offering copy` copies where, and how."""
 
     from_class: str
@@ -172,7 +173,7 @@ class CopyRequest(BaseModel):
     keep_facilitators: bool = False
 
 
-class Copied(BaseModel):
+class Copied(Model):
     """What a copy did (or, on a dry run, would do): source id -> new id (None on a
     dry run), the first start and the shift applied to every date."""
 

@@ -3,9 +3,8 @@ the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from cms_cli.api.operation import Operation, Upload
+from cms_cli.core.public import Model
 from cms_cli.offerings.public import Filters
 from cms_cli.reflection.files import MAX_FILE, MAX_IMPORT
 from cms_cli.reflection.public import ImportedReflections, ReflectionPublic, ResponseRate, Submitted
@@ -13,24 +12,24 @@ from cms_cli.reflection.public import ImportedReflections, ReflectionPublic, Res
 SERVICE = "cms_cli.reflection.service"
 
 
-class ReflectionFile(BaseModel):
+class ReflectionFile(Model):
     """The JSON file the reflection page downloaded, and the name messages give it."""
 
     raw: bytes = b""
     name: str = "the uploaded file"
 
 
-class Bundle(BaseModel):
+class Bundle(Model):
     """`reflection import`'s files in one upload (ReflectionUpload's JSON)."""
 
     bundle: bytes = b""
 
 
-class OfferingRef(BaseModel):
+class OfferingRef(Model):
     offering_id: int
 
 
-class SummaryQuery(BaseModel):
+class SummaryQuery(Model):
     filters: Filters = Filters()
 
 

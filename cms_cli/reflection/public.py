@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from cms_cli.core.public import Model
 
 
-class ReflectionCreate(BaseModel):
+class ReflectionCreate(Model):
     """A reflection as the page's file gives it (checked by ``files.parse``)."""
 
     offering_id: int
@@ -20,7 +20,7 @@ class ReflectionCreate(BaseModel):
     email: str | None = None
 
 
-class ReflectionPublic(BaseModel):
+class ReflectionPublic(Model):
     """A reflection as `reflection list` shows it (the contract's field order)."""
 
     student: str
@@ -30,7 +30,7 @@ class ReflectionPublic(BaseModel):
     submitted_at: datetime
 
 
-class ResponseRate(BaseModel):
+class ResponseRate(Model):
     """An offering's reflections against its enrolment (`reflection summary`)."""
 
     offering_id: int
@@ -42,7 +42,7 @@ class ResponseRate(BaseModel):
     rate: float | None
 
 
-class ImportedReflections(BaseModel):
+class ImportedReflections(Model):
     """What `reflection import` did (or, on a dry run, would do)."""
 
     checked: int
@@ -56,7 +56,7 @@ class ImportedReflections(BaseModel):
     dry_run: bool
 
 
-class FileUpload(BaseModel):
+class FileUpload(Model):
     """One file of `reflection import`, as a client sends it to `cms serve`."""
 
     name: str
@@ -64,7 +64,7 @@ class FileUpload(BaseModel):
     content: str
 
 
-class ReflectionUpload(BaseModel):
+class ReflectionUpload(Model):
     """`reflection import`'s files, as a client sends them to `cms serve`."""
 
     dry_run: bool = False
@@ -80,7 +80,7 @@ class ReflectionUpload(BaseModel):
         )
 
 
-class Submitted(BaseModel):
+class Submitted(Model):
     """What `reflection submit` stored, and whether it replaced an earlier one."""
 
     reflection: ReflectionPublic

@@ -3,10 +3,9 @@ the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from cms_cli.api.operation import CSV, Operation
 from cms_cli.core.csvfile import CsvImport, ImportReport
+from cms_cli.core.public import Model
 from cms_cli.offerings.public import Filters
 from cms_cli.tracker.public import (
     AttendanceFilters,
@@ -24,48 +23,48 @@ from cms_cli.tracker.public import (
 SERVICE = "cms_cli.tracker.service"
 
 
-class LogWrite(BaseModel):
+class LogWrite(Model):
     offering_id: int | None = None
     week: int | None = None
     changes: LogChanges = LogChanges()
 
 
-class Nothing(BaseModel):
+class Nothing(Model):
     """No input but who asks."""
 
 
-class OfferingChoice(BaseModel):
+class OfferingChoice(Model):
     offering_id: int | None = None
 
 
-class WeekOf(BaseModel):
+class WeekOf(Model):
     offering_id: int | None = None
     week: int | None = None
 
 
-class WeekRef(BaseModel):
+class WeekRef(Model):
     offering_id: int | None = None
     week: int
 
 
-class LogQuery(BaseModel):
+class LogQuery(Model):
     filters: ListFilters = ListFilters()
 
 
-class ReportQuery(BaseModel):
+class ReportQuery(Model):
     filters: Filters = Filters()
 
 
-class AttendanceQuery(BaseModel):
+class AttendanceQuery(Model):
     filters: AttendanceFilters = AttendanceFilters()
 
 
-class DeadlineQuery(BaseModel):
+class DeadlineQuery(Model):
     offering_id: int | None = None
     facilitator: str | None = None
 
 
-class LogRef(BaseModel):
+class LogRef(Model):
     offering_id: int
     week: int
 

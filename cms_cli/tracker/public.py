@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, field_validator
+from pydantic import field_validator
 
+from cms_cli.core.public import Model
 from cms_cli.offerings.public import Filters
 
 
@@ -29,7 +30,7 @@ ACTIVITIES = (
 )
 
 
-class LogPublic(BaseModel):
+class LogPublic(Model):
     """A week's log as shown (`tracker show/list --json`, the CSV columns in order, the
     audit trail's before and after); a week due without a log is shown with
     ``updated_at`` None and every activity not started."""
@@ -55,7 +56,7 @@ class LogPublic(BaseModel):
     updated_at: datetime | None = None
 
 
-class ReportRow(BaseModel):
+class ReportRow(Model):
     """An offering's row of the compliance matrix: week number -> cell state."""
 
     id: int
@@ -64,7 +65,7 @@ class ReportRow(BaseModel):
     weeks: dict[str, str]
 
 
-class Report(BaseModel):
+class Report(Model):
     """The compliance matrix (`tracker report --json`), with its totals over the weeks
     already due."""
 
@@ -76,7 +77,7 @@ class Report(BaseModel):
     offerings: list[ReportRow]
 
 
-class AttendancePublic(BaseModel):
+class AttendancePublic(Model):
     """A student's attendance in one offering (`tracker attendance`): over the weeks
     whose log recorded attendance while they were enrolled."""
 
@@ -92,7 +93,7 @@ class AttendancePublic(BaseModel):
     last_present_week: int | None
 
 
-class DeadlinePublic(BaseModel):
+class DeadlinePublic(Model):
     """A week to log and when it is due (`tracker deadlines`)."""
 
     offering_id: int
@@ -106,7 +107,7 @@ class DeadlinePublic(BaseModel):
     complete: bool
 
 
-class ReportTotals(BaseModel):
+class ReportTotals(Model):
     """One group of `tracker report --by`: a facilitator, a module or a week number,
     over the weeks already due of the offerings in it."""
 
@@ -122,7 +123,7 @@ class ReportTotals(BaseModel):
     rate: float | None
 
 
-class ListFilters(BaseModel):
+class ListFilters(Model):
     """Which logs `tracker list` wants."""
 
     offering_id: int | None = None
@@ -146,7 +147,7 @@ class AttendanceFilters(Filters):
         return Filters.model_validate(self.model_dump(include=set(Filters.model_fields)))
 
 
-class LogChanges(BaseModel):
+class LogChanges(Model):
     """What `tracker log` changes in a week (only what is given): the body of the API's
     write too."""
 
@@ -187,7 +188,7 @@ IMPORT_REQUIRED = ("offering", "week")
 IMPORT_OPTIONAL = (*ACTIVITIES, "notes", "present", "absent")
 
 
-class Draft(BaseModel):
+class Draft(Model):
     """What the log form starts from: a week's current values and the enrolled students."""
 
     offering_id: int
@@ -199,14 +200,14 @@ class Draft(BaseModel):
     students: list[tuple[str, str]]  # (e-mail, name), by e-mail
 
 
-class Choice(BaseModel):
+class Choice(Model):
     """An offering the log form offers: its id and how people name it."""
 
     offering_id: int
     name: str
 
 
-class WeekChoice(BaseModel):
+class WeekChoice(Model):
     """The offering the form logs, its number of weeks and this week (if within)."""
 
     offering_id: int

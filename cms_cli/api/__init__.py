@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from cms_cli.api.operation import Operation, Rows
+    from cms_cli.core.operation import Operation, Rows
 
 In = TypeVar("In", bound="BaseModel")
 

@@ -9,14 +9,14 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from cms_cli.api.needs import provide
-from cms_cli.api.operation import Paged, Rows, only_accepted
+from cms_cli.core.operation import Paged, Rows, only_accepted
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from sqlmodel import Session
 
-    from cms_cli.api.operation import Operation
     from cms_cli.auth.current import Current
+    from cms_cli.core.operation import Operation
 
 
 @contextmanager

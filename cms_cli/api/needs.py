@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cms_cli.api.operation import Operation
     from cms_cli.core.config import Config
+    from cms_cli.core.operation import Operation
 
 
 def provide(operation: Operation, config: Config, now: datetime, **given: Any) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-from cms_cli.api.operation import Rows
 from cms_cli.core.errors import NotAuthenticated, Unavailable, UsageError, ValidationError
+from cms_cli.core.operation import Rows
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from cms_cli.api.operation import Operation
+    from cms_cli.core.operation import Operation
 
 API = "/api/v1"
 TIMEOUT = 30.0

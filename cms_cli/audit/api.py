@@ -1,4 +1,4 @@
-"""The audit trail's operation, declared once (api.operation)."""
+"""The audit trail's operation, declared once (core.operation)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import date
 
 from pydantic import ConfigDict, Field
 
-from cms_cli.api.operation import Operation
 from cms_cli.audit.public import AuditEventPublic
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
+from cms_cli.core.operation import Operation
 
 
 class AuditQuery(Model):

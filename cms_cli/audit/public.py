@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 
 ENTITIES = (
     "user",

@@ -1,12 +1,12 @@
-"""The account and session operations, each declared once (api.operation): the
+"""The account and session operations, each declared once (core.operation): the
 server's routes, the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from cms_cli.api.operation import CSV, Operation
 from cms_cli.auth.public import SessionPublic, SignedIn, UserPublic
+from cms_cli.core.base import Model
 from cms_cli.core.csvfile import CsvImport, ImportReport
-from cms_cli.core.public import Model
+from cms_cli.core.operation import CSV, Operation
 from cms_cli.core.results import Account, Standing
 from cms_cli.core.roles import Role
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import ConfigDict
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 from cms_cli.core.roles import Role
 
 

@@ -1,5 +1,5 @@
 """The catalog's operations (modules, cohorts, classes), each declared once
-(api.operation): the server's routes, the client's calls and the local calls are
+(core.operation): the server's routes, the client's calls and the local calls are
 derived from these. The three kinds share their list and activation services."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from cms_cli.api.operation import Operation
 from cms_cli.catalog.public import ClassGroupPublic, CohortPublic, ModulePublic
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
+from cms_cli.core.operation import Operation
 from cms_cli.core.results import Standing
 
 SERVICE = "cms_cli.catalog.service"

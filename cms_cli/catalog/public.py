@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 
 
 class Mode(StrEnum):

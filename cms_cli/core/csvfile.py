@@ -17,8 +17,8 @@ from typing import BinaryIO, TypeVar
 
 from pydantic import ConfigDict
 
+from cms_cli.core.base import Model
 from cms_cli.core.errors import FileProblems, ValidationError
-from cms_cli.core.public import Model
 from cms_cli.core.text import shorten
 
 Row = tuple[int, dict[str, str]]

@@ -248,7 +248,7 @@ def listing(
     note on stderr of how many more match.
     """
     fmt = choose(json_, csv_)
-    matching = getattr(rows, "total", 0)  # api.operation.Rows: a page of how many
+    matching = getattr(rows, "total", 0)  # core.operation.Rows: a page of how many
     rows = as_rows(rows)
     if fmt == "json":
         same = not rows or list(rows[0]) == list(columns)

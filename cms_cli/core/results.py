@@ -3,7 +3,7 @@ read by a client of `cms serve` as by a local command."""
 
 from __future__ import annotations
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 
 
 class Account(Model):

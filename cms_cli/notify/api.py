@@ -1,11 +1,11 @@
-"""The notification and inbox operations, each declared once (api.operation): the
+"""The notification and inbox operations, each declared once (core.operation): the
 server's routes, the client's calls and the local calls are derived from these. The
 sweep and the worker are operator commands: they hold the database, not an API."""
 
 from __future__ import annotations
 
-from cms_cli.api.operation import Operation
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
+from cms_cli.core.operation import Operation
 from cms_cli.core.results import Count, Queued
 from cms_cli.notify.public import InboxItemPublic, NotificationPublic
 

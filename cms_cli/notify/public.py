@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 
 
 class Kind(StrEnum):

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from cms_cli.catalog.public import Intake, Mode
+from cms_cli.core.base import Model
 from cms_cli.core.errors import ValidationError
-from cms_cli.core.public import Model
 from cms_cli.offerings.rules import check_capacity, check_dates, parse_mode, parse_status
 
 # The ladder (full-stack FastAPI template): what a manager asks for (OfferingCreate,

@@ -1,10 +1,10 @@
-"""The reflection operations, each declared once (api.operation): the server's routes,
+"""The reflection operations, each declared once (core.operation): the server's routes,
 the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from cms_cli.api.operation import Operation, Upload
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
+from cms_cli.core.operation import Operation, Upload
 from cms_cli.offerings.public import Filters
 from cms_cli.reflection.files import MAX_FILE, MAX_IMPORT
 from cms_cli.reflection.public import ImportedReflections, ReflectionPublic, ResponseRate, Submitted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 
 
 class ReflectionCreate(Model):

@@ -23,8 +23,8 @@ from pydantic import BaseModel, create_model
 from starlette.responses import Response
 
 from cms_cli.api.needs import provide
-from cms_cli.api.operation import Operation, Paged, only_accepted
 from cms_cli.core.errors import ValidationError
+from cms_cli.core.operation import Operation, Paged, only_accepted
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
 
 API = "/api/v1"
@@ -301,7 +301,7 @@ def _run(
     data: BaseModel,
     page: tuple[int, int] | None,
 ) -> Any:
-    from cms_cli.api.operation import Page
+    from cms_cli.core.operation import Page
 
     asked = Page(limit=page[0], offset=page[1]) if page is not None else None
     needs = provide(
@@ -360,6 +360,6 @@ async def _capped(request: Request, limit: int, name: str) -> bytes:
 
 def routers() -> list[APIRouter]:
     """One router per capability, from every declared operation."""
-    from cms_cli.api.operation import declared
+    from cms_cli.core.operation import declared
 
     return [router(capability, found) for capability, found in declared().items()]

@@ -1,11 +1,11 @@
-"""The weekly-log operations, each declared once (api.operation): the server's routes,
+"""The weekly-log operations, each declared once (core.operation): the server's routes,
 the client's calls and the local calls are derived from these."""
 
 from __future__ import annotations
 
-from cms_cli.api.operation import CSV, Operation
+from cms_cli.core.base import Model
 from cms_cli.core.csvfile import CsvImport, ImportReport
-from cms_cli.core.public import Model
+from cms_cli.core.operation import CSV, Operation
 from cms_cli.offerings.public import Filters
 from cms_cli.tracker.public import (
     AttendanceFilters,

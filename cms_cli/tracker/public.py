@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import field_validator
 
-from cms_cli.core.public import Model
+from cms_cli.core.base import Model
 from cms_cli.offerings.public import Filters
 
 

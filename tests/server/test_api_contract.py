@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import Cli
 
-from cms_cli.api.operation import declared
+from cms_cli.core.operation import declared
 
 
 @pytest.fixture

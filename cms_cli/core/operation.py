@@ -38,7 +38,7 @@ NEEDS = frozenset(
         "config",  # the whole Config (an operation that enqueues)
         "auth_session",  # the caller's own session row (refresh, logout, passwd)
         "source",  # the client's network address through `cms serve`, else None
-        "page",  # api.operation.Page: the rows a paged service is asked for
+        "page",  # core.operation.Page: the rows a paged service is asked for
         "progress",  # a callable(fraction done) on a terminal, else None
     }
 )

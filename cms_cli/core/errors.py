@@ -11,6 +11,8 @@ class CmsError(Exception):
     """Base of every error a user may see. Exit 1 unless a subclass says otherwise."""
 
     exit_code = 1
+    #: The HTTP status through `cms serve` when it is not the exit code's (core.problems).
+    http_status: int | None = None
 
     def __init__(
         self, message: str, *, hint: str | None = None, keep_changes: bool = False
@@ -34,6 +36,12 @@ class FileProblems(ValidationError):
     def __init__(self, message: str, problems: list[str], *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.problems = problems
+
+
+class TooLarge(ValidationError):
+    """A request or file over its size limit (exit 1; HTTP 413)."""
+
+    http_status = 413
 
 
 class UsageError(CmsError):

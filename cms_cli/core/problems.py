@@ -37,7 +37,10 @@ BY_EXIT = {cls.exit_code: cls for cls in reversed(list(CLASSES.values()))}
 
 def problem(error: CmsError) -> tuple[int, dict[str, Any]]:
     """(HTTP status, problem document) of ``error``."""
-    status = 500 if isinstance(error, errors.InternalError) else STATUS.get(error.exit_code, 500)
+    if isinstance(error, errors.InternalError):
+        status = 500
+    else:
+        status = error.http_status or STATUS.get(error.exit_code, 500)
     kind = next(
         (name for name, cls in CLASSES.items() if type(error) is cls),
         next(c.__name__ for c in type(error).__mro__ if c.__name__ in CLASSES),

@@ -49,7 +49,9 @@ def create_app(config: Config | None = None) -> FastAPI:
         app.include_router(router)
     problems.install(app)
 
-    app.add_middleware(Capped)
+    caps = {API + op.path: op.upload.limit for op in routes.operations() if op.upload}
+    app.add_middleware(Capped, caps=caps)
+    app.add_middleware(Headed)
     app.add_middleware(Addressed)
     app.add_middleware(Measured)
 
@@ -75,27 +77,65 @@ MAX_BODY = 1024 * 1024
 
 
 class Capped:
-    """Refuses a request body declared larger than MAX_BODY (exit 1, 413) before it is
-    read; the upload routes (imports, reflections) cap what they read themselves."""
+    """Bounds every request body however it arrives: one declared larger than its route's
+    cap (MAX_BODY, or an upload's own) is refused before a byte is read; one that streams
+    past it (chunked) is cut off at the cap. Either way 413, exit 1."""
+
+    def __init__(self, app: Any, caps: dict[str, int]) -> None:
+        self.app = app
+        self.caps = caps
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from cms_cli.core.errors import TooLarge
+
+        cap = self.caps.get(scope["path"], MAX_BODY)
+        too_large = TooLarge(f"the request is too large (over {cap} bytes)")
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > cap:
+            _, document = problem(too_large)
+            answer = JSONResponse(document, status_code=413, media_type=MEDIA_TYPE)
+            await answer(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    raise too_large
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class Headed:
+    """Headers every answer carries: ``X-Content-Type-Options: nosniff``; and, on the
+    API (personal data, a login's token), ``Cache-Control: no-store``."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(
-            (API + "/imports/", API + "/reflections")
-        ):
-            declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > MAX_BODY:
-                from cms_cli.core.errors import ValidationError
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = scope["path"].startswith(API + "/")
 
-                _, document = problem(
-                    ValidationError(f"the request is too large (over {MAX_BODY} bytes)")
-                )
-                answer = JSONResponse(document, status_code=413, media_type=MEDIA_TYPE)
-                await answer(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if private:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class Addressed:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, create_model
 from starlette.responses import Response
 
 from cms_cli.api.needs import provide
-from cms_cli.core.errors import ValidationError
+from cms_cli.core.errors import TooLarge
 from cms_cli.core.operation import Operation, Paged, only_accepted
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
 
@@ -104,6 +104,8 @@ def _as_answerable(exc: BaseException, scope: Scope) -> BaseException:
     from cms_cli.core.errors import CmsError, InternalError
     from cms_cli.core.failures import as_cms_error
 
+    if isinstance(exc, HTTPException) and isinstance(exc.__cause__, CmsError):
+        return exc.__cause__  # raised while the framework read the body (too large)
     if not isinstance(exc, Exception) or isinstance(
         exc, CmsError | HTTPException | RequestValidationError
     ):
@@ -349,12 +351,12 @@ async def _capped(request: Request, limit: int, name: str) -> bytes:
     """The request's body, refused (exit 1) past ``limit`` bytes without reading more."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ValidationError(f"{name}: too large (over {limit} bytes)")
+        raise TooLarge(f"{name}: too large (over {limit} bytes)")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ValidationError(f"{name}: too large (over {limit} bytes)")
+            raise TooLarge(f"{name}: too large (over {limit} bytes)")
     return bytes(body)
 
 
@@ -363,3 +365,10 @@ def routers() -> list[APIRouter]:
     from cms_cli.core.operation import declared
 
     return [router(capability, found) for capability, found in declared().items()]
+
+
+def operations() -> list[Operation]:
+    """Every declared operation."""
+    from cms_cli.core.operation import declared
+
+    return [op for found in declared().values() for op in found]

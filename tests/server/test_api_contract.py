@@ -242,3 +242,34 @@ def test_schemathesis_finds_no_server_error_and_nothing_outside_the_schema(
         except Exception as exc:  # one line per operation that failed, all reported
             failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:600]}")
     assert not failures, "\n".join(failures)
+
+
+def _chunks(size: int, piece: int = 64 * 1024) -> Any:
+    sent = 0
+    while sent < size:
+        yield b" " * piece
+        sent += piece
+
+
+def test_a_body_is_bounded_however_it_arrives(cli: Cli, manager: str, api: Any) -> None:
+    """A chunked body (no Content-Length) is cut off at its route's cap (413, exit 1);
+    without a token it is not read at all (401 first)."""
+    me = {**_bearer(cli), "Content-Type": "application/json"}
+    streamed = api.post("/api/v1/offerings", content=_chunks(3_000_000), headers=me)
+    assert "too large" in _problem(streamed, 413, 1)["detail"]
+    anonymous = api.post("/api/v1/logs", content=_chunks(3_000_000))
+    _problem(anonymous, 401, 4)
+    upload = api.post("/api/v1/reflections?name=big.json", content=_chunks(3_000_000), headers=me)
+    assert "too large" in _problem(upload, 413, 1)["detail"]
+
+
+def test_answers_carry_their_safety_headers(cli: Cli, manager: str, api: Any) -> None:
+    me = _bearer(cli)
+    for answer in (
+        api.get("/api/v1/auth/status", headers=me),
+        api.get("/api/v1/offerings", headers=me),
+        api.get("/api/v1/nowhere", headers=me),
+    ):
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["cache-control"] == "no-store"
+    assert api.get("/health").headers["x-content-type-options"] == "nosniff"

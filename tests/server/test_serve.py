@@ -818,3 +818,28 @@ def test_every_worker_serves_the_profile_and_one_set_of_metrics(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_connection_survives_an_error(cli: Cli, offerings: dict[str, int], served: str) -> None:
+    """Errors answered on a POST (a value too large for the database, a body that is not
+    JSON) leave the keep-alive connection usable for the next request."""
+    import http.client
+    import json
+
+    token = cli.ok("auth", "token").stdout.strip()
+    me = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", int(served.rsplit(":", 1)[1]), timeout=30)
+    for _ in range(3):
+        conn.request(
+            "POST", "/api/v1/offerings/99999999999999999999/cancel", body=b"{}", headers=me
+        )
+        refused = conn.getresponse()
+        assert (refused.status, json.loads(refused.read())["exit_code"]) == (422, 1)
+        conn.request("POST", "/api/v1/offerings", body=b"{not json", headers=me)
+        junk = conn.getresponse()
+        assert (junk.status, json.loads(junk.read())["exit_code"]) == (422, 1)
+        conn.request("GET", "/api/v1/auth/status", headers=me)
+        status = conn.getresponse()
+        assert status.status == 200
+        status.read()
+    conn.close()

@@ -41,6 +41,8 @@ LOCK_FAILURES = 5
 LOCK_WINDOW = timedelta(minutes=15)
 LOCK_DURATION = timedelta(minutes=15)
 MIN_PASSWORD = 8
+#: What bcrypt reads of a password.
+MAX_PASSWORD_BYTES = 72
 #: How far ahead of the reading clock a session's issue time may be (hosts' clocks
 #: differ by seconds); beyond it the session was minted under a moved clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -65,8 +67,8 @@ def _dummy_hash(rounds: int) -> bytes:
 def check_password(password: str, email: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password.encode()) > 72:
-        raise ValidationError("the password must not be longer than 72 bytes")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValidationError(f"the password must not be longer than {MAX_PASSWORD_BYTES} bytes")
     if password.strip().lower() == email.strip().lower():
         raise ValidationError("the password must not be the e-mail address")
 
@@ -79,13 +81,28 @@ def verify_password(password: str, hashed: str | None, *, rounds: int = 12) -> b
     """True when ``password`` matches ``hashed``. With no hash (unknown account, no
     password set, a locked address), one check against a dummy hash of the same cost is
     made all the same, so every answer takes as long."""
+    given = password.encode()
+    if len(given) > MAX_PASSWORD_BYTES:
+        # Never a stored password (check_password refuses them): a wrong one, at the
+        # same cost as any other answer (bcrypt reads at most 72 bytes; newer releases
+        # refuse more outright, which would answer differently).
+        bcrypt.checkpw(
+            given[:MAX_PASSWORD_BYTES], hashed.encode() if hashed else _dummy_hash(rounds)
+        )
+        return False
     if hashed is None:
-        bcrypt.checkpw(password.encode(), _dummy_hash(rounds))
+        bcrypt.checkpw(given, _dummy_hash(rounds))
         return False
     try:
-        return bcrypt.checkpw(password.encode(), hashed.encode())
+        return bcrypt.checkpw(given, hashed.encode())
     except ValueError:
         return False
+
+
+def _cost(hashed: str | None) -> int | None:
+    """The work factor a bcrypt hash was made with (``$2b$12$...``: 12)."""
+    parts = (hashed or "").split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
 
 
 def token_hash(token: str) -> str:
@@ -551,6 +568,8 @@ def check_password_of(
         raise NotAuthenticated("this account is deactivated", hint="ask a manager")
     if account is not None:  # earlier failures are forgotten
         _unlock(session, user.email)
+    if _cost(hashed) != rounds:  # the configured cost changed: every account follows it
+        user.password_hash = hash_password(password, rounds)
     return user
 
 

@@ -172,14 +172,9 @@ class CsvFile:
         self.name = name or str(path)
         self.required = tuple(required)
         self.optional = tuple(optional)
-        try:
-            self._raw: BinaryIO = path.open("rb")
-        except FileNotFoundError:
-            raise ValidationError(f"{self.name}: no such file") from None
-        except IsADirectoryError:
-            raise ValidationError(f"{self.name}: is a directory, not a CSV file") from None
-        except OSError as exc:
-            raise ValidationError(f"{self.name}: cannot read it ({exc.strerror})") from exc
+        from cms_cli.core.files import open_regular
+
+        self._raw: BinaryIO = open_regular(path, self.name)
         try:
             self.size = max(path.stat().st_size, 1)
             if b"\x00" in self._raw.peek(8192)[:8192]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 
 def display_name(path: Path | str) -> str:
@@ -60,3 +61,33 @@ def write_output(path: Path, data: str | bytes) -> None:
         raise ValidationError(
             f"cannot write {path}: {exc.strerror or exc}", hint="choose a file you can write"
         ) from None
+
+
+def open_regular(path: Path, name: str | None = None) -> BinaryIO:
+    """``path`` opened for reading, if it is a regular file: a FIFO, a device or a socket
+    is refused at once (opening a FIFO would wait for a writer forever), a folder or a
+    missing file named as such (ValidationError, exit 1)."""
+    import os
+    import stat
+
+    from cms_cli.core.errors import ValidationError
+
+    shown = name or display_name(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ValidationError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise ValidationError(f"{shown}: a folder, not a file") from None
+    except OSError as exc:
+        raise ValidationError(f"{shown}: cannot read it ({exc.strerror})") from exc
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        os.close(fd)
+        raise ValidationError(f"{shown}: a folder, not a file")
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ValidationError(f"{shown}: not a regular file (a pipe or a device)")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")

@@ -82,16 +82,14 @@ def collect(paths: list[Path]) -> list[tuple[str, bytes]]:
 
 
 def _head(path: Path) -> bytes:
+    from cms_cli.core.files import open_regular
+
     name = display_name(path)
-    try:
-        with path.open("rb") as handle:
+    with open_regular(path, name) as handle:
+        try:
             return handle.read(MAX_FILE + 1)
-    except FileNotFoundError:
-        raise ValidationError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise ValidationError(f"{name}: a folder, not a file") from None
-    except OSError as exc:
-        raise ValidationError(f"{name}: cannot read it ({exc.strerror})") from exc
+        except OSError as exc:
+            raise ValidationError(f"{name}: cannot read it ({exc.strerror})") from exc
 
 
 def read_file(path: Path) -> ReflectionCreate:

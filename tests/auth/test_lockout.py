@@ -144,3 +144,30 @@ def test_sweeps_forget_old_failures_of_unknown_addresses(cli: Cli, db_url: str) 
     later = (datetime.now(UTC) + timedelta(minutes=16)).isoformat()
     cli.ok("notify", "sweep", env={"CMS_NOW": later})
     assert sql(db_url, count) == 0
+
+
+def test_a_password_over_72_bytes_is_a_wrong_password_like_any_other(
+    cli: Cli, people: dict[str, str]
+) -> None:
+    """bcrypt reads 72 bytes: a longer password (never a stored one) answers as a wrong
+    one for a known and an unknown e-mail alike, and counts toward the lock."""
+    long = "é" * 40  # 80 bytes
+    for email in ("ana@uni.edu", "nobody@uni.edu"):
+        for _ in range(5):
+            run = cli("auth", "login", "--email", email, "--password-stdin", input=long + "\n")
+            assert (run.exit_code, run.stderr) == (4, "error: wrong e-mail or password\n")
+        locked = cli("auth", "login", "--email", email, "--password-stdin", input=PASSWORD + "\n")
+        assert locked.exit_code == 4
+        assert "locked until" in locked.stderr
+
+
+def test_a_login_rehashes_at_the_configured_cost(cli: Cli, people: dict[str, str]) -> None:
+    """Raising the cost makes every account follow at its next login (otherwise old
+    accounts would answer at another speed than new ones)."""
+    url = cli.env["CMS_DATABASE_URL"]
+    cost = "SELECT password_hash FROM app_user WHERE email = 'ana@uni.edu'"
+    assert sql(url, cost).startswith("$2b$04$")
+    cli.login("ana@uni.edu", env={"CMS_BCRYPT_ROUNDS": "5"})
+    core_db.dispose_all()
+    assert sql(url, cost).startswith("$2b$05$")
+    cli.login("ana@uni.edu")  # and back: the same password still opens it

@@ -157,3 +157,27 @@ def test_enrolling_into_a_finished_offering_warns(cli: Cli, offerings: dict[str,
     assert f"warning: offering {done} ended on 2025-12-12" in run.stderr
     current = cli.ok("offering", "enrol", str(offerings["A"]), "--student", "sue@uni.edu")
     assert "warning" not in current.stderr
+
+
+@pytest.mark.local_only("a FIFO is refused on the machine that reads it, before any call")
+def test_a_pipe_or_device_given_as_a_file_is_refused_not_waited_on(
+    cli: Cli, offerings: dict[str, int], tmp_path: Path
+) -> None:
+    """A FIFO (or /dev/zero) where a file is expected would wait for a writer forever
+    (or read without end): every file option refuses what is not a regular file."""
+    import os
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    a = str(offerings["A"])
+    for args in (
+        ("reflection", "submit", str(fifo)),
+        ("offering", "import", str(fifo)),
+        ("tracker", "import", str(fifo)),
+        ("user", "import", str(fifo)),
+        ("offering", "enrol", a, "--file", str(fifo)),
+        ("reflection", "submit", "/dev/zero"),
+    ):
+        run = cli.subprocess(*args)
+        assert run.exit_code == 1, (args, run.stderr)
+        assert "not a regular file" in run.stderr, (args, run.stderr)

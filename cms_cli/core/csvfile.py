@@ -174,7 +174,7 @@ class CsvFile:
         self.optional = tuple(optional)
         from cms_cli.core.files import open_regular
 
-        self._raw: BinaryIO = open_regular(path, self.name)
+        self._raw = open_regular(path, self.name)
         try:
             self.size = max(path.stat().st_size, 1)
             if b"\x00" in self._raw.peek(8192)[:8192]:

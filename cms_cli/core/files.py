@@ -7,9 +7,9 @@ the umask. Files that exist already are left as their owner set them.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import BinaryIO
 
 
 def display_name(path: Path | str) -> str:
@@ -63,7 +63,7 @@ def write_output(path: Path, data: str | bytes) -> None:
         ) from None
 
 
-def open_regular(path: Path, name: str | None = None) -> BinaryIO:
+def open_regular(path: Path, name: str | None = None) -> io.BufferedReader:
     """``path`` opened for reading, if it is a regular file: a FIFO, a device or a socket
     is refused at once (opening a FIFO would wait for a writer forever), a folder or a
     missing file named as such (ValidationError, exit 1)."""

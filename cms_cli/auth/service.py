@@ -425,6 +425,20 @@ def set_active(session: Session, actor: User, email: str, active: bool) -> Stand
         raise ValidationError("you cannot deactivate your own account")
     if user.is_active == active:
         return Standing(name=user.email, changed=False)
+    if not active and user.role is Role.manager:
+        # Every active manager's row locked, in one order, then counted: two managers
+        # deactivating each other at once cannot both pass (the second counts again).
+        managers = session.exec(
+            select(User.id)
+            .where(User.role == Role.manager, col(User.is_active).is_(True))
+            .order_by(col(User.id))
+            .with_for_update()
+        ).all()
+        if len(managers) <= 1:
+            raise Conflict(
+                f"{user.email} is the last active manager: it cannot be deactivated",
+                hint="make another account a manager first",
+            )
     before = public(user)
     user.is_active = active
     user.updated_at = clock.now()

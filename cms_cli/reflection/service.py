@@ -230,12 +230,11 @@ def import_files(
         if data.offering_id not in found or found[data.offering_id].cancelled_at is not None:
             continue
         student_id = people.get(data.email or "")
-        if student_id is None:
-            problems.append(f"{h.name}: no student account {data.email}")
-            continue
-        if (data.offering_id, student_id) not in enrolled:
+        if student_id is None or (data.offering_id, student_id) not in enrolled:
+            # One wording whether the account exists or not: an import (a dry run
+            # included) is no way to learn who has an account.
             problems.append(
-                f"{h.name}: {data.email} is not enrolled in offering {data.offering_id}"
+                f"{h.name}: {data.email} is not a student of offering {data.offering_id}"
             )
             continue
         key = (data.offering_id, student_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, Cli
+from conftest import PASSWORD, Cli, sql
 
 from cms_cli.auth.models import UserPublic
 from cms_cli.core.output import columns
@@ -271,3 +271,18 @@ def test_import_handles_bom_and_multiline_fields(cli: Cli, manager: str, tmp_pat
 def test_import_needs_a_manager(cli: Cli, people: dict[str, str], tmp_path: Path) -> None:
     cli.login("ana@uni.edu")
     assert cli("user", "import", write(tmp_path, GOOD)).exit_code == 5
+
+
+def test_the_last_active_manager_stays(cli: Cli, people: dict[str, str], db_url: str) -> None:
+    """Two managers deactivating each other: one succeeds, the other is refused (exit 6),
+    and one active manager is left, whatever the order."""
+    cli.ok("user", "deactivate", "boss@uni.edu", "--yes")
+    cli.ok("user", "activate", "boss@uni.edu")
+    dean = cli.spawn("user", "deactivate", "boss@uni.edu", "--yes")
+    cli.login("boss@uni.edu")
+    boss = cli.spawn("user", "deactivate", "dean@uni.edu", "--yes")
+    outcomes = sorted(p.wait(timeout=60) for p in (dean, boss))
+    assert outcomes[0] == 0
+    assert outcomes[1] in (4, 6)  # refused as the last one, or its session already ended
+    active = sql(db_url, "SELECT COUNT(*) FROM app_user WHERE role = 'manager' AND is_active")
+    assert active == 1

@@ -304,8 +304,8 @@ def test_import_keeps_the_newer_and_checks_who_and_where(
     result = cli("reflection", "import", elsewhere, unknown, nowhere, legacy)
     assert result.exit_code == 1
     for line in (
-        f"{elsewhere}: sam@uni.edu is not enrolled in offering {b}",
-        f"{unknown}: no student account ghost@uni.edu",
+        f"{elsewhere}: sam@uni.edu is not a student of offering {b}",
+        f"{unknown}: ghost@uni.edu is not a student of offering {a}",
         f"{nowhere}: no offering 999",
         f"{legacy}: it names no student",
     ):

@@ -68,6 +68,9 @@ _current = Invocation()
 #: trusted proxy, the address it forwarded), for the audit trail; None in a command
 #: that holds the database itself. Set per request by the server, read by audit.record.
 client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
+#: The id of the `cms serve` request being answered (X-Request-Id, and in the server's
+#: log beside any failure a client was told of only by this id).
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 def current() -> Invocation:

@@ -98,7 +98,13 @@ def make_engine(url: str) -> Engine:
 
             from cms_cli.core.files import private_file
 
-            private_file(Path(sa_url.database))  # 0600 in a 0700 folder when new
+            try:
+                private_file(Path(sa_url.database))  # 0600 in a 0700 folder when new
+            except OSError as exc:
+                raise Unavailable(
+                    f"database unavailable ({mask_url(url)}): {exc.strerror}",
+                    hint="check CMS_DATABASE_URL: its folder must exist or be creatable",
+                ) from None
         engine = sa.create_engine(sa_url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

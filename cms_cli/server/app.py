@@ -52,7 +52,7 @@ def create_app(config: Config | None = None) -> FastAPI:
     caps = {API + op.path: op.upload.limit for op in routes.operations() if op.upload}
     app.add_middleware(Capped, caps=caps)
     app.add_middleware(Headed)
-    app.add_middleware(Addressed)
+    app.add_middleware(Addressed)  # outside Headed: the request's id is set first
     app.add_middleware(Measured)
 
     @app.get("/health", include_in_schema=False)
@@ -128,8 +128,11 @@ class Headed:
 
         async def sending(message: Any) -> None:
             if message["type"] == "http.response.start":
+                from cms_cli.core.context import request_id
+
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-content-type-options", b"nosniff"))
+                headers.append((b"x-request-id", (request_id.get() or "-").encode()))
                 if private:
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
@@ -148,15 +151,19 @@ class Addressed:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        from cms_cli.core.context import client_address
+        import secrets
+
+        from cms_cli.core.context import client_address, request_id
 
         client = scope.get("client")
         # A trusted proxy's X-Forwarded-For is whatever the client put first: bounded.
         marker = client_address.set(str(client[0])[:64] if client else "unknown")
+        named = request_id.set(secrets.token_hex(6))
         try:
             await self.app(scope, receive, send)
         finally:
             client_address.reset(marker)
+            request_id.reset(named)
 
 
 class Measured:
@@ -203,6 +210,7 @@ def _check_database(config: Config) -> str:
             session.execute(sa.text("SELECT 1"))
         return "ok"
     except Exception as exc:  # a health check reports, it does not fail
-        from cms_cli.core.failures import as_cms_error
+        from cms_cli.server.problems import told
 
-        return as_cms_error(exc, database_url=config.database_url).message
+        # Anyone may ask /health: the details go to the server's log only.
+        return told(exc, config).message

@@ -86,10 +86,44 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from cms_cli.core.failures import as_cms_error
+        return answer(told(exc, request.app.state.config))
 
-        config: Config = request.app.state.config
-        return answer(as_cms_error(exc, database_url=config.database_url))
+
+#: What a client is told of a backend's failure, by what failed (core.db's messages).
+_BACKENDS = (("database", "database"), ("queue", "queue"), ("smtp", "mail server"))
+
+
+def told(exc: BaseException, config: Config) -> CmsError:
+    """The error a client is told: cms's own as it is; a failure of a backend (the
+    database, the queue, the mail server: unavailable, refused, an internal error) as
+    one line naming what failed and the request's id, its details (user, host, schema,
+    table, file path, traceback) in the server's log under that id."""
+    import logging
+
+    from cms_cli.core.context import request_id
+    from cms_cli.core.failures import as_cms_error
+
+    error = as_cms_error(exc, database_url=config.database_url)
+    backend = not isinstance(exc, CmsError) or isinstance(
+        exc, errors.Unavailable | errors.InternalError
+    )
+    if not backend:
+        return error
+    rid = request_id.get() or "-"
+    internal = isinstance(error, errors.InternalError)
+    logging.getLogger("cms.server").error(
+        "request %s: %s", rid, error.message, exc_info=exc if internal else None
+    )
+    said = error.message.lower()
+    what = next((shown for key, shown in _BACKENDS if key in said), "a backend")
+    hint = f"the server's log has the details (request {rid})"
+    if internal:
+        return errors.InternalError(f"internal error (request {rid})", hint=hint)
+    if isinstance(error, errors.Unavailable):
+        return errors.Unavailable(f"{what} unavailable (request {rid})", hint=hint)
+    if error.message.startswith(("database error", "the database")):
+        return type(error)(f"database error (request {rid})", hint=hint)
+    return error
 
 
 def _allowed(request: Request) -> list[str]:

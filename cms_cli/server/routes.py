@@ -101,21 +101,14 @@ def _as_answerable(exc: BaseException, scope: Scope) -> BaseException:
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
-    from cms_cli.core.errors import CmsError, InternalError
-    from cms_cli.core.failures import as_cms_error
+    from cms_cli.core.errors import CmsError
+    from cms_cli.server.problems import told
 
     if isinstance(exc, HTTPException) and isinstance(exc.__cause__, CmsError):
         return exc.__cause__  # raised while the framework read the body (too large)
-    if not isinstance(exc, Exception) or isinstance(
-        exc, CmsError | HTTPException | RequestValidationError
-    ):
+    if not isinstance(exc, Exception) or isinstance(exc, HTTPException | RequestValidationError):
         return exc
-    error = as_cms_error(exc, database_url=scope.config.database_url)
-    if isinstance(error, InternalError):
-        import logging
-
-        logging.getLogger("cms.server").error("internal error", exc_info=exc)
-    return error
+    return told(exc, scope.config)
 
 
 def _sign_in(scope: Scope, token: str, pause: bool) -> None:

@@ -181,3 +181,10 @@ def test_a_pipe_or_device_given_as_a_file_is_refused_not_waited_on(
         run = cli.subprocess(*args)
         assert run.exit_code == 1, (args, run.stderr)
         assert "not a regular file" in run.stderr, (args, run.stderr)
+
+
+@pytest.mark.local_only("the database URL of the machine the command runs on")
+def test_a_database_whose_folder_cannot_be_made_is_unavailable(cli: Cli) -> None:
+    run = cli("offering", "list", env={"CMS_DATABASE_URL": "sqlite:////proc/no/cms.db"})
+    assert run.exit_code == 7
+    assert run.stderr.startswith("error: database unavailable (sqlite:////proc/no/cms.db)")

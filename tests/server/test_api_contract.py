@@ -273,3 +273,39 @@ def test_answers_carry_their_safety_headers(cli: Cli, manager: str, api: Any) ->
         assert answer.headers["x-content-type-options"] == "nosniff"
         assert answer.headers["cache-control"] == "no-store"
     assert api.get("/health").headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql+pymysql://secretuser:pw@127.0.0.1:1/secretschema",
+        "sqlite:////proc/secret-path/cms.db",
+    ],
+)
+def test_nothing_about_the_backend_reaches_a_client(
+    cli: Cli, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the database down, /health and a login say "database unavailable" and a
+    request id; the user, host, port, schema and file path go to the server's log only,
+    under that id."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from cms_cli.server.app import create_app
+
+    config = cli.config()
+    settings = config.settings.model_copy(update={"database_url": url})
+    api = TestClient(create_app(replace(config, settings=settings)))
+    health = api.get("/health")
+    login = api.post("/api/v1/auth/login", json={"email": "a@b.cd", "password": "x" * 9})
+    for answer in (health, login):
+        text = answer.text
+        for secret in ("secretuser", "secretschema", "127.0.0.1", ":1/", "secret-path"):
+            assert secret not in text, (secret, text)
+    assert health.status_code == 503
+    assert health.json()["database"].startswith("database unavailable (request ")
+    document = _problem(login, 503, 7)
+    rid = login.headers["x-request-id"]
+    assert document["detail"] == f"database unavailable (request {rid})"
+    assert any(rid in r.getMessage() and "secret" in r.getMessage() for r in caplog.records)

@@ -91,13 +91,50 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[A-Za-z0-9-]+$")
 
 
 def normalize_email(email: str) -> str:
-    """Lower-case, trimmed, and shaped like ``name@domain`` (else ValidationError)."""
-    value = email.strip().lower()
-    if len(value) > limits.EMAIL or not EMAIL_RE.match(value) or has_control(value):
-        raise ValidationError(
-            f"not an e-mail address: {shorten(email.strip())}", hint="use name@domain"
+    """One identity per address: NFC, trimmed, lower-case, shaped like ``name@domain``;
+    an invisible character (a zero-width space, a soft hyphen, a byte-order mark: any
+    "format" character) or a part that mixes scripts (a Cyrillic a, U+0430, among Latin
+    letters) is refused, since it would read exactly like another account's address
+    (ValidationError, exit 1; docs/limits.md)."""
+    import unicodedata
+
+    invisible = ("Cf", "Mn", "Me", "Zs", "Zl", "Zp")
+    value = unicodedata.normalize("NFC", email.strip()).lower()
+    shown = shorten(
+        "".join(
+            f"\\u{ord(c):04x}" if unicodedata.category(c) in invisible else c
+            for c in neutralise(email.strip())
         )
+    )
+    if len(value) > limits.EMAIL or not EMAIL_RE.match(value) or has_control(value):
+        raise ValidationError(f"not an e-mail address: {shown}", hint="use name@domain")
+    if any(unicodedata.category(c) in invisible for c in value):
+        raise ValidationError(
+            f"not an e-mail address: {shown} holds an invisible character",
+            hint="type the address again, without copying it from a document",
+        )
+    for part in value.split("@"):
+        if len(_scripts(part)) > 1:
+            raise ValidationError(
+                f"not an e-mail address: {shown} mixes alphabets "
+                f"({', '.join(sorted(_scripts(part))).lower()})",
+                hint="an address is written in one alphabet",
+            )
     return value
+
+
+def _scripts(text: str) -> set[str]:
+    """The scripts of ``text``'s letters (LATIN, CYRILLIC, GREEK...), from their names."""
+    import unicodedata
+
+    found = set()
+    for char in text:
+        if char.isalpha() and not char.isascii():
+            name = unicodedata.name(char, "")
+            found.add(name.split(" ")[0] if name else "UNKNOWN")
+        elif char.isalpha():
+            found.add("LATIN")
+    return found
 
 
 def has_control(text: str) -> bool:

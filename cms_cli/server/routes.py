@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from cms_cli.api.needs import provide
 from cms_cli.core.errors import TooLarge
+from cms_cli.core.limits import MAX_INT
 from cms_cli.core.operation import Operation, Paged, only_accepted
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
 
@@ -177,7 +178,11 @@ def _parameters(operation: Operation) -> list[inspect.Parameter]:
     if operation.upload is None:
         found.append(inspect.Parameter("session", keyword, annotation=SessionDep))
     for name in operation.path_fields:
-        kind: Any = Annotated[fields[name].annotation, Path()]
+        # A whole number in a path is bounded as on the command line (core.limits):
+        # the same 422 on every database, not an overflow on one and a 404 on another.
+        whole = fields[name].annotation is int
+        where = Path(ge=-MAX_INT, le=MAX_INT) if whole else Path()
+        kind: Any = Annotated[fields[name].annotation, where]
         found.append(inspect.Parameter(name, keyword, annotation=kind))
     rest = operation.rest_fields
     if rest:

@@ -286,3 +286,27 @@ def test_the_last_active_manager_stays(cli: Cli, people: dict[str, str], db_url:
     assert outcomes[1] in (4, 6)  # refused as the last one, or its session already ended
     active = sql(db_url, "SELECT COUNT(*) FROM app_user WHERE role = 'manager' AND is_active")
     assert active == 1
+
+
+def test_an_address_is_one_identity(cli: Cli, people: dict[str, str]) -> None:
+    """Addresses that read exactly like an existing one are refused (invisible
+    characters, mixed alphabets) or are the same one (NFC vs NFD), wherever they enter:
+    options, imports, logins."""
+    for look_alike in (
+        "\u0430na@uni.edu",  # a Cyrillic a (U+0430)
+        "ana@uni.edu\u200b",  # a zero-width space
+        "\ufeffana@uni.edu",  # a byte-order mark
+        "an\u00ada@uni.edu",  # a soft hyphen
+    ):
+        added = cli("user", "add", "--email", look_alike, "--name", "Twin", "--role", "student")
+        assert added.exit_code == 1, added
+        assert "not an e-mail address" in added.stderr
+        assert "\u200b" not in added.stderr  # shown escaped, never as the character
+        assert "\ufeff" not in added.stderr
+        login = cli("auth", "login", "--email", look_alike, "--password-stdin", input="x" * 9)
+        assert (login.exit_code, login.stderr) == (4, "error: wrong e-mail or password\n")
+    cli.ok("user", "add", "--email", "cafe\u0301@uni.edu", "--name", "Café", "--role", "student")
+    again = cli(
+        "user", "add", "--email", "caf\u00e9@uni.edu", "--name", "Café", "--role", "student"
+    )
+    assert again.exit_code == 6

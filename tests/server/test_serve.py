@@ -352,7 +352,7 @@ def test_a_student_hands_in_a_reflection_through_the_server(
         content=b"x" * 2_000_000,
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert (huge.status_code, huge.json()["exit_code"]) == (422, 1)
+    assert (huge.status_code, huge.json()["exit_code"]) == (413, 1)
     assert "too large" in huge.json()["detail"]
 
 
@@ -834,7 +834,9 @@ def test_the_connection_survives_an_error(cli: Cli, offerings: dict[str, int], s
             "POST", "/api/v1/offerings/99999999999999999999/cancel", body=b"{}", headers=me
         )
         refused = conn.getresponse()
-        assert (refused.status, json.loads(refused.read())["exit_code"]) == (422, 1)
+        refusal = json.loads(refused.read())
+        assert (refused.status, refusal["exit_code"]) == (422, 1)
+        assert refusal["detail"].startswith("offering_id: ")
         conn.request("POST", "/api/v1/offerings", body=b"{not json", headers=me)
         junk = conn.getresponse()
         assert (junk.status, json.loads(junk.read())["exit_code"]) == (422, 1)

@@ -36,6 +36,8 @@ def provide(operation: Operation, config: Config, now: datetime, **given: Any) -
             values[name] = config.settings.bcrypt_rounds
         elif name == "hours":
             values[name] = config.settings.session_hours
+        elif name == "max_days":
+            values[name] = config.settings.session_max_days
         elif name == "config":
             values[name] = config
         else:  # auth_session, source, page, progress: the transport's to give

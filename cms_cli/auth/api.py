@@ -23,8 +23,9 @@ class Credentials(Model):
 
 
 class PasswordChange(Model):
-    #: The current password; a script's session vouches for it when None.
-    old: str | None = None
+    #: The current password: a session alone never changes it (a stolen token is not
+    #: the account for good).
+    old: str
     new: str
 
 
@@ -61,7 +62,7 @@ login = Operation(
     input=Credentials,
     output=SignedIn,
     service=f"{SERVICE}:sign_in",
-    needs=("hours", "rounds", "now", "source"),
+    needs=("hours", "max_days", "rounds", "now", "source"),
     signed=False,
 )
 status = Operation(
@@ -82,7 +83,7 @@ refresh = Operation(
     input=Nothing,
     output=SessionPublic,
     service=f"{SERVICE}:refresh",
-    needs=("auth_session", "hours"),
+    needs=("auth_session", "hours", "max_days"),
 )
 logout = Operation(
     name="auth.logout",

@@ -116,7 +116,8 @@ def logout() -> None:
 
 @app.command()
 def refresh() -> None:
-    """Extend your session by session_hours from now.
+    """Extend your session by session_hours from now, never past session_max_days after
+    the login.
 
     Example: cms auth refresh
     """
@@ -144,18 +145,18 @@ def token() -> None:
 def passwd(password_stdin: PasswordStdin = False) -> None:
     """Change your own password; your other sessions end.
 
-    On a terminal it asks the current password, then the new one twice. With
-    --password-stdin, the new password is read as one line (your session vouches for you).
+    Always asks the current password: on a terminal, then the new one twice; with
+    --password-stdin, two lines: the current password, then the new one.
 
     Example: cms auth passwd
     """
     from cms_cli.auth import api
 
     def passwords(data: api.PasswordChange) -> api.PasswordChange:
-        old = None if password_stdin else read_password(False, prompt="Current password")
+        old = read_password(password_stdin, prompt="Current password")
         new = read_password(password_stdin, prompt="New password", confirm=True)
         return api.PasswordChange(old=old, new=new)
 
     # Who is logged in is checked first (exit 4 before anything is asked).
-    done = call(api.passwd, api.PasswordChange(new=""), ask=passwords)
+    done = call(api.passwd, api.PasswordChange(old="", new=""), ask=passwords)
     result(f"Password of {done.email} changed; your other sessions were ended.")

@@ -650,8 +650,10 @@ def login(
     hours: int,
     rounds: int = 12,
     source: str | None = None,
+    max_days: int = 30,
 ) -> Login:
-    """A new session for the right password (check_password_of)."""
+    """A new session for the right password (check_password_of), for ``hours`` (never
+    more than its absolute lifetime, ``max_days``)."""
     user = check_password_of(session, email, password, rounds=rounds, source=source)
     now = clock.now()
     token = secrets.token_urlsafe(32)  # 256 bits
@@ -659,7 +661,7 @@ def login(
         user_id=user.id,  # type: ignore[arg-type]
         token_hash=token_hash(token),
         created_at=now,
-        expires_at=now + timedelta(hours=hours),
+        expires_at=now + min(timedelta(hours=hours), timedelta(days=max_days)),
     )
     session.add(row)
     session.flush()
@@ -673,6 +675,7 @@ def sign_in(
     password: str,
     *,
     hours: int,
+    max_days: int = 30,
     rounds: int = 12,
     now: datetime,
     source: str | None = None,
@@ -680,7 +683,9 @@ def sign_in(
     """`auth login`: a new session for the right password. Through `cms serve`,
     ``source`` (the client's address) is throttled too: refused while locked, and each
     wrong password counts against it as against the account."""
-    done = login(session, email, password, hours=hours, rounds=rounds, source=source)
+    done = login(
+        session, email, password, hours=hours, rounds=rounds, source=source, max_days=max_days
+    )
     return SignedIn(
         token=done.token, expires_at=done.auth_session.expires_at, user=public(done.user)
     )
@@ -731,12 +736,14 @@ def logout(session: Session, user: User, *, auth_session: AuthSession) -> Accoun
 
 
 def refresh(
-    session: Session, user: User, *, auth_session: AuthSession, hours: int
+    session: Session, user: User, *, auth_session: AuthSession, hours: int, max_days: int = 30
 ) -> SessionPublic:
-    """Extend the caller's session by ``hours`` from now."""
+    """Extend the caller's session by ``hours`` from now, never past its absolute
+    lifetime: ``max_days`` after the login (then only a new login goes on)."""
     row = auth_session
     before = {"expires_at": row.expires_at}
-    row.expires_at = clock.now() + timedelta(hours=hours)
+    limit = row.created_at + timedelta(days=max_days)
+    row.expires_at = max(row.expires_at, min(clock.now() + timedelta(hours=hours), limit))
     audit.record(
         session,
         user,
@@ -752,7 +759,7 @@ def refresh(
 def change_password(
     session: Session,
     user: User,
-    old: str | None,
+    old: str,
     new: str,
     *,
     auth_session: AuthSession,
@@ -760,20 +767,19 @@ def change_password(
 ) -> Account:
     """Change one's own password; every other session of the account ends.
 
-    ``old`` is checked when given (the interactive form asks it); the caller's valid
-    session is what vouches for a script.
+    The current password is always checked (OWASP ASVS 2.1.6): a session alone, which
+    may have been stolen, never takes the account. A wrong one counts toward the lock.
     """
-    if old is not None:
-        now = clock.now()
-        throttle = _throttle(session, user.email, now)
-        if throttle.locked_until is not None and throttle.locked_until > now:
-            raise NotAuthenticated(
-                _locked_message(throttle.locked_until),
-                hint="wait, or ask a manager to set a new password",
-            )
-        if not verify_password(old, user.password_hash, rounds=rounds):
-            _record_failure(session, throttle, user, now)
-            raise NotAuthenticated("the current password is wrong", keep_changes=True)
+    now = clock.now()
+    throttle = _throttle(session, user.email, now)
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        raise NotAuthenticated(
+            _locked_message(throttle.locked_until),
+            hint="wait, or ask a manager to set a new password",
+        )
+    if not verify_password(old, user.password_hash, rounds=rounds):
+        _record_failure(session, throttle, user, now)
+        raise NotAuthenticated("the current password is wrong", keep_changes=True)
     check_password(new, user.email)
     if verify_password(new, user.password_hash):
         raise ValidationError("the new password is the same as the current one")

@@ -34,6 +34,7 @@ CONFIG_KEYS = (
     "escalation_hours",
     "max_load",
     "session_hours",
+    "session_max_days",
     "sweep_minutes",
     "delivery_attempts",
     "retry_seconds",
@@ -84,6 +85,9 @@ class Settings(BaseModel):
     escalation_hours: int = Field(default=72, ge=0, le=24 * 60)
     max_load: int = Field(default=4, ge=1, le=100)
     session_hours: int = Field(default=24, ge=1, le=24 * 90)
+    #: The absolute lifetime of a session: `auth refresh` never extends it past this
+    #: many days after the login.
+    session_max_days: int = Field(default=30, ge=1, le=365)
     sweep_minutes: int = Field(default=15, ge=1, le=24 * 60)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     retry_seconds: float = Field(default=30.0, ge=0, le=3600)

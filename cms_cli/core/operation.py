@@ -35,6 +35,7 @@ NEEDS = frozenset(
         "max_load",  # settings.max_load
         "rounds",  # settings.bcrypt_rounds
         "hours",  # settings.session_hours
+        "max_days",  # settings.session_max_days
         "config",  # the whole Config (an operation that enqueues)
         "auth_session",  # the caller's own session row (refresh, logout, passwd)
         "source",  # the client's network address through `cms serve`, else None

@@ -43,7 +43,10 @@ def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool =
         except (UnicodeDecodeError, UnicodeEncodeError):
             raise not_text from None
         if not line:
-            raise ValidationError("no password on stdin")
+            raise ValidationError(
+                f"no {prompt.lower()} on stdin",
+                hint="--password-stdin reads one password a line",
+            )
         return line
     if not interactive():
         raise UsageError(

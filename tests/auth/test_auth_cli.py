@@ -209,7 +209,7 @@ def test_passwd_changes_the_password_and_ends_other_sessions(cli: Cli) -> None:
     login(cli, "dean@uni.edu")
     other = cli.ok("auth", "token").stdout.strip()
     login(cli, "dean@uni.edu")
-    changed = cli("auth", "passwd", "--password-stdin", input="new-password-1\n")
+    changed = cli("auth", "passwd", "--password-stdin", input=f"{PASSWORD}\nnew-password-1\n")
     assert changed.exit_code == 0, changed
     assert cli("auth", "status").exit_code == 0  # this session goes on
     assert cli("auth", "status", env={"CMS_TOKEN": other}).exit_code == 4
@@ -220,10 +220,33 @@ def test_passwd_changes_the_password_and_ends_other_sessions(cli: Cli) -> None:
 def test_passwd_rules_and_tty(cli: Cli) -> None:
     bootstrap(cli)
     login(cli, "dean@uni.edu")
-    assert cli("auth", "passwd", "--password-stdin", input="short\n").exit_code == 1
-    same = cli("auth", "passwd", "--password-stdin", input=PASSWORD + "\n")
+    short = cli("auth", "passwd", "--password-stdin", input=f"{PASSWORD}\nshort\n")
+    assert short.exit_code == 1
+    same = cli("auth", "passwd", "--password-stdin", input=f"{PASSWORD}\n{PASSWORD}\n")
     assert same.exit_code == 1
     assert cli("auth", "passwd").exit_code == 2  # would prompt, stdin is not a TTY
+    # The session alone never changes the password: the current one is always asked.
+    alone = cli("auth", "passwd", "--password-stdin", input="brand-new-pass-9\n")
+    assert alone.exit_code == 1
+    assert alone.stderr.startswith("error: no new password on stdin\n")
+    wrong = cli("auth", "passwd", "--password-stdin", input="not-it-at-all\nbrand-new-pass-9\n")
+    assert (wrong.exit_code, wrong.stderr) == (4, "error: the current password is wrong\n")
+    assert login(cli, "dean@uni.edu").exit_code == 0  # unchanged
+
+
+def test_a_session_has_an_absolute_lifetime(cli: Cli) -> None:
+    """`auth refresh` extends a session by session_hours, never past session_max_days
+    after the login: a stolen token does not last for good."""
+    bootstrap(cli)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    days = {"CMS_SESSION_MAX_DAYS": "2", "CMS_SESSION_HOURS": "30"}
+    login(cli, "dean@uni.edu", env={"CMS_NOW": start.isoformat(), **days})
+    later = {"CMS_NOW": (start + timedelta(hours=25)).isoformat(), **days}
+    refreshed = cli.ok("auth", "refresh", env=later)
+    assert "until 2026-03-04 09:00" in refreshed.stdout  # 48 h after the login, not 55
+    beyond = {"CMS_NOW": (start + timedelta(hours=48, minutes=1)).isoformat(), **days}
+    assert cli("auth", "status", env=beyond).exit_code == 4
+    assert cli("auth", "refresh", env=beyond).exit_code == 4
 
 
 def test_commands_need_a_login(cli: Cli) -> None:

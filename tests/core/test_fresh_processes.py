@@ -148,7 +148,11 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
                 "token",
             )
         ),
-        Step(("auth", "passwd", "--password-stdin"), who="student2", input=new_password),
+        Step(
+            ("auth", "passwd", "--password-stdin"),
+            who="student2",
+            input=PASSWORD + "\n" + new_password,
+        ),
         Step(
             (
                 "auth",

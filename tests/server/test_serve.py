@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Cli
+from conftest import PASSWORD, Cli
 from servers import free_port
 
 
@@ -520,7 +520,9 @@ def test_term_chores_through_the_server(
     assert {r["status"] for r in cli.ok("notify", "list", "--json").json()} == {"queued"}
     extended = far.ok("auth", "refresh").stdout
     assert extended.startswith("Session of dean@uni.edu extended until ")
-    changed = far.ok("auth", "passwd", "--password-stdin", input="a-brand-new-phrase-9\n")
+    changed = far.ok(
+        "auth", "passwd", "--password-stdin", input=f"{PASSWORD}\na-brand-new-phrase-9\n"
+    )
     assert changed.stdout == "Password of dean@uni.edu changed; your other sessions were ended.\n"
     assert far.ok("auth", "status", "--json").json()["email"] == "dean@uni.edu"  # kept
     far.login("ana@uni.edu")

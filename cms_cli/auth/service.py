@@ -21,7 +21,7 @@ from cms_cli.audit import service as audit
 from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic, require
 from cms_cli.auth.public import SessionPublic, SignedIn
 from cms_cli.core import clock, limits, text
-from cms_cli.core.db import insert_or_lock, table_of
+from cms_cli.core.db import insert_or_lock, release_read, table_of
 from cms_cli.core.errors import (
     Conflict,
     NotAuthenticated,
@@ -566,6 +566,9 @@ def check_password_of(
         )
     user = session.exec(select(User).where(User.email == address)).first()
     hashed = user.password_hash if user is not None else None
+    # bcrypt takes a quarter of a second at cost 12: never inside a transaction that
+    # holds a lock (on SQLite every transaction does), or every other request waits.
+    release_read(session)
     if not verify_password(password, hashed, rounds=rounds):
         throttle = _throttle(session, address, now)  # locked now, read afresh
         until = _locked(throttle, now)

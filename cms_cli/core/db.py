@@ -84,9 +84,28 @@ def _sqlite_begin_immediate(conn: sa.Connection) -> None:
     With a deferred BEGIN, a transaction that read and then writes fails at once with
     "database is locked" when another process committed in between; with IMMEDIATE,
     concurrent commands on the embedded database queue up instead, and a check made
-    inside a transaction (capacity, load) still holds when its insert runs.
+    inside a transaction (capacity, load) still holds when its insert runs. A
+    transaction that only reads (``READ_ONLY`` in its execution options: the server's
+    GET requests) begins deferred: under WAL it reads its snapshot while a writer holds
+    the lock, and never waits on one.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: The execution option of a transaction that only reads (core.session.Transaction).
+READ_ONLY = "cms_read_only"
+
+
+def release_read(session: Session) -> None:
+    """End the transaction so far when it holds a lock a plain read does not need: on
+    SQLite every transaction holds the database's write lock (BEGIN IMMEDIATE); on
+    MySQL a read holds nothing (READ COMMITTED), and the transaction goes on without a
+    round trip. For what must not wait inside a transaction: a body arriving, bcrypt."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def make_engine(url: str) -> Engine:

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from cms_cli.core import migrate
 from cms_cli.core.config import Config
-from cms_cli.core.db import engine_for, is_transient
+from cms_cli.core.db import READ_ONLY, engine_for, is_transient
 from cms_cli.core.errors import CmsError
 
 T = TypeVar("T")
@@ -39,9 +39,13 @@ class Transaction:
     is read and ends it once the answer is made. The first use of a database in this
     process checks its schema, in the same transaction."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, read_only: bool = False) -> None:
+        """``read_only``: a transaction that only reads (on SQLite it takes no lock)."""
         global _open
-        self.session = Session(engine_for(config.database_url), expire_on_commit=False)
+        engine = engine_for(config.database_url)
+        if read_only:
+            engine = engine.execution_options(**{READ_ONLY: True})
+        self.session = Session(engine, expire_on_commit=False)
         _open += 1
         try:
             migrate.check_in(self.session, config)

@@ -40,10 +40,14 @@ class Scope:
     """One request's world: the server's settings, the server's clock read once, the
     client's address, and one transaction with the person signed in."""
 
-    def __init__(self, config: Config, now: datetime, source: str | None) -> None:
+    def __init__(
+        self, config: Config, now: datetime, source: str | None, *, read_only: bool = False
+    ) -> None:
         self.config = config
         self.now = now
         self.source = source
+        #: A GET: its transaction only reads (on SQLite, no lock: core.db).
+        self.read_only = read_only
         self.transaction: Transaction | None = None
         self.user: Any = None
         self.auth_session: Any = None
@@ -53,7 +57,7 @@ class Scope:
         if self.transaction is None:
             from cms_cli.core.session import Transaction
 
-            self.transaction = Transaction(self.config)
+            self.transaction = Transaction(self.config, read_only=self.read_only)
         return self.transaction.session
 
     def sign_in(self, token: str) -> None:
@@ -64,14 +68,12 @@ class Scope:
         self.user, self.auth_session = service.authenticate(self.session, token)
 
     def pause(self) -> None:
-        """Before a body is read: a slow client must never hold a lock. On SQLite every
-        transaction holds the database's write lock, so the sign-in's ends here (the
-        next statement begins the next one); on MySQL the sign-in's plain read holds no
-        lock (READ COMMITTED), and the transaction goes on without a round trip."""
+        """Before a body is read: a slow client must never hold a lock (core.db's
+        release_read: the sign-in's transaction ends on SQLite, goes on on MySQL)."""
         if self.transaction is not None:
-            session = self.transaction.session
-            if session.get_bind().dialect.name == "sqlite":
-                session.commit()
+            from cms_cli.core.db import release_read
+
+            release_read(self.transaction.session)
 
     def end(self, error: BaseException | None) -> None:
         if self.transaction is not None:

@@ -76,7 +76,12 @@ class Guarded(APIRoute):
             from cms_cli.core import clock
             from cms_cli.core.context import client_address
 
-            scope = Scope(request.app.state.config, clock.now(), client_address.get())
+            scope = Scope(
+                request.app.state.config,
+                clock.now(),
+                client_address.get(),
+                read_only=not operation.writes,
+            )
             request.state.scope = scope
             try:
                 if operation.signed:

@@ -309,3 +309,22 @@ def test_nothing_about_the_backend_reaches_a_client(
     rid = login.headers["x-request-id"]
     assert document["detail"] == f"database unavailable (request {rid})"
     assert any(rid in r.getMessage() and "secret" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_reads_never_wait_on_a_writer(cli: Cli, offerings: dict[str, int], api: Any) -> None:
+    """On SQLite a GET's transaction takes no lock: it answers from its snapshot while
+    another process holds the write lock (with the lock taken, it would wait, then 503)."""
+    import sqlite3
+
+    me = _bearer(cli)
+    writer = sqlite3.connect(cli.env["CMS_DATABASE_URL"].removeprefix("sqlite:///"))
+    writer.isolation_level = None
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        for path in ("/api/v1/offerings", f"/api/v1/offerings/{offerings['A']}"):
+            answer = api.get(path, headers=me)
+            assert answer.status_code == 200, answer.text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

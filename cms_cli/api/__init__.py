@@ -32,6 +32,10 @@ def call(
     from cms_cli.api.remote import connect
 
     remote = connect(signed=operation.signed)
+    if ask is not None and operation.check is None and operation.upload is None:
+        from cms_cli.core.errors import InternalError
+
+        raise InternalError(f"{operation.name} asks first but declares no pre-check")
     if ask is not None:
         if remote is not None:
             remote.check(operation, data)

@@ -103,6 +103,7 @@ passwd = Operation(
     input=PasswordChange,
     output=Account,
     service=f"{SERVICE}:change_password",
+    check=f"{SERVICE}:may_change_password",
     needs=("auth_session", "rounds"),
 )
 add = Operation(
@@ -157,7 +158,7 @@ set_active = Operation(
     input=Activation,
     output=Standing,
     service=f"{SERVICE}:set_active",
-    check=f"{SERVICE}:managed_account",
+    check=f"{SERVICE}:may_set_active",
 )
 
 OPERATIONS = (

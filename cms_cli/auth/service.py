@@ -133,6 +133,20 @@ def managed_account(session: Session, actor: User, email: str) -> User:
     return get_user(session, email)
 
 
+def may_set_active(session: Session, actor: User, email: str, active: bool) -> User:
+    """The account a manager is about to (de)activate: managed_account's checks, and
+    one's own account is never deactivated (checked before the confirmation)."""
+    user = managed_account(session, actor, email)
+    if not active and user.id == actor.id:
+        raise ValidationError("you cannot deactivate your own account")
+    return user
+
+
+def may_change_password(session: Session, user: User) -> None:
+    """Anyone signed in may change their own password (the current one is checked when
+    the new one is set): the pre-check before the passwords are asked."""
+
+
 def may_manage(session: Session, actor: User) -> None:
     """Only managers manage accounts (an import's check, before its file is read)."""
     require(actor, Role.manager)
@@ -419,10 +433,7 @@ def set_password(
 def set_active(session: Session, actor: User, email: str, active: bool) -> Standing:
     """Activate or deactivate; deactivation revokes every session. ``changed`` is False
     when the account was so already."""
-    require(actor, Role.manager)
-    user = get_user(session, email)
-    if not active and user.id == actor.id:
-        raise ValidationError("you cannot deactivate your own account")
+    user = may_set_active(session, actor, email, active)
     if user.is_active == active:
         return Standing(name=user.email, changed=False)
     if not active and user.role is Role.manager:

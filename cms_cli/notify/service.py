@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from cms_cli.core.config import Config
 
 
+def _some(ids: Sequence[int | None], shown: int = 10) -> str:
+    """Ids for a message: the first ``shown``, and how many more (a request may name
+    thousands; its answer stays one short line)."""
+    listed = ", ".join(str(i) for i in ids[:shown])
+    return listed + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
 def list_notifications(
     session: Session, actor: User, *, status: str | None = None, recipient: str | None = None
 ) -> list[NotificationPublic]:
@@ -85,10 +92,10 @@ def retry(
     if not all_failed:
         missing = sorted(set(ids) - {r.id for r in rows})
         if missing:
-            raise NotFound(f"no notification with id {', '.join(map(str, missing))}")
+            raise NotFound(f"no notification with id {_some(missing)}")
         sent = [r.id for r in rows if r.status is NotificationStatus.sent]
         if sent:
-            raise ValidationError(f"already sent: {', '.join(map(str, sent))}")
+            raise ValidationError(f"already sent: {_some(sent)}")
     now = clock.now()
     for row in rows:
         before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
@@ -158,7 +165,7 @@ def mark_read(
         )
         unknown = sorted(set(ids) - mine)
         if unknown:
-            raise NotFound(f"no inbox item {', '.join(map(str, unknown))} of yours")
+            raise NotFound(f"no inbox item {_some(unknown)} of yours")
         query = query.where(col(InboxItem.id).in_(list(ids)))
     from cms_cli.core.db import rowcount
 

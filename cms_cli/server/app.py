@@ -45,8 +45,16 @@ def create_app(config: Config | None = None) -> FastAPI:
         favicon_url="/api/docs/static/favicon.png",
     )
     app.state.config = config
-    for router in routes.routers():
-        app.include_router(router)
+    import warnings
+
+    with warnings.catch_warnings():
+        # FastAPI reads a query model's aliased field (`class`, `actor`) as a parameter
+        # of that name, which works; pydantic warns about the Field it hands over.
+        warnings.filterwarnings("ignore", message=".*'alias' attribute.*")
+        for router in routes.routers():
+            app.include_router(router)
+        app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
+        app.openapi()
     problems.install(app)
 
     caps = {API + op.path: op.upload.limit for op in routes.operations() if op.upload}
@@ -70,6 +78,28 @@ def create_app(config: Config | None = None) -> FastAPI:
         return PlainTextResponse(body, media_type=media)
 
     return app
+
+
+def _documented(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI document, its error answers under the content type they are
+    sent with (application/problem+json), built once."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for entry in document.get("paths", {}).values():
+            for operation in entry.values():
+                for code, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                        content[MEDIA_TYPE] = content.pop("application/json")
+        app.openapi_schema = document
+    return app.openapi_schema
 
 
 #: The largest JSON body a request may carry (uploads have their own, larger caps).

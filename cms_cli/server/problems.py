@@ -32,11 +32,19 @@ _HTTP_ERRORS: dict[int, type[CmsError]] = {
 }
 
 
+#: Seconds a client is told to wait before trying again after a 503.
+RETRY_AFTER = 5
+
+
 def answer(error: CmsError, status: int | None = None) -> JSONResponse:
     code, document = problem(error)
     if status is not None:
         code = document["status"] = status
-    headers = {"Allow": document.pop("allow")} if "allow" in document else None
+    headers: dict[str, str] = {}
+    if code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="cms"'
+    if code == 503:
+        headers["Retry-After"] = str(RETRY_AFTER)
     return JSONResponse(document, status_code=code, media_type=MEDIA_TYPE, headers=headers)
 
 

@@ -46,22 +46,33 @@ class Problem(BaseModel):
     problems: list[str] | None = None
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    words = {
-        401: "Not logged in, session expired or revoked (exit 4).",
-        403: "The role or ownership does not allow it (exit 5).",
-        404: "Unknown e-mail, code, id or week (exit 3).",
-        409: "Duplicate, capacity or load limit (exit 6).",
-        422: "Invalid input, or a rule of the domain refused it (exit 1).",
+PROBLEM_WORDS = {
+    400: "The call is incomplete or contradicts itself (exit 2).",
+    401: "Not logged in, session expired or revoked (exit 4).",
+    403: "The role or ownership does not allow it (exit 5).",
+    404: "Unknown e-mail, code, id or week (exit 3).",
+    409: "Duplicate, capacity or load limit (exit 6).",
+    413: "The body is over its size limit (exit 1).",
+    422: "Invalid input, or a rule of the domain refused it (exit 1).",
+    503: "The database or the queue is unavailable or too busy (exit 7); see Retry-After.",
+}
+
+
+def _problems(operation: Operation) -> dict[int | str, dict[str, Any]]:
+    """The problem answers an operation may give (their content type is moved to
+    application/problem+json in the OpenAPI document: server.app), and the 204 of its
+    pre-check."""
+    codes = [400, 401, 422, 503]
+    if operation.signed:
+        codes += [403, 404, 409]
+    if operation.writes:
+        codes.append(413)
+    found: dict[int | str, dict[str, Any]] = {
+        code: {"model": Problem, "description": PROBLEM_WORDS[code]} for code in sorted(codes)
     }
-    return {
-        code: {
-            "model": Problem,
-            "description": words[code],
-            "content": {"application/problem+json": {}},
-        }
-        for code in codes
-    }
+    if operation.check is not None or operation.upload is not None:
+        found[204] = {"description": "With ?check=true: the checks passed; nothing was done."}
+    return found
 
 
 class Guarded(APIRoute):
@@ -127,7 +138,6 @@ def router(capability: str, operations: list[Operation]) -> APIRouter:
     """The routes of one capability's operations."""
     routes = APIRouter(prefix=API, tags=[capability], route_class=Guarded)
     for operation in operations:
-        codes = (401, 403, 404, 409, 422) if operation.signed else (401, 422)
         routes.add_api_route(
             operation.path,
             _endpoint(operation),
@@ -136,7 +146,7 @@ def router(capability: str, operations: list[Operation]) -> APIRouter:
             summary=operation.summary,
             response_model=operation.output,
             status_code=operation.status_code,
-            responses=_problems(*codes),
+            responses=_problems(operation),
             openapi_extra=_upload_body(operation),
         )
     return routes
@@ -199,7 +209,7 @@ def _parameters(operation: Operation) -> list[inspect.Parameter]:
         else:
             part, named = _part(operation.input, rest, "Body" if in_body else "Query"), "values"
         found.append(inspect.Parameter(named, keyword, annotation=Annotated[part, reads]))
-    if operation.writes and operation.signed:
+    if operation.check is not None or operation.upload is not None:
         flag = Query(description="Only the permission and existence checks; nothing is done.")
         found.append(
             inspect.Parameter("check", keyword, annotation=Annotated[bool, flag], default=False)
@@ -259,9 +269,13 @@ def _upload_endpoint(operation: Operation) -> Callable[..., Any]:
     async def endpoint(**given: Any) -> Response:
         scope: Scope = given["scope"]
         me = given.get("me")
-        name = getattr(given.get("values"), "name", None) or "the uploaded file"
+        from cms_cli.core.text import neutralise, shorten
+
+        given_name = getattr(given.get("values"), "name", None)
+        name = shorten(neutralise(given_name), 120) if given_name else "the uploaded file"
+        named = {"name": name} if "name" in operation.input.model_fields else {}
         placeholder = b"" if upload.as_bytes else FilePath(name)
-        data = _input(operation, given, **{upload.field: placeholder})
+        data = _input(operation, given, **{upload.field: placeholder}, **named)
         # The permission first, before a byte of the file is read.
         await run_in_threadpool(_check_then_pause, operation, scope, me, data)
         if given.get("check"):
@@ -273,7 +287,7 @@ def _upload_endpoint(operation: Operation) -> Callable[..., Any]:
             else:
                 value = FilePath(folder) / "upload"
                 value.write_bytes(raw)
-            data = _input(operation, given, **{upload.field: value})
+            data = _input(operation, given, **{upload.field: value}, **named)
             result = await run_in_threadpool(_run, operation, scope, scope.session, me, data, None)
         return _answer(operation, result, given["request"], None)
 

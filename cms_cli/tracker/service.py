@@ -385,20 +385,22 @@ def write_log(
     return after
 
 
-def may_delete(session: Session, actor: User, offering_id: int) -> None:
-    """Who may delete a week's log (managers), of an offering that exists: checked before
-    the confirmation."""
+def may_delete(session: Session, actor: User, offering_id: int, week: int) -> WeeklyLog:
+    """The log a manager is about to delete: PermissionDenied (exit 5) for anyone else,
+    NotFound (exit 3) without the offering or the week's log. Checked before the
+    confirmation, so that nobody is asked about a log there is not."""
     require(actor, Role.manager)
     offerings.get_offering_row(session, offering_id)
-
-
-def delete_log(session: Session, actor: User, offering_id: int, week: int) -> None:
-    may_delete(session, actor, offering_id)
     log = session.exec(
         select(WeeklyLog).where(WeeklyLog.offering_id == offering_id, WeeklyLog.week == week)
     ).first()
     if log is None:
         raise NotFound(f"no log for week {week} of offering {offering_id}")
+    return log
+
+
+def delete_log(session: Session, actor: User, offering_id: int, week: int) -> None:
+    log = may_delete(session, actor, offering_id, week)
     before = _shape_one(session, log, None)
     session.delete(log)
     audit.record(session, actor, "delete", "log", f"{offering_id}/{week}", before=before)

@@ -56,9 +56,17 @@ def test_every_operation_is_typed_and_documented(api: Any) -> None:
             schema = good["content"]["application/json"]["schema"]
             assert schema.get("$ref") or schema.get("type") in ("array", "object"), op.name
             assert schema != {}, op.name
-        problems = ("401", "403", "404", "409", "422") if op.signed else ("401", "422")
+        problems = ["400", "401", "422", "503"] + (["403", "404", "409"] if op.signed else [])
+        problems += ["413"] if op.writes else []
         for code in problems:
-            assert "application/problem+json" in answers[code]["content"], (op.name, code)
+            content = answers[code]["content"]
+            assert list(content) == ["application/problem+json"], (op.name, code)
+            schema = content["application/problem+json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Problem"}, (op.name, code)
+        names = {p["name"] for p in entry.get("parameters", [])}
+        asks_first = op.check is not None or op.upload is not None
+        assert ("check" in names) == asks_first, op.name
+        assert ("204" in answers) == (asks_first or op.status_code == 204), op.name
         assert ("security" in entry) == op.signed, op.name
         if op.signed:
             assert entry["security"] == [{"session": []}], op.name
@@ -328,3 +336,29 @@ def test_reads_never_wait_on_a_writer(cli: Cli, offerings: dict[str, int], api: 
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_pre_check_checks_what_the_operation_would_refuse(
+    cli: Cli, logged: dict[str, int], api: Any
+) -> None:
+    """`?check=true` answers 204 only when the operation itself would be let through:
+    an operation without a pre-check takes no `check` (it would not check anything)."""
+    a = logged["A"]
+    me = _bearer(cli)
+    _problem(api.delete(f"/api/v1/logs/{a}/99?check=true", headers=me), 404, 3)
+    assert api.delete(f"/api/v1/logs/{a}/1?check=true", headers=me).status_code == 204
+    myself = {"email": "dean@uni.edu", "active": False}
+    _problem(api.post("/api/v1/users/active?check=true", json=myself, headers=me), 422, 1)
+    cli.login("sam@uni.edu")
+    student = _bearer(cli)
+    body = {"module": "CS101", "class_code": "2026J", "cohort": "Cohort A", "mode": "online",
+            "start_date": "2026-09-07", "end_date": "2026-11-27"}  # fmt: skip
+    _problem(api.post("/api/v1/offerings?check=true", json=body, headers=student), 403, 5)
+    _problem(api.post(f"/api/v1/offerings/{a}/cancel?check=true", headers=student), 403, 5)
+    _problem(api.delete(f"/api/v1/logs/{a}/1?check=true", headers=student), 403, 5)
+
+
+def test_errors_say_how_to_go_on(api: Any) -> None:
+    """401 names the scheme (WWW-Authenticate); a 503 says when to try again."""
+    anonymous = api.get("/api/v1/offerings")
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="cms"'

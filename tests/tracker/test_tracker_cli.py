@@ -384,3 +384,12 @@ def test_no_form_off_a_terminal(cli: Cli, logged: dict[str, int]) -> None:
     quiet = cli("tracker", "log", "--offering", str(logged["A"]), "--week", "2", "--json")
     assert quiet.exit_code == 0  # nothing given, nothing asked: the log is left as it was
     assert quiet.json()["formative_one_grading"] == "done"
+
+
+def test_delete_of_a_week_without_a_log_is_not_asked_about(
+    cli: Cli, logged: dict[str, int]
+) -> None:
+    """Nobody is asked to confirm deleting a log there is not: exit 3 before the question."""
+    gone = cli("tracker", "delete", "--offering", str(logged["A"]), "--week", "7")
+    assert gone.exit_code == 3
+    assert "no log for week 7" in gone.stderr

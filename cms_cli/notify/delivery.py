@@ -442,15 +442,21 @@ def deliver(notification_id: int, config: Config) -> str:
     """Deliver one notification. Returns "sent", "skipped" or "failed"; raises TryAgain
     when the worker's settings allow another attempt. Logs one line per attempt."""
     started = time.monotonic()
-    with session_scope(config) as session:
+
+    def claiming(session: Session) -> tuple[str | None, str, int, Message | None]:
         token = claim(session, notification_id)
         if token is None:
-            return "skipped"
+            return None, "", 0, None
         notification = session.get(Notification, notification_id)
         assert notification is not None
-        kind = notification.kind.value
-        attempt = notification.attempts + 1
-        message = compose(session, notification, config)
+        composed = compose(session, notification, config)
+        return token, notification.kind.value, notification.attempts + 1, composed
+
+    # Only database work: run again when MySQL picks it as a deadlock victim.
+    token, kind, attempt, composed = in_transaction(config, claiming)
+    if token is None or composed is None:
+        return "skipped"
+    message = composed
     channels = ["inbox"]
     fields: dict[str, Any] = {
         "event": "delivery",

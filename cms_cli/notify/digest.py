@@ -117,13 +117,24 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
     Returns "sent", "skipped" or "failed"; raises TryAgain when the worker's settings
     allow another attempt for some of them. Logs one line."""
     started = time.monotonic()
-    with session_scope(config) as session:
+
+    def claiming(session: Session) -> tuple[str, list[int], dict[int, Message], dict[int, str]]:
         token, claimed = claim_many(session, ids)
         if not claimed:
-            return "skipped"
+            return token, [], {}, {}
         rows = session.exec(select(Notification).where(col(Notification.id).in_(claimed))).all()
-        messages = compose_many(session, rows, config)
-        kinds = {row.id or 0: row.kind.value for row in rows}
+        return (
+            token,
+            claimed,
+            compose_many(session, rows, config),
+            {row.id or 0: row.kind.value for row in rows},
+        )
+
+    # Only database work: run again when MySQL picks it as a deadlock victim (a claim
+    # that cannot be made is never a consumed task: queue._attempt retries it).
+    token, claimed, messages, kinds = in_transaction(config, claiming)
+    if not claimed:
+        return "skipped"
     ordered = [messages[i] for i in claimed]
     recipients = {m.to for m in ordered}
     if len(recipients) != 1:  # a task is one recipient's; split if ever not

@@ -52,6 +52,18 @@ def _attempt(event: str, what: Any, run: Callable[[], str]) -> str:
     except delivery.TryAgain as again:
         raise RetryTask(delay=again.delay) from again
     except Exception as exc:
+        if _transient(exc):
+            # The database away or too busy now: the task is kept and tried again after
+            # a pause (the worker slows down rather than drain the queue).
+            log.warning(
+                "%s of %s not made now (%s); tried again in %g s",
+                event,
+                what,
+                type(exc).__name__,
+                BUSY_RETRY,
+                extra={"event": event, "notification": what, "outcome": "retry"},
+            )
+            raise RetryTask(delay=BUSY_RETRY) from exc
         first = str(exc).splitlines()[0][:300] if str(exc) else ""
         log.warning(
             "%s of %s not made now (%s: %s); a later sweep hands it over",
@@ -62,6 +74,22 @@ def _attempt(event: str, what: Any, run: Callable[[], str]) -> str:
             extra={"event": event, "notification": what, "outcome": "later"},
         )
         return "later"
+
+
+#: Seconds before a task the database could not take now is tried again.
+BUSY_RETRY = 5.0
+
+
+def _transient(exc: BaseException) -> bool:
+    """A database failure that passes: unreachable for now, or a lock race lost."""
+    import sys
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    from cms_cli.core.db import is_transient, is_unreachable
+
+    return is_transient(exc) or is_unreachable(exc)
 
 
 def _build(config: Config, immediate: bool) -> Any:

@@ -9,7 +9,9 @@ database checks its schema (core.migrate.check_in), in the same transaction.
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -25,12 +27,16 @@ from cms_cli.core.errors import CmsError
 T = TypeVar("T")
 
 
-#: Transactions open in this process: a prompt is never shown while one is (prompts).
-_open = 0
+#: Open transactions by the thread that began each: a prompt is never shown while its
+#: thread has one (prompts). A server's request may begin in one thread of its pool and
+#: end in another: it counts against the thread that began it until it ends.
+_open: Counter[int] = Counter()
+_counting = threading.Lock()
 
 
 def open_transactions() -> int:
-    return _open
+    """Transactions this thread has begun and not ended."""
+    return _open[threading.get_ident()]
 
 
 class Transaction:
@@ -41,12 +47,13 @@ class Transaction:
 
     def __init__(self, config: Config, *, read_only: bool = False) -> None:
         """``read_only``: a transaction that only reads (on SQLite it takes no lock)."""
-        global _open
         engine = engine_for(config.database_url)
         if read_only:
             engine = engine.execution_options(**{READ_ONLY: True})
         self.session = Session(engine, expire_on_commit=False)
-        _open += 1
+        self.thread = threading.get_ident()
+        with _counting:
+            _open[self.thread] += 1
         try:
             migrate.check_in(self.session, config)
         except BaseException as exc:
@@ -56,7 +63,6 @@ class Transaction:
     def end(self, error: BaseException | None) -> None:
         """Commit (no error, or a CmsError that keeps its changes, like a failed
         login's record), else roll back; then close, the connection back in its pool."""
-        global _open
         session = self.session
         try:
             keep = error is None or (isinstance(error, CmsError) and error.keep_changes)
@@ -70,7 +76,10 @@ class Transaction:
                 session.rollback()
         finally:
             session.close()
-            _open -= 1
+            with _counting:
+                _open[self.thread] -= 1
+                if not _open[self.thread]:
+                    del _open[self.thread]
 
 
 @contextmanager

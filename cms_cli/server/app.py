@@ -45,16 +45,9 @@ def create_app(config: Config | None = None) -> FastAPI:
         favicon_url="/api/docs/static/favicon.png",
     )
     app.state.config = config
-    import warnings
-
-    with warnings.catch_warnings():
-        # FastAPI reads a query model's aliased field (`class`, `actor`) as a parameter
-        # of that name, which works; pydantic warns about the Field it hands over.
-        warnings.filterwarnings("ignore", message=".*'alias' attribute.*")
-        for router in routes.routers():
-            app.include_router(router)
-        app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
-        app.openapi()
+    for router in routes.routers():
+        app.include_router(router)
+    app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
     problems.install(app)
 
     caps = {API + op.path: op.upload.limit for op in routes.operations() if op.upload}
@@ -84,14 +77,21 @@ def _documented(app: FastAPI) -> dict[str, Any]:
     """FastAPI's OpenAPI document, its error answers under the content type they are
     sent with (application/problem+json), built once."""
     if app.openapi_schema is None:
+        import warnings
+
         from fastapi.openapi.utils import get_openapi
 
-        document = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-        )
+        with warnings.catch_warnings():
+            # FastAPI documents a query model's aliased field (`class`, `actor`) as a
+            # parameter of that name, which is right; pydantic warns about the Field
+            # it hands over.
+            warnings.filterwarnings("ignore", message=".*'alias' attribute.*")
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
         for entry in document.get("paths", {}).values():
             for operation in entry.values():
                 for code, answer in operation.get("responses", {}).items():

@@ -23,7 +23,6 @@ from pydantic import BaseModel, create_model
 from starlette.responses import Response
 
 from cms_cli.api.needs import provide
-from cms_cli.core.errors import TooLarge
 from cms_cli.core.limits import MAX_INT
 from cms_cli.core.operation import Operation, Paged, only_accepted
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
@@ -280,7 +279,8 @@ def _upload_endpoint(operation: Operation) -> Callable[..., Any]:
         await run_in_threadpool(_check_then_pause, operation, scope, me, data)
         if given.get("check"):
             return Response(status_code=204)
-        raw = await _capped(given["request"], upload.limit, name)
+        # Bounded at the upload's cap by server.app.Capped, declared or streamed.
+        raw = await given["request"].body()
         with tempfile.TemporaryDirectory(prefix="cms-upload-") as folder:
             if upload.as_bytes:
                 value: Any = raw
@@ -362,19 +362,6 @@ def _answer(
     return Response(
         body, status_code=operation.status_code, media_type="application/json", headers=headers
     )
-
-
-async def _capped(request: Request, limit: int, name: str) -> bytes:
-    """The request's body, refused (exit 1) past ``limit`` bytes without reading more."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"{name}: too large (over {limit} bytes)")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"{name}: too large (over {limit} bytes)")
-    return bytes(body)
 
 
 def routers() -> list[APIRouter]:

@@ -359,9 +359,13 @@ def served_app(request: Any) -> Any:
     serving the database of the environment the CLI runner set for this command."""
     from cms_cli.api.remote import Answer
     from cms_cli.core.config import load_config
+    from cms_cli.server.limits import Limiter
 
     client = _test_client()
     client.app.state.config = load_config()  # type: ignore[attr-defined]
+    # One app serves every test of this worker, from one client address: no rate limit
+    # here (tests/server/test_rate_limit.py runs real servers for it).
+    client.app.state.limiter = Limiter(None, 0)  # type: ignore[attr-defined]
     body = request.body
     if body is not None and not isinstance(body, bytes):
         body = body.read()

@@ -256,3 +256,21 @@ class SmtpSink:
         self.controller.stop()
         self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+
+
+def wait_until_up(proc: subprocess.Popen[str], url: str, verify: Any = True) -> None:
+    """Until the server at ``url`` answers /health with 200 (it fails if it exits, or
+    after 30 s)."""
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"the server did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+        time.sleep(0.1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -161,14 +162,15 @@ class Remote:
             if length is not None:
                 headers["Content-Length"] = str(length)
         request = Request(method, self.url + API + target, headers, body)
-        try:
-            answer = deliver(request)
-        except OSError as exc:
-            reason = getattr(exc, "reason", exc)
-            raise Unavailable(
-                f"server unavailable at {self.url}: {reason}",
-                hint="check the address (server_url, --server) and that cms serve runs",
-            ) from None
+        answer = self._deliver(request)
+        wait = _told_to_wait(answer)
+        if wait is not None and _rewound(body):
+            # Over the client's rate limit: nothing was done; once more, when told.
+            from cms_cli.core.output import message
+
+            message(f"the server is limiting this client's requests: waiting {wait} s")
+            time.sleep(wait)
+            answer = self._deliver(request)
         if answer.status >= 400:
             from cms_cli.core.problems import error_of
 
@@ -178,6 +180,16 @@ class Remote:
                 document = None
             raise error_of(document, answer.status)
         return answer
+
+    def _deliver(self, request: Request) -> Answer:
+        try:
+            return deliver(request)
+        except OSError as exc:
+            reason = getattr(exc, "reason", exc)
+            raise Unavailable(
+                f"server unavailable at {self.url}: {reason}",
+                hint="check the address (server_url, --server) and that cms serve runs",
+            ) from None
 
     # -- a declared operation ---------------------------------------------------------
 
@@ -269,6 +281,32 @@ class Remote:
                 media_type=upload.media_type,
                 length=size,
             )
+
+
+#: The longest a command waits, once, when the server says it is over its rate limit
+#: (a limit is per minute: past this, the command fails with exit 7 and says when).
+MAX_WAIT = 60
+
+
+def _told_to_wait(answer: Answer) -> int | None:
+    """The seconds a 429 asks the client to wait, when it says and it is not too long."""
+    if answer.status != 429:
+        return None
+    given = (answer.header("Retry-After") or "").strip()
+    if not given.isdigit() or int(given) > MAX_WAIT:
+        return None
+    return max(1, int(given))
+
+
+def _rewound(body: bytes | IO[bytes] | None) -> bool:
+    """Whether ``body`` can be sent again (a file streamed is read from its start)."""
+    if body is None or isinstance(body, bytes):
+        return True
+    try:
+        body.seek(0)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def _segment(value: Any) -> str:

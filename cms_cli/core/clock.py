@@ -43,7 +43,8 @@ def today(tz: tzinfo) -> date:
 
 def wall() -> float:
     """The real UNIX time, never ``CMS_NOW``: for metrics, which Prometheus compares
-    with its own clock (a heartbeat timestamp, the last sweep's)."""
+    with its own clock (a heartbeat timestamp, the last sweep's), and for rate limits
+    (their minutes are real ones)."""
     import time
 
     return time.time()

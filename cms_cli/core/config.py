@@ -41,6 +41,7 @@ CONFIG_KEYS = (
     "digest",
     "attendance_alert_pct",
     "attendance_alert_run",
+    "rate_limit",
 )
 
 
@@ -98,6 +99,9 @@ class Settings(BaseModel):
     attendance_alert_pct: int = Field(default=75, ge=1, le=100)
     #: ...or after this many recorded weeks missed in a row.
     attendance_alert_run: int = Field(default=3, ge=1, le=104)
+    #: `cms serve`: requests a minute per session token (twice that per client address
+    #: without one); over it, 429 with Retry-After. 0: no limit (server.limits).
+    rate_limit: int = Field(default=600, ge=0, le=1_000_000)
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

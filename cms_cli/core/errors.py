@@ -80,6 +80,17 @@ class Unavailable(CmsError):
     exit_code = 7
 
 
+class TooBusy(Unavailable):
+    """`cms serve` refused a request over the client's rate limit (exit 7; HTTP 429,
+    with ``Retry-After`` and the ``X-RateLimit-*`` headers in ``headers``)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, headers: dict[str, str], hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.headers = headers
+
+
 class InternalError(CmsError):
     """Something cms did not foresee: a defect to report (exit 1; HTTP 500 through
     `cms serve`, its traceback in the server's log)."""

@@ -33,6 +33,8 @@ EXTRA_FIELDS = (
     "requeued",
     "enqueued",
     "worker",
+    "request_id",
+    "where",
 )
 
 

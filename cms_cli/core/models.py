@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "cms_cli.notify.models",
     "cms_cli.offerings.models",
     "cms_cli.reflection.models",
+    "cms_cli.server.models",
     "cms_cli.tracker.models",
 )
 

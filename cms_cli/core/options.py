@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -39,3 +39,15 @@ def _iso_shaped(text: str) -> bool:
 def day(flag: str, help: str) -> Any:
     """A ``--flag YYYY-MM-DD`` option (parsed to a datetime; use ``.date()``)."""
     return typer.Option(flag, parser=iso_day(flag), metavar="YYYY-MM-DD", help=help)
+
+
+#: How `cms worker`, `cms notify sweep` and `cms serve` write their logs on stderr.
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        envvar="CMS_LOG_FORMAT",
+        metavar="plain|json",
+        help="Logs on stderr: plain lines, or one JSON object per line (journald, ELK).",
+    ),
+]

@@ -9,6 +9,7 @@ import typer
 
 from cms_cli.api import call, listed
 from cms_cli.core.context import current
+from cms_cli.core.options import LogFormatOpt
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
     CsvOpt,
@@ -32,16 +33,6 @@ inbox_app = typer.Typer(
     help="Your in-app notifications.", invoke_without_command=True, rich_markup_mode=None
 )
 worker_app = typer.Typer(rich_markup_mode=None, add_completion=False)
-
-LogFormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--log-format",
-        envvar="CMS_LOG_FORMAT",
-        metavar="plain|json",
-        help="Logs on stderr: plain lines, or one JSON object per line (journald, ELK).",
-    ),
-]
 
 
 @app.command()

@@ -30,9 +30,13 @@ def create_app(config: Config | None = None) -> FastAPI:
     reads the configuration `cms serve` resolved and handed down, never its own)."""
     from fastapi_offline import FastAPIOffline
 
-    from cms_cli.server import metrics, problems, routes
-    from cms_cli.server.settings import handed_down
+    from cms_cli.core import logs
+    from cms_cli.server import limits, metrics, problems, routes
+    from cms_cli.server.settings import handed_down, handed_down_logging
 
+    logging = handed_down_logging()
+    if logging is not None:  # a worker of `cms serve`: its logs as the operator chose
+        logs.setup(logging[0], debug=logging[1])
     config = config or handed_down()
     app = FastAPIOffline(
         title="cms",
@@ -45,6 +49,7 @@ def create_app(config: Config | None = None) -> FastAPI:
         favicon_url="/api/docs/static/favicon.png",
     )
     app.state.config = config
+    app.state.limiter = limits.Limiter.of(config)
     for router in routes.routers():
         app.include_router(router)
     app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
@@ -145,7 +150,8 @@ class Capped:
 
 class Headed:
     """Headers every answer carries: ``X-Content-Type-Options: nosniff``; and, on the
-    API (personal data, a login's token), ``Cache-Control: no-store``."""
+    API (personal data, a login's token), ``Cache-Control: no-store`` and the client's
+    rate limit (``X-RateLimit-Limit``, ``-Remaining``, ``-Reset``: server.limits)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -165,6 +171,12 @@ class Headed:
                 headers.append((b"x-request-id", (request_id.get() or "-").encode()))
                 if private:
                     headers.append((b"cache-control", b"no-store"))
+                    verdict = scope.get("state", {}).get("rate")
+                    if verdict is not None and verdict.allowed:  # a 429 carries its own
+                        from cms_cli.core import clock
+
+                        shown = verdict.headers(clock.wall())
+                        headers += [(k.lower().encode(), v.encode()) for k, v in shown.items()]
                 message = {**message, "headers": headers}
             await send(message)
 

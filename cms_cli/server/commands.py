@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from cms_cli.core.options import LogFormatOpt
+
 app = typer.Typer(
     help="Serve the API that clients talk to (operator).",
     rich_markup_mode=None,
@@ -20,9 +22,13 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8080,
     workers: Annotated[int, typer.Option("--workers", help="Server processes.")] = 1,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve the API over this host's database and queue: clients set server_url and
     need no database password (docs/operations.md: TLS in front, systemd).
+
+    An internal error is logged as one line (one JSON object with --log-format json)
+    naming the request id the client was given; the traceback only with --debug.
 
     Example: cms serve --port 8080 --workers 2
     """
@@ -39,12 +45,15 @@ def serve(
 
     import uvicorn
 
+    from cms_cli.core import logs
     from cms_cli.server import metrics
     from cms_cli.server.settings import hand_down
 
     # Resolved once, here (a broken setting fails once, not in every worker), and
     # handed to each worker as it is: the profile and every setting reach them all.
-    hand_down(current().config())
+    fmt = log_format or "plain"
+    logs.setup(fmt, debug=current().debug)  # a wrong format fails here, once
+    hand_down(current().config(), log_format=fmt, debug=current().debug)
     folder = metrics.prepare(workers)
     try:
         uvicorn.run(

@@ -45,6 +45,8 @@ def answer(error: CmsError, status: int | None = None) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="cms"'
     if code == 503:
         headers["Retry-After"] = str(RETRY_AFTER)
+    if isinstance(error, errors.TooBusy):  # 429: Retry-After and X-RateLimit-*
+        headers.update(error.headers)
     return JSONResponse(document, status_code=code, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -112,15 +114,27 @@ def told(exc: BaseException, config: Config) -> CmsError:
     from cms_cli.core.failures import as_cms_error
 
     error = as_cms_error(exc, database_url=config.database_url)
-    backend = not isinstance(exc, CmsError) or isinstance(
-        exc, errors.Unavailable | errors.InternalError
+    backend = not isinstance(exc, CmsError) or (
+        isinstance(exc, errors.Unavailable | errors.InternalError)
+        and not isinstance(exc, errors.TooBusy)  # the client's own rate, not a backend
     )
     if not backend:
         return error
     rid = request_id.get() or "-"
     internal = isinstance(error, errors.InternalError)
+    # One line per failed request (one JSON object under --log-format json), naming the
+    # id the client was given and where it failed; the traceback only with --debug.
     logging.getLogger("cms.server").error(
-        "request %s: %s", rid, error.message, exc_info=exc if internal else None
+        "request %s: %s",
+        rid,
+        error.message,
+        exc_info=exc if internal else None,
+        extra={
+            "event": "request_failed",
+            "request_id": rid,
+            "reason": type(exc).__name__,
+            "where": _where(exc),
+        },
     )
     said = error.message.lower()
     what = next((shown for key, shown in _BACKENDS if key in said), "a backend")
@@ -132,6 +146,19 @@ def told(exc: BaseException, config: Config) -> CmsError:
     if error.message.startswith(("database error", "the database")):
         return type(error)(f"database error (request {rid})", hint=hint)
     return error
+
+
+def _where(exc: BaseException) -> str:
+    """The file and line an error was raised at (its innermost frame)."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "-"
+    last = frames[-1]
+    from pathlib import Path
+
+    return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
 def _allowed(request: Request) -> list[str]:

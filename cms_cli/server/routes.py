@@ -23,9 +23,11 @@ from pydantic import BaseModel, create_model
 from starlette.responses import Response
 
 from cms_cli.api.needs import provide
+from cms_cli.core.errors import NotAuthenticated, TooBusy
 from cms_cli.core.limits import MAX_INT
 from cms_cli.core.operation import Operation, Paged, only_accepted
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
+from cms_cli.server.limits import Limiter, Verdict
 
 API = "/api/v1"
 #: The rows a listing answers unless asked for fewer; the most it answers at once.
@@ -94,9 +96,13 @@ class Guarded(APIRoute):
             )
             request.state.scope = scope
             try:
-                if operation.signed:
-                    token = token_of(request.headers.get("authorization"))
-                    await run_in_threadpool(_sign_in, scope, token, operation.writes)
+                request.state.rate = await run_in_threadpool(
+                    _admit,
+                    scope,
+                    request.app.state.limiter,
+                    request.headers.get("authorization"),
+                    operation,
+                )
                 response = await handler(request)
             except BaseException as exc:
                 await run_in_threadpool(scope.end, exc)
@@ -127,10 +133,43 @@ def _as_answerable(exc: BaseException, scope: Scope) -> BaseException:
     return told(exc, scope.config)
 
 
-def _sign_in(scope: Scope, token: str, pause: bool) -> None:
-    scope.sign_in(token)
-    if pause:  # a body follows: no transaction open while it arrives
-        scope.pause()
+def _admit(
+    scope: Scope, limiter: Limiter, authorization: str | None, operation: Operation
+) -> Verdict | None:
+    """Before the body: the request counted against its client's rate limit (its token,
+    or its address when it has none), then, for a signed operation, the token checked.
+    A refused token counts against the address too, so a client that makes tokens up
+    meets the address's limit. Over a limit: TooBusy (429). The verdict, for the
+    answer's ``X-RateLimit-*`` headers (server.app.Headed)."""
+    scheme, _, given = (authorization or "").partition(" ")
+    token = given.strip() if scheme.lower() == "bearer" else ""
+    verdict = limiter.token(token) if token else limiter.address(scope.source)
+    _refuse_over(verdict)
+    if operation.signed:
+        try:
+            scope.sign_in(token_of(authorization))
+        except NotAuthenticated:
+            if token:
+                _refuse_over(limiter.address(scope.source))
+            raise
+        if operation.writes:  # a body follows: no transaction open while it arrives
+            scope.pause()
+    return verdict
+
+
+def _refuse_over(verdict: Verdict | None) -> None:
+    if verdict is None or verdict.allowed:
+        return
+    from cms_cli.core import clock
+
+    instant = clock.wall()  # the wall clock, not the domain's (CMS_NOW may move that)
+    wait = verdict.retry_after(instant)
+    raise TooBusy(
+        f"too many requests from this client: at most {verdict.limit} a minute "
+        f"(try again in {wait} s)",
+        hint="slow down, or ask the operator about rate_limit (CMS_RATE_LIMIT)",
+        headers=verdict.headers(instant),
+    )
 
 
 def router(capability: str, operations: list[Operation]) -> APIRouter:

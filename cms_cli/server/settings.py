@@ -14,10 +14,13 @@ from cms_cli.core.config import Config, Paths, Settings
 VARIABLE = "CMS_SERVE_CONFIG"
 
 
-def hand_down(config: Config) -> None:
-    """Put ``config`` where the workers (child processes) will find it."""
+def hand_down(config: Config, *, log_format: str = "plain", debug: bool = False) -> None:
+    """Put ``config`` (and how to log: ``log_format``, ``debug``) where the workers
+    (child processes) will find it."""
     os.environ[VARIABLE] = json.dumps(
         {
+            "log_format": log_format,
+            "debug": debug,
             "settings": config.settings.model_dump(mode="json"),
             "profile": config.profile,
             "config_dir": str(config.paths.config_dir),
@@ -42,3 +45,13 @@ def handed_down() -> Config:
         paths=Paths(config_dir=Path(data["config_dir"]), data_dir=Path(data["data_dir"])),
         file_found=data["file_found"],
     )
+
+
+def handed_down_logging() -> tuple[str, bool] | None:
+    """How `cms serve` asked its workers to log (format, debug); None when no
+    configuration was handed down (the embedding program's logging stays as it is)."""
+    raw = os.environ.get(VARIABLE)
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return str(data.get("log_format", "plain")), bool(data.get("debug", False))

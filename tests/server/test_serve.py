@@ -14,12 +14,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from conftest import PASSWORD, Cli
-from servers import free_port
+from servers import free_port, wait_until_up
 
 
 @pytest.fixture
@@ -38,22 +37,6 @@ def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=15)
-
-
-def wait_until_up(proc: subprocess.Popen[str], url: str, verify: Any = True) -> None:
-    """Until the server at ``url`` answers /health with 200 (it fails if it exits, or
-    after 30 s)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1, verify=verify).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"the server did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
-        time.sleep(0.1)
 
 
 def client_of(url: str, tmp_path: Path, cli: Cli) -> Cli:
@@ -847,3 +830,50 @@ def test_the_connection_survives_an_error(cli: Cli, offerings: dict[str, int], s
         assert status.status == 200
         status.read()
     conn.close()
+
+
+def test_a_failed_request_is_one_json_log_line_naming_its_request_id(tmp_path: Path) -> None:
+    """`cms serve --log-format json` with its database down: each failed request is
+    one JSON object on one line of the server's log, with the request id the client was
+    told, the event and where it failed; no traceback (that is --debug's)."""
+    import json
+
+    port = free_port()
+    dead = f"mysql+pymysql://cms:hunter2@127.0.0.1:{free_port()}/cms"
+    env = {**os.environ, "CMS_HOME": str(tmp_path), "CMS_DATABASE_URL": dead}
+    env.pop("CMS_SERVER_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cms_cli", "serve", "--port", str(port), "--log-format", "json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(url + "/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        login = httpx.post(
+            url + "/api/v1/auth/login", json={"email": "a@uni.edu", "password": "x" * 10}
+        )
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert health.status_code == 503
+    assert login.status_code == 503
+    told = {health.headers["x-request-id"], login.headers["x-request-id"]}
+    assert "Traceback" not in log
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    failed = [line for line in lines if line.get("event") == "request_failed"]
+    assert {line["request_id"] for line in failed} == told
+    for line in failed:
+        assert line["level"] == "error"
+        assert line["message"].startswith(f"request {line['request_id']}: ")
+        assert line["where"] != "-"

@@ -29,6 +29,7 @@ from cms_cli.core.errors import (
     ValidationError,
 )
 from cms_cli.core.results import Account, Standing
+from cms_cli.core.session import again_on_deadlock
 from cms_cli.core.text import normalize_email as normalize_email
 
 if TYPE_CHECKING:
@@ -581,15 +582,7 @@ def check_password_of(
     # holds a lock (on SQLite every transaction does), or every other request waits.
     release_read(session)
     if not verify_password(password, hashed, rounds=rounds):
-        throttle = _throttle(session, address, now)  # locked now, read afresh
-        until = _locked(throttle, now)
-        if until is not None:  # locked meanwhile by another failure
-            raise NotAuthenticated(
-                _locked_message(until), hint="wait, or ask a manager to set a new password"
-            )
-        _record_failure(session, throttle, user, now)
-        if source is not None:
-            source_failed(session, source, now)
+        again_on_deadlock(session, lambda: _failed_login(session, address, user, source, now))
         raise NotAuthenticated(BAD_CREDENTIALS, keep_changes=True)
     assert user is not None
     if not user.is_active:
@@ -599,6 +592,23 @@ def check_password_of(
     if _cost(hashed) != rounds:  # the configured cost changed: every account follows it
         user.password_hash = hash_password(password, rounds)
     return user
+
+
+def _failed_login(
+    session: Session, address: str, user: User | None, source: str | None, now: datetime
+) -> None:
+    """A wrong password's bookkeeping: the address's failure counted under its row's
+    lock (NotAuthenticated if another failure locked it meanwhile), and the source's.
+    Rows are locked account first, then source, by every login: no cycle."""
+    throttle = _throttle(session, address, now)  # locked now, read afresh
+    until = _locked(throttle, now)
+    if until is not None:  # locked meanwhile by another failure
+        raise NotAuthenticated(
+            _locked_message(until), hint="wait, or ask a manager to set a new password"
+        )
+    _record_failure(session, throttle, user, now)
+    if source is not None:
+        source_failed(session, source, now)
 
 
 def _count_failure(throttle: LoginThrottle, now: datetime, limit: int) -> bool:
@@ -785,19 +795,22 @@ def change_password(
     may have been stolen, never takes the account. A wrong one counts toward the lock.
     """
     now = clock.now()
-    throttle = _throttle(session, user.email, now)
-    if throttle.locked_until is not None and throttle.locked_until > now:
+    email, hashed = user.email, user.password_hash
+    until = _locked(_throttles(session, [token_hash(email)]).get(token_hash(email)), now)
+    if until is not None:
         raise NotAuthenticated(
-            _locked_message(throttle.locked_until),
-            hint="wait, or ask a manager to set a new password",
+            _locked_message(until), hint="wait, or ask a manager to set a new password"
         )
-    if not verify_password(old, user.password_hash, rounds=rounds):
-        _record_failure(session, throttle, user, now)
+    # bcrypt, three times here: never while the transaction holds a lock (core.db).
+    release_read(session)
+    if not verify_password(old, hashed, rounds=rounds):
+        again_on_deadlock(session, lambda: _failed_login(session, email, user, None, now))
         raise NotAuthenticated("the current password is wrong", keep_changes=True)
-    check_password(new, user.email)
-    if verify_password(new, user.password_hash):
+    check_password(new, email)
+    if verify_password(new, hashed):
         raise ValidationError("the new password is the same as the current one")
-    user.password_hash = hash_password(new, rounds)
+    new_hash = hash_password(new, rounds)
+    user.password_hash = new_hash
     user.updated_at = clock.now()
     session.execute(
         sa.update(AuthSession)

@@ -112,6 +112,23 @@ def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: in
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def again_on_deadlock(session: Session, work: Callable[[], T], *, attempts: int = 5) -> T:
+    """``work()`` in ``session``'s transaction, run again (after rolling it back and a
+    short, growing, jittered pause) when MySQL broke a deadlock or a lock wait in it.
+
+    Only where the transaction has written nothing before ``work`` (its reads are read
+    again): a failed login's bookkeeping, which locks the throttles' rows."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except sa.exc.DBAPIError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            session.rollback()
+            time.sleep(random.uniform(0.5, 1.5) * 0.02 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """The session scope of this invocation's configured database. A client of `cms

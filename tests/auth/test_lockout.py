@@ -171,3 +171,42 @@ def test_a_login_rehashes_at_the_configured_cost(cli: Cli, people: dict[str, str
     core_db.dispose_all()
     assert sql(url, cost).startswith("$2b$05$")
     cli.login("ana@uni.edu")  # and back: the same password still opens it
+
+
+def test_a_deadlock_on_a_throttle_row_is_run_again_never_answered(
+    cli: Cli, people: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MySQL picks a failed login's throttle update as a deadlock victim: the bookkeeping
+    is run again and the caller gets the answer of any wrong password, counted once
+    (`auth login` and `auth passwd` alike)."""
+    import sqlalchemy as sa
+
+    real = service._throttle
+    calls: list[str] = []
+
+    class Deadlock(Exception):
+        args = (1213, "Deadlock found when trying to get lock")
+
+    def victim_first(session: Session, address: str, now: datetime) -> object:
+        calls.append(address)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("INSERT ...", {}, Deadlock())
+        return real(session, address, now)
+
+    monkeypatch.setattr(service, "_throttle", victim_first)
+    url = cli.env["CMS_DATABASE_URL"]
+    counted = "SELECT COUNT(*) FROM login_throttle WHERE failures = 1"
+    others = "SELECT COUNT(*) FROM login_throttle WHERE failures <> 1"
+    run = cli("auth", "login", "--email", "ben@uni.edu", "--password-stdin", input=WRONG + "\n")
+    assert (run.exit_code, run.stderr) == (4, "error: wrong e-mail or password\n")
+    assert calls[0] == calls[1]  # the account's row, again
+    assert sql(url, counted) == len(calls) - 1  # the account (and through a server, its source)
+    assert sql(url, others) == 0
+
+    calls.clear()
+    sql(url, "DELETE FROM login_throttle")
+    both = f"{WRONG}\nnew-password-42\n"
+    run = cli("auth", "passwd", "--password-stdin", input=both)
+    assert (run.exit_code, run.stderr) == (4, "error: the current password is wrong\n")
+    assert calls == [calls[0], calls[0]]
+    assert (sql(url, counted), sql(url, others)) == (1, 0)

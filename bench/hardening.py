@@ -4,6 +4,11 @@
     distinct offerings of a 100 x 100 x 34 x 3 catalog) and of a 1,000,000-row junk
     file (every row names an unknown module), on SQLite, with the stack floor's RSS for
     reference; the junk run's problem lines. Budget: peak RSS <= 300 MB.
+(c) A worker's answers while it takes the largest upload: `cms serve` (1 worker, SQLite)
+    receives a ~64 MB, ROWS-row `imports/offerings?dry_run=true` from a manager while
+    another client asks /health every 20 ms: the import's time and the longest any
+    /health waited (no request may wait seconds: uvicorn's worker health check kills a
+    worker that stays silent 5 s, with every request on it). Budget: max < 1 s.
 (b) `cms auth login` for an unknown e-mail vs a wrong password of a real account, at
     the default bcrypt cost (12): whole processes (medians, alternating) and the service
     alone in-process. Budget: ratio within 1.1.
@@ -150,12 +155,84 @@ def logins(tmp: Path) -> None:
     )
 
 
+def upload(tmp: Path) -> None:
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+
+    db = tmp / "cms.db"
+    url = f"sqlite:///{db}"
+    token = seed_base(url, MODULES, CLASSES, COHORTS, 0)
+    file = tmp / "valid.csv"
+    write_rows(file, False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CMS_DATABASE_URL": url, "CMS_HOME": str(tmp), "CMS_RATE_LIMIT": "0"}
+    server = subprocess.Popen(
+        [cms(), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + "/health", timeout=1).read()
+                break
+            time.sleep(0.1)
+        outcome: dict[str, object] = {}
+
+        def send() -> None:
+            started = time.perf_counter()
+            with file.open("rb") as body:
+                wire = urllib.request.Request(
+                    base + "/api/v1/imports/offerings?dry_run=true",
+                    data=body,
+                    method="POST",
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "text/csv",
+                        "Content-Length": str(file.stat().st_size),
+                    },
+                )
+                try:
+                    with urllib.request.urlopen(wire, timeout=600) as answer:
+                        outcome["status"] = answer.status
+                except urllib.error.HTTPError as error:
+                    outcome["status"] = error.code
+            outcome["seconds"] = time.perf_counter() - started
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        waits: list[float] = []
+        while sender.is_alive():
+            started = time.perf_counter()
+            urllib.request.urlopen(base + "/health", timeout=30).read()
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.02)
+        sender.join()
+        size = file.stat().st_size / 1e6
+        waits.sort()
+        print(
+            f"upload of {size:.0f} MB ({ROWS:,} rows, dry run) through cms serve: "
+            f"HTTP {outcome['status']} in {outcome['seconds']:.1f} s; /health meanwhile: "
+            f"{len(waits)} asked, median {statistics.median(waits) * 1000:.0f} ms, "
+            f"p99 {waits[int(len(waits) * 0.99)] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
-    """Both parts, or the one named: `python bench/hardening.py logins`."""
-    chosen = sys.argv[1:] or ["imports", "logins"]
+    """Every part, or the ones named: `python bench/hardening.py logins upload`."""
+    chosen = sys.argv[1:] or ["imports", "logins", "upload"]
     for part in chosen:
         with tempfile.TemporaryDirectory() as tmp:
-            {"imports": imports, "logins": logins}[part](Path(tmp))
+            {"imports": imports, "logins": logins, "upload": upload}[part](Path(tmp))
 
 
 if __name__ == "__main__":

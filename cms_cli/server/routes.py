@@ -319,13 +319,15 @@ def _upload_endpoint(operation: Operation) -> Callable[..., Any]:
         if given.get("check"):
             return Response(status_code=204)
         # Bounded at the upload's cap by server.app.Capped, declared or streamed.
-        raw = await given["request"].body()
+        request: Request = given["request"]
         with tempfile.TemporaryDirectory(prefix="cms-upload-") as folder:
             if upload.as_bytes:
-                value: Any = raw
-            else:
+                value: Any = await request.body()
+            else:  # to disk as it arrives: never the whole file in memory, nor one write
                 value = FilePath(folder) / "upload"
-                value.write_bytes(raw)
+                with value.open("wb") as sink:
+                    async for chunk in request.stream():  # uvicorn's: 64 KB at most
+                        sink.write(chunk)
             data = _input(operation, given, **{upload.field: value}, **named)
             result = await run_in_threadpool(_run, operation, scope, scope.session, me, data, None)
         return _answer(operation, result, given["request"], None)

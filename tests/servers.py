@@ -210,6 +210,8 @@ class SmtpSink:
         self.delay = 0.0  # seconds each message takes to be accepted
         self.receiving = threading.Event()  # set when a message starts arriving
         self.greetings = 0  # EHLO/HELO received: one per connection a client opens
+        #: Mailboxes that refuse mail: address -> the reply to its RCPT TO ("550 ...").
+        self.refuse: dict[str, str] = {}
         sink = self
 
         class Handler:
@@ -219,6 +221,19 @@ class SmtpSink:
                 sink.greetings += 1
                 session.host_name = hostname
                 return responses
+
+            async def handle_RCPT(
+                self,
+                server: Any,
+                session: Any,
+                envelope: Any,
+                address: str,
+                rcpt_options: list[str],
+            ) -> str:
+                if address in sink.refuse:
+                    return sink.refuse[address]
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 import asyncio

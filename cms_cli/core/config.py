@@ -42,6 +42,7 @@ CONFIG_KEYS = (
     "attendance_alert_pct",
     "attendance_alert_run",
     "rate_limit",
+    "lock_wait_seconds",
 )
 
 
@@ -102,6 +103,9 @@ class Settings(BaseModel):
     #: `cms serve`: requests a minute per session token (twice that per client address
     #: without one); over it, 429 with Retry-After. 0: no limit (server.limits).
     rate_limit: int = Field(default=600, ge=0, le=1_000_000)
+    #: Seconds a statement waits for a lock held by another (a row, a table, SQLite's
+    #: write lock) or a request for a pooled connection; then "too busy" (exit 7, 503).
+    lock_wait_seconds: int = Field(default=10, ge=1, le=3600)
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -3,6 +3,7 @@ shares. Transactions and the schema check: core.session; migrations: core.migrat
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from cms_cli.core.config import mask_url
+from cms_cli.core.config import Config, mask_url
 from cms_cli.core.errors import CmsError, Unavailable
 
 # A naming convention for constraints, so that Alembic batch mode on SQLite and
@@ -67,13 +68,13 @@ _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, lock_wait: int = 10) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (below).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(lock_wait) * 1000}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -108,8 +109,15 @@ def release_read(session: Session) -> None:
         session.commit()
 
 
-def make_engine(url: str) -> Engine:
-    """A new engine for ``url`` with the house settings for SQLite or MySQL."""
+#: Seconds a statement waits for a lock, and a request for a pooled connection, unless
+#: the configuration says otherwise (``lock_wait_seconds``).
+LOCK_WAIT = 10
+
+
+def make_engine(url: str, lock_wait: int = LOCK_WAIT) -> Engine:
+    """A new engine for ``url`` with the house settings for SQLite or MySQL; a lock (or
+    a connection of the pool) is waited for ``lock_wait`` seconds at most, then the
+    statement fails as "too busy" (exit 7, HTTP 503)."""
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":
@@ -124,8 +132,8 @@ def make_engine(url: str) -> Engine:
                     f"database unavailable ({mask_url(url)}): {exc.strerror}",
                     hint="check CMS_DATABASE_URL: its folder must exist or be creatable",
                 ) from None
-        engine = sa.create_engine(sa_url, connect_args={"timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(sa_url, connect_args={"timeout": lock_wait})
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, lock_wait=lock_wait))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if sa_url.get_backend_name() == "mysql" and sa_url.get_driver_name() == "pymysql":
@@ -141,21 +149,28 @@ def make_engine(url: str) -> Engine:
             pool_pre_ping=True,
             pool_recycle=3600,
             pool_reset_on_return=None,
-            connect_args={"charset": "utf8mb4", "connect_timeout": 5},
+            pool_timeout=lock_wait,
+            connect_args={"charset": "utf8mb4", "connect_timeout": 5, "lock_wait": lock_wait},
         )
     return sa.create_engine(sa_url, pool_pre_ping=True)
 
 
-def engine_for(url: str) -> Engine:
-    """One engine per URL and process, with every model registered (core.models)."""
+def engine_for(url: str, lock_wait: int = LOCK_WAIT) -> Engine:
+    """One engine per URL and process, with every model registered (core.models). The
+    first use makes it, with its ``lock_wait`` (engine_of passes the configuration's)."""
     from cms_cli.core.models import import_all_models
 
     import_all_models()
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _engines[url] = make_engine(url)
+            engine = _engines[url] = make_engine(url, lock_wait)
         return engine
+
+
+def engine_of(config: Config) -> Engine:
+    """The engine of ``config``'s database, with its ``lock_wait_seconds``."""
+    return engine_for(config.database_url, config.settings.lock_wait_seconds)
 
 
 def dispose_all() -> None:
@@ -217,6 +232,16 @@ def is_unreachable(exc: BaseException) -> bool:
     return any(marker in text for marker in _SQLITE_UNREACHABLE)
 
 
+#: MySQL refusing a command to this account: a table's or a column's rights (revoked,
+#: or never granted). An operator's matter, like a database that is away (exit 7).
+_MYSQL_DENIED = {1142, 1143}
+
+
+def is_denied(exc: BaseException) -> bool:
+    """True when MySQL refused the command to this account (its rights)."""
+    return _mysql_code(exc) in _MYSQL_DENIED
+
+
 # MySQL errors after which the server has rolled back (1213, deadlock victim) or given up
 # waiting for a lock (1205): running the same transaction again is the documented remedy.
 # 1467 ("Failed to read auto-increment value from storage engine") is InnoDB's answer
@@ -247,10 +272,16 @@ def database_error(url: str, exc: BaseException) -> CmsError:
             " nothing was changed",
             hint="see docs/limits.md for the limit of each field",
         )
-    if is_transient(exc):
-        return CmsError(
+    if is_transient(exc):  # a lock waited for past its limit, or a deadlock: exit 7
+        return Unavailable(
             "the database was too busy to finish (lock conflict); nothing was changed",
             hint="run the command again",
+        )
+    if is_denied(exc):
+        return Unavailable(
+            f"the database refused this command to its account ({_reason(exc)[:160]}); "
+            "nothing was changed",
+            hint="check the account's rights: cms db grants prints what it needs",
         )
     return CmsError(
         f"database error: {_reason(exc)}", hint="run again with --debug for the details"

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 import cms_cli
 from cms_cli.core.config import Config
-from cms_cli.core.db import database_error, engine_for, schema_revision
+from cms_cli.core.db import database_error, engine_for, engine_of, schema_revision
 from cms_cli.core.errors import NotFound, SchemaBehind, ValidationError
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _known(revision: str) -> None:
 def _run(config: Config, action: str, revision: str) -> str | None:
     from alembic import command
 
-    engine = engine_for(config.database_url)
+    engine = engine_of(config)
     try:
         with engine.connect() as conn:
             # SQLite rebuilds a table to alter it (batch mode): with foreign keys on, the
@@ -134,7 +134,7 @@ def current(config: Config) -> str | None:
     import sqlalchemy as sa
 
     try:
-        with engine_for(config.database_url).connect() as conn:
+        with engine_of(config).connect() as conn:
             return schema_revision(conn)
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc

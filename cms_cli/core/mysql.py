@@ -8,7 +8,8 @@ isolation level and a `COMMIT`, then five probes (`VERSION()`, `DATABASE()`, the
 isolation level, `sql_mode`, `lower_case_table_names`). Here:
 
 - the session is set up in one statement, sent by PyMySQL as its ``init_command``:
-  character set, ``autocommit=0``, strict ``sql_mode``, UTC, READ COMMITTED;
+  character set, ``autocommit=0``, strict ``sql_mode``, UTC, READ COMMITTED, and how
+  long a lock is waited for (``lock_wait_seconds``);
 - the dialect is told the server version (from the handshake: no query), the database
   (from the URL), the isolation level and ``sql_mode`` (we set them) and the identifier
   casing (cms's names are lower case, so it does not matter).
@@ -31,6 +32,9 @@ SQL_MODE = (
 #: others committed meanwhile, not the snapshot of the transaction's first read as
 #: REPEATABLE READ would (tests/offerings: concurrent enrolments).
 ISOLATION = "READ COMMITTED"
+#: Seconds a statement waits for a lock before it gives up (the `lock_wait_seconds`
+#: setting; core.db.engine_of).
+LOCK_WAIT = 10
 
 
 def isolation_variable(server_version: str) -> str:
@@ -52,6 +56,10 @@ def connection_class() -> type[Any]:
     from pymysql.charset import charset_by_name
 
     class OneStatementConnection(pymysql.connections.Connection):
+        def __init__(self, *args: Any, lock_wait: int = LOCK_WAIT, **kwargs: Any) -> None:
+            self.lock_wait = int(lock_wait)
+            super().__init__(*args, **kwargs)
+
         def set_character_set(self, charset: str, collation: str | None = None) -> None:
             # PyMySQL calls this right after the handshake (the server's version is
             # known) and before its init_command: instead of its own `SET NAMES`, the
@@ -61,9 +69,13 @@ def connection_class() -> type[Any]:
             self.encoding = charset_by_name(charset).encoding
             names = f"NAMES {charset}" + (f" COLLATE {collation}" if collation else "")
             level = ISOLATION.replace(" ", "-")
+            # A row lock (InnoDB) or a table's (LOCK TABLES, DDL: metadata locks, which
+            # wait a day by default) is waited for lock_wait seconds at most; then
+            # 1205, which cms answers as "too busy" (exit 7, HTTP 503).
             self.init_command = (
                 f"SET {names}, autocommit=0, sql_mode='{SQL_MODE}', time_zone='+00:00', "
-                f"{isolation_variable(str(getattr(self, 'server_version', '')))}='{level}'"
+                f"{isolation_variable(str(getattr(self, 'server_version', '')))}='{level}', "
+                f"innodb_lock_wait_timeout={self.lock_wait}, lock_wait_timeout={self.lock_wait}"
             )
 
     return OneStatementConnection

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from cms_cli.core import migrate
 from cms_cli.core.config import Config
-from cms_cli.core.db import READ_ONLY, engine_for, is_transient
+from cms_cli.core.db import READ_ONLY, engine_of, is_transient
 from cms_cli.core.errors import CmsError
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class Transaction:
 
     def __init__(self, config: Config, *, read_only: bool = False) -> None:
         """``read_only``: a transaction that only reads (on SQLite it takes no lock)."""
-        engine = engine_for(config.database_url)
+        engine = engine_of(config)
         if read_only:
             engine = engine.execution_options(**{READ_ONLY: True})
         self.session = Session(engine, expire_on_commit=False)

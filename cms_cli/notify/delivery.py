@@ -1,6 +1,13 @@
-"""Delivering one notification: claim it, send it by e-mail (when SMTP is configured) and
-to the in-app inbox, mark it sent. Idempotent: a sent row is never sent again, and two
-workers never hold the same row."""
+"""Delivering one notification: claim it and put it in the in-app inbox (one
+transaction: the inbox never waits for e-mail), send it by e-mail when SMTP is
+configured, mark it sent. Idempotent: a sent row is never sent again, two workers never
+hold the same row, and the inbox has one item per notification whatever happens.
+
+A mailbox that refuses for good (a 5xx answer to the recipient or to the message)
+fails that notification's e-mail at once; anything else is tried again on the worker's
+backoff. Once an e-mail is accepted, recording it ``sent`` is retried through a
+database outage (``record``) rather than counted as a failed attempt, which would
+send it again."""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ import secrets
 import smtplib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
@@ -47,6 +54,55 @@ class TryAgain(Exception):
     def __init__(self, delay: float) -> None:
         super().__init__(f"try again in {delay:g} s")
         self.delay = delay
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """True when the mail server refused this recipient or this message permanently
+    (RFC 5321: a 5yz reply to RCPT or DATA): trying again would be refused again. A
+    refused sender, a 4yz reply or a connection that failed may pass."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPDataError):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+#: Pauses between tries to record an accepted e-mail while the database is away: about
+#: two minutes in all, then the row stays claimed (a sweep hands it over after
+#: STALE_CLAIM, and that e-mail may go out twice: the documented at-least-once).
+RECORD_PAUSES = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+
+
+def record(config: Config, work: Callable[[Session], None], what: Any) -> None:
+    """``work`` (the bookkeeping after an accepted e-mail) in a transaction, run again
+    through deadlocks (in_transaction) and through a database that is away for a while:
+    the e-mail is never sent twice for a failure of what comes after it."""
+    from cms_cli.core.db import is_transient, is_unreachable
+
+    for pause in (*RECORD_PAUSES, None):
+        try:
+            in_transaction(config, work)
+            return
+        except sa.exc.DBAPIError as exc:
+            if pause is None or not (is_transient(exc) or is_unreachable(exc) or denied(exc)):
+                raise
+            log.warning(
+                "sent %s, but not recorded yet (%s); trying again in %g s",
+                what,
+                type(exc).__name__,
+                pause,
+                extra={"event": "record", "notification": what, "outcome": "retry"},
+            )
+            time.sleep(pause)
+
+
+def denied(exc: BaseException) -> bool:
+    """MySQL refused the command to this account (rights revoked, say): an outage of
+    the database as far as a delivery is concerned."""
+    from cms_cli.core.db import is_denied
+
+    return is_denied(exc)
 
 
 def retry_delay(config: Config, attempts: int) -> float:
@@ -450,6 +506,7 @@ def deliver(notification_id: int, config: Config) -> str:
         notification = session.get(Notification, notification_id)
         assert notification is not None
         composed = compose(session, notification, config)
+        _to_inbox(session, notification_id, composed)  # whatever becomes of the e-mail
         return token, notification.kind.value, notification.attempts + 1, composed
 
     # Only database work: run again when MySQL picks it as a deadlock victim.
@@ -465,42 +522,17 @@ def deliver(notification_id: int, config: Config) -> str:
         "recipient": message.to,
         "attempt": attempt,
     }
-    try:
-        if config.settings.smtp_url:
+    if config.settings.smtp_url:
+        try:
             send_email(config, message)
-            channels.insert(0, "e-mail")
-        in_transaction(config, lambda session: _sent(session, notification_id, token, message))
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        with session_scope(config) as session:
-            attempts = _attempts(session, notification_id) + 1
-            final = attempts >= config.settings.delivery_attempts
-            status = NotificationStatus.failed if final else NotificationStatus.queued
-            _finish(session, notification_id, token, status, reason)
-        outcome = "failed" if final else "retry"
-        delay = 0.0 if final else retry_delay(config, attempts)
-        then = "no attempt left" if final else f"next attempt in {delay:g} s"
-        log.warning(
-            "%s %s to %s: attempt %s failed (%s); %s",
-            kind,
-            notification_id,
-            message.to,
-            attempts,
-            reason,
-            then,
-            extra={
-                **fields,
-                "attempt": attempts,
-                "outcome": outcome,
-                "reason": reason,
-                "duration": round(time.monotonic() - started, 3),
-            },
-        )
-        channel = "e-mail" if config.settings.smtp_url else "inbox"
-        events.delivered(kind, [channel], outcome, time.monotonic() - started)
-        if final:
-            return "failed"
-        raise TryAgain(delay) from exc
+        except Exception as exc:
+            return _failed(config, notification_id, token, kind, message, exc, fields, started)
+        channels.insert(0, "e-mail")
+    record(
+        config,
+        lambda session: _finish(session, notification_id, token, NotificationStatus.sent, None),
+        notification_id,
+    )
     duration = time.monotonic() - started
     log.info(
         "delivered %s %s to %s by %s (attempt %s, %.2f s)",
@@ -521,14 +553,63 @@ def deliver(notification_id: int, config: Config) -> str:
     return "sent"
 
 
+def _failed(
+    config: Config,
+    notification_id: int,
+    token: str,
+    kind: str,
+    message: Message,
+    exc: Exception,
+    fields: dict[str, Any],
+    started: float,
+) -> str:
+    """An e-mail that was not accepted: one attempt counted; ``failed`` when none is
+    left or the mailbox refused it for good, else TryAgain on the worker's backoff."""
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    permanent = refused_for_good(exc)
+
+    def counting(session: Session) -> tuple[int, bool]:
+        attempts = _attempts(session, notification_id) + 1
+        final = permanent or attempts >= config.settings.delivery_attempts
+        status = NotificationStatus.failed if final else NotificationStatus.queued
+        _finish(session, notification_id, token, status, reason)
+        return attempts, final
+
+    attempts, final = in_transaction(config, counting)
+    outcome = "failed" if final else "retry"
+    delay = 0.0 if final else retry_delay(config, attempts)
+    then = (
+        "refused for good"
+        if permanent
+        else "no attempt left"
+        if final
+        else f"next attempt in {delay:g} s"
+    )
+    log.warning(
+        "%s %s to %s: attempt %s failed (%s); %s",
+        kind,
+        notification_id,
+        message.to,
+        attempts,
+        reason,
+        then,
+        extra={
+            **fields,
+            "attempt": attempts,
+            "outcome": outcome,
+            "reason": reason,
+            "duration": round(time.monotonic() - started, 3),
+        },
+    )
+    events.delivered(kind, ["e-mail"], outcome, time.monotonic() - started)
+    if final:
+        return "failed"
+    raise TryAgain(delay) from exc
+
+
 def _attempts(session: Session, notification_id: int) -> int:
     row = session.get(Notification, notification_id)
     return row.attempts if row else 0
-
-
-def _sent(session: Session, notification_id: int, token: str, message: Message) -> None:
-    _to_inbox(session, notification_id, message)
-    _finish(session, notification_id, token, NotificationStatus.sent, None)
 
 
 def compose_many(

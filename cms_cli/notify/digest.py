@@ -2,9 +2,11 @@
 
 With ``digest`` on (the default) the sweep hands each recipient's new notifications to
 the queue as one task. The worker claims those rows (a claim token: two workers never
-hold the same row, so an item is in one digest at a time), sends one e-mail listing
-them grouped by offering, then records each row ``sent`` and puts each in the inbox
-once (the inbox is exactly-once per notification, as without digests). A worker killed
+hold the same row, so an item is in one digest at a time) and puts each in the inbox
+once, in one transaction (the inbox is exactly-once per notification, as without
+digests, and never waits for e-mail); it sends one e-mail listing them grouped by
+offering, then records each row ``sent``. Every statement after the claim names its
+rows by id (primary key): a digest never locks another's rows. A worker killed
 mid-digest leaves its rows claimed and ``queued``: the claim goes stale after 10
 minutes and a sweep hands them over again, so no item is lost, and e-mail is
 at-least-once (a digest sent just before the kill, not yet recorded, goes out again).
@@ -32,6 +34,8 @@ from cms_cli.notify.delivery import (
     Message,
     TryAgain,
     compose_many,
+    record,
+    refused_for_good,
     retry_delay,
     send_email,
     to_inboxes,
@@ -59,7 +63,7 @@ def claim_many(session: Session, ids: Sequence[int]) -> tuple[str, list[int]]:
     )
     claimed = session.exec(
         select(Notification.id)
-        .where(Notification.claim_token == token)
+        .where(col(Notification.id).in_(list(ids)), Notification.claim_token == token)
         .order_by(col(Notification.id))
     ).all()
     return token, [i for i in claimed if i is not None]
@@ -123,12 +127,10 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
         if not claimed:
             return token, [], {}, {}
         rows = session.exec(select(Notification).where(col(Notification.id).in_(claimed))).all()
-        return (
-            token,
-            claimed,
-            compose_many(session, rows, config),
-            {row.id or 0: row.kind.value for row in rows},
-        )
+        composed = compose_many(session, rows, config)
+        if len({m.to for m in composed.values()}) == 1:  # else split below, then put there
+            to_inboxes(session, composed)  # whatever becomes of the e-mail
+        return token, claimed, composed, {row.id or 0: row.kind.value for row in rows}
 
     # Only database work: run again when MySQL picks it as a deadlock victim (a claim
     # that cannot be made is never a consumed task: queue._attempt retries it).
@@ -144,48 +146,24 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
             deliver_digest(part, config)
         return "sent"
     channels = ["inbox"]
-    try:
-        if config.settings.smtp_url:
+    if config.settings.smtp_url:
+        try:
             send_email(config, digest_message(ordered))
-            channels.insert(0, "e-mail")
-        in_transaction(config, lambda session: _sent_all(session, claimed, token, messages))
-    except Exception as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:1000]
-        left = _failed_all(config, token, reason)
-        final = not left
-        channel = "e-mail" if config.settings.smtp_url else "inbox"
-        for i in claimed:
-            events.delivered(kinds[i], [channel], "failed" if final else "retry", 0.0)
-        then = "no attempt left" if final else f"next attempt in {retry_delay(config, left):g} s"
-        log.warning(
-            "digest of %s to %s: attempt failed (%s); %s",
-            len(claimed),
-            ordered[0].to,
-            reason,
-            then,
-            extra={
-                "event": "digest",
-                "notification": claimed,
-                "recipient": ordered[0].to,
-                "outcome": "failed" if final else "retry",
-                "reason": reason,
-                "duration": round(time.monotonic() - started, 3),
-            },
-        )
-        if final:
-            return "failed"
-        raise TryAgain(retry_delay(config, left)) from exc
+        except Exception as exc:
+            return _digest_failed(config, claimed, token, kinds, ordered[0].to, exc, started)
+        channels.insert(0, "e-mail")
+    record(config, lambda session: _sent_all(session, claimed, token), f"digest of {claimed[0]}")
     duration = time.monotonic() - started
     log.info(
         "delivered digest of %s (%s) to %s by %s (%.2f s)",
         len(claimed),
-        ", ".join(map(str, claimed)),
+        _ids(claimed),
         ordered[0].to,
         " and ".join(channels),
         duration,
         extra={
             "event": "digest",
-            "notification": claimed,
+            "notification": _ids(claimed),
             "recipient": ordered[0].to,
             "channels": channels,
             "outcome": "sent",
@@ -197,11 +175,64 @@ def deliver_digest(ids: Sequence[int], config: Config) -> str:
     return "sent"
 
 
-def _sent_all(session: Session, ids: list[int], token: str, messages: dict[int, Message]) -> None:
-    to_inboxes(session, {i: messages[i] for i in ids})
+def _ids(ids: list[int]) -> str:
+    """Ids for a log line: all of a few, or the first and the count of many."""
+    if len(ids) <= 5:
+        return ", ".join(map(str, ids))
+    return f"{ids[0]}, {ids[1]}, ... {ids[-1]}: {len(ids)} in all"
+
+
+def _digest_failed(
+    config: Config,
+    claimed: list[int],
+    token: str,
+    kinds: dict[int, str],
+    to: str,
+    exc: Exception,
+    started: float,
+) -> str:
+    """A digest's e-mail not accepted: one attempt counted on each row (``failed`` at
+    once when the mailbox refused it for good); TryAgain while some may try again."""
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    permanent = refused_for_good(exc)
+    left = in_transaction(
+        config, lambda session: _failed_all(session, config, claimed, token, reason, permanent)
+    )
+    final = not left
+    for i in claimed:
+        events.delivered(kinds[i], ["e-mail"], "failed" if final else "retry", 0.0)
+    then = (
+        "refused for good"
+        if permanent
+        else "no attempt left"
+        if final
+        else f"next attempt in {retry_delay(config, left):g} s"
+    )
+    log.warning(
+        "digest of %s (%s) to %s: attempt failed (%s); %s",
+        len(claimed),
+        _ids(claimed),
+        to,
+        reason,
+        then,
+        extra={
+            "event": "digest",
+            "notification": _ids(claimed),
+            "recipient": to,
+            "outcome": "failed" if final else "retry",
+            "reason": reason,
+            "duration": round(time.monotonic() - started, 3),
+        },
+    )
+    if final:
+        return "failed"
+    raise TryAgain(retry_delay(config, left)) from exc
+
+
+def _sent_all(session: Session, ids: list[int], token: str) -> None:
     session.execute(
         sa.update(Notification)
-        .where(col(Notification.claim_token) == token)
+        .where(col(Notification.id).in_(ids), col(Notification.claim_token) == token)
         .values(
             status=NotificationStatus.sent,
             attempts=Notification.attempts + 1,
@@ -213,33 +244,30 @@ def _sent_all(session: Session, ids: list[int], token: str, messages: dict[int, 
     )
 
 
-def _failed_all(config: Config, token: str, reason: str) -> int:
-    """Count a failed attempt on each row of the digest: those out of attempts become
-    ``failed``, the others ``queued``. Returns the attempts made so far by the rows
-    still to try (0 when none is), for the backoff."""
-    limit = config.settings.delivery_attempts
-    with session_scope(config) as session:
-        session.execute(
-            sa.update(Notification)
-            .where(col(Notification.claim_token) == token)
-            .values(
-                status=sa.case(
-                    (col(Notification.attempts) + 1 >= limit, NotificationStatus.failed.value),
-                    else_=NotificationStatus.queued.value,
-                ),
-                attempts=Notification.attempts + 1,
-                last_error=reason,
-            )
+def _failed_all(
+    session: Session, config: Config, ids: list[int], token: str, reason: str, permanent: bool
+) -> int:
+    """Count a failed attempt on each row of the digest: those out of attempts (all of
+    them when ``permanent``) become ``failed``, the others ``queued``. Returns the
+    attempts made so far by the rows still to try (0 when none is), for the backoff."""
+    limit = 0 if permanent else config.settings.delivery_attempts
+    mine = (col(Notification.id).in_(ids), col(Notification.claim_token) == token)
+    session.execute(
+        sa.update(Notification)
+        .where(*mine)
+        .values(
+            status=sa.case(
+                (col(Notification.attempts) + 1 >= limit, NotificationStatus.failed.value),
+                else_=NotificationStatus.queued.value,
+            ),
+            attempts=Notification.attempts + 1,
+            last_error=reason,
         )
-        left: Any = session.execute(
-            sa.select(sa.func.max(col(Notification.attempts))).where(
-                col(Notification.claim_token) == token,
-                col(Notification.status) == NotificationStatus.queued,
-            )
-        ).scalar()
-        session.execute(
-            sa.update(Notification)
-            .where(col(Notification.claim_token) == token)
-            .values(claim_token=None, claimed_at=None)
+    )
+    left: Any = session.execute(
+        sa.select(sa.func.max(col(Notification.attempts))).where(
+            *mine, col(Notification.status) == NotificationStatus.queued
         )
+    ).scalar()
+    session.execute(sa.update(Notification).where(*mine).values(claim_token=None, claimed_at=None))
     return int(left or 0)

@@ -108,7 +108,7 @@ class OutboxCollector(Collector):
         from sqlmodel import col
 
         from cms_cli.core import clock
-        from cms_cli.core.db import engine_for
+        from cms_cli.core.db import engine_of
         from cms_cli.notify.models import Notification, NotificationStatus
 
         rows = GaugeMetricFamily("cms_outbox_rows", "Outbox rows by status.", labels=["status"])
@@ -118,7 +118,7 @@ class OutboxCollector(Collector):
         )
         waiting = (NotificationStatus.pending.value, NotificationStatus.queued.value)
         try:
-            with engine_for(self.config.database_url).connect() as conn:
+            with engine_of(self.config).connect() as conn:
                 counts = conn.execute(
                     sa.select(
                         col(Notification.status),

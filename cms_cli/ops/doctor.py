@@ -163,11 +163,11 @@ def _worker_and_backlog(config: Config) -> list[Check]:
     from sqlmodel import col
 
     from cms_cli.core import clock
-    from cms_cli.core.db import engine_for
+    from cms_cli.core.db import engine_of
     from cms_cli.notify.models import Notification, NotificationStatus, WorkerHeartbeat
 
     now = clock.now()
-    engine = engine_for(config.database_url)
+    engine = engine_of(config)
     with engine.connect() as conn:
         workers = list(
             conn.execute(

@@ -142,6 +142,11 @@ def told(exc: BaseException, config: Config) -> CmsError:
     if internal:
         return errors.InternalError(f"internal error (request {rid})", hint=hint)
     if isinstance(error, errors.Unavailable):
+        if "too busy" in said or "is locked" in said:  # a lock waited for past its limit
+            return errors.Unavailable(
+                f"{what} too busy (request {rid}); nothing was changed",
+                hint="try again in a few seconds",
+            )
         return errors.Unavailable(f"{what} unavailable (request {rid})", hint=hint)
     if error.message.startswith(("database error", "the database")):
         return type(error)(f"database error (request {rid})", hint=hint)

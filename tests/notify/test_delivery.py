@@ -272,3 +272,75 @@ def test_mail_is_mail_and_says_what_is_missing(cli: Cli, logged: dict[str, int],
     assert "not been logged" not in text
     html = message.get_body(("html",)).get_content()
     assert "still to do" in html
+
+
+@pytest.mark.parametrize(
+    ("reply", "final"),
+    [("550 5.1.1 mailbox unavailable", True), ("451 4.2.1 mailbox busy", False)],
+)
+def test_a_refusing_mailbox_has_its_inbox_item_and_a_5xx_fails_at_once(
+    cli: Cli, logged: dict[str, int], smtp: Any, reply: str, final: bool
+) -> None:
+    """The inbox item is written with the claim, whatever becomes of the e-mail; a
+    mailbox that refuses for good (5xx) fails that notification at its first attempt,
+    one that says "later" (4xx) is tried again on the worker's backoff."""
+    rows = swept(cli)
+    mine = [r["id"] for r in rows if r["recipient"] == "ana@uni.edu"]
+    smtp.refuse["ana@uni.edu"] = reply
+    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="5")
+    for target in mine:
+        if final:
+            assert delivery.deliver(target, config) == "failed"
+        else:
+            with pytest.raises(delivery.TryAgain):
+                delivery.deliver(target, config)
+    listed = {r["id"]: r for r in cli.ok("notify", "list", "--json").json()}
+    for target in mine:
+        assert listed[target]["status"] == ("failed" if final else "queued")
+        assert listed[target]["attempts"] == 1
+        assert reply.split()[0] in listed[target]["last_error"]
+    assert smtp.messages == []
+    cli.login("ana@uni.edu")
+    assert len(cli.ok("inbox", "--json").json()) == len(mine)
+    # Handed over again (notify retry), the inbox still has one item per notification.
+    smtp.refuse.clear()
+    if final:
+        cli.login("dean@uni.edu")
+        cli.ok("notify", "retry", "--all-failed")
+    for target in mine:
+        assert delivery.deliver(target, config) == "sent"
+    assert len(smtp.messages) == len(mine)
+    cli.login("ana@uni.edu")
+    assert len(cli.ok("inbox", "--json").json()) == len(mine)
+
+
+def test_an_email_accepted_is_not_sent_again_when_recording_it_fails_for_a_while(
+    cli: Cli, logged: dict[str, int], smtp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection to the database is lost right after the mail server accepted the
+    e-mail: recording it ``sent`` is tried again (not counted as a failed attempt, which
+    would send it again): one e-mail, the row sent at its first attempt."""
+    import sqlalchemy as sa
+
+    rows = swept(cli)
+    target = rows[0]["id"]
+    real = delivery._finish
+    lost: list[int] = []
+
+    class Lost(Exception):
+        args = (2013, "Lost connection to MySQL server during query")
+
+    def flaky(session: Any, nid: int, token: str, status: Any, error: Any) -> Any:
+        if status is delivery.NotificationStatus.sent and len(lost) < 2:
+            lost.append(nid)
+            raise sa.exc.OperationalError("UPDATE notification ...", {}, Lost())
+        return real(session, nid, token, status, error)
+
+    monkeypatch.setattr(delivery, "_finish", flaky)
+    monkeypatch.setattr(delivery, "RECORD_PAUSES", (0.01, 0.01, 0.01))
+    config = cli.config(CMS_SMTP_URL=smtp.url)
+    assert delivery.deliver(target, config) == "sent"
+    assert lost == [target, target]
+    assert len(smtp.messages) == 1
+    row = next(r for r in cli.ok("notify", "list", "--json").json() if r["id"] == target)
+    assert (row["status"], row["attempts"]) == ("sent", 1)

@@ -146,3 +146,21 @@ def test_sigkill_mid_digest_loses_nothing_and_repeats_nothing_in_one_digest(
     delivered = {(m["To"].addresses[0].addr_spec, i) for m in smtp.messages for i in items_of(m)}
     assert len(delivered) == 6  # every item reached its recipient (at least once)
     assert inbox_count(db_url) == 6  # and the inbox has each exactly once
+
+
+def test_a_refused_digest_fails_at_once_and_its_items_are_in_the_inbox(
+    cli: Cli, logged: dict[str, int], smtp: Any, db_url: str
+) -> None:
+    """Dean's mailbox refuses for good (550): his digest's rows fail at the first
+    attempt, and each item is in his inbox all the same (written with the claim)."""
+    cli.ok("notify", "sweep")
+    dean = [r["id"] for r in rows(cli) if r["recipient"] == "dean@uni.edu"]
+    smtp.refuse["dean@uni.edu"] = "550 5.1.1 no such mailbox"
+    config = cli.config(CMS_SMTP_URL=smtp.url, CMS_DELIVERY_ATTEMPTS="5")
+    assert digest.deliver_digest(dean, config) == "failed"
+    listed = {r["id"]: r for r in rows(cli)}
+    assert {(listed[i]["status"], listed[i]["attempts"]) for i in dean} == {("failed", 1)}
+    assert smtp.messages == []
+    assert inbox_count(db_url) == len(dean)
+    claims = "SELECT COUNT(*) FROM notification WHERE claim_token IS NOT NULL"
+    assert sql(db_url, claims) == 0

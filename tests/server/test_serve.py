@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -877,3 +878,64 @@ def test_a_failed_request_is_one_json_log_line_naming_its_request_id(tmp_path: P
         assert line["level"] == "error"
         assert line["message"].startswith(f"request {line['request_id']}: ")
         assert line["where"] != "-"
+
+
+@pytest.fixture
+def patient(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
+    """A `cms serve` over this test's database that waits 2 s for a lock."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cms_cli", "serve", "--port", str(port)],
+        env={**os.environ, **cli.env, "CMS_LOCK_WAIT_SECONDS": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, url)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def test_a_locked_table_is_a_503_within_the_lock_wait_and_the_connection_lives_on(
+    cli: Cli, offerings: dict[str, int], patient: str, db_url: str
+) -> None:
+    """Another connection holds the offering table (MariaDB: LOCK TABLES ... WRITE) or
+    the database's write lock (SQLite): a write through the server waits
+    lock_wait_seconds, then is answered 503 "database too busy" with Retry-After and
+    exit 7, and the same keep-alive connection serves the next request."""
+    import http.client
+    import json
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    token = cli.ok("auth", "token").stdout.strip()
+    me = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if db_url.startswith("sqlite"):
+        holder: Any = sqlite3.connect(sa.make_url(db_url).database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = sa.create_engine(db_url).connect()
+        holder.exec_driver_sql("LOCK TABLES offering WRITE")
+    conn = http.client.HTTPConnection("127.0.0.1", int(patient.rsplit(":", 1)[1]), timeout=60)
+    try:
+        conn.request("POST", f"/api/v1/offerings/{offerings['A']}/cancel", body=b"{}", headers=me)
+        busy = conn.getresponse()
+        document = json.loads(busy.read())
+    finally:
+        if db_url.startswith("sqlite"):
+            holder.execute("ROLLBACK")
+            holder.close()
+        else:
+            holder.exec_driver_sql("UNLOCK TABLES")
+            holder.close()
+    assert (busy.status, document["exit_code"]) == (503, 7)
+    assert document["detail"].startswith("database too busy (request ")
+    assert busy.getheader("Retry-After") == "5"
+    conn.request("GET", f"/api/v1/offerings/{offerings['A']}", headers=me)
+    after = conn.getresponse()
+    assert after.status == 200
+    assert json.loads(after.read())["status"] != "cancelled"
+    conn.close()

@@ -19,7 +19,10 @@ from cms_cli.core.db import rowcount
 from cms_cli.core.session import session_scope
 from cms_cli.notify.models import WorkerHeartbeat
 
-HEARTBEAT_SECONDS = 15.0
+#: A worker says it is alive this often (one UPDATE); `cms doctor` counts it dead when
+#: its heartbeat is older than STALE_HEARTBEAT (or, on the same host, its process is gone).
+HEARTBEAT_SECONDS = 5.0
+STALE_HEARTBEAT = 3 * HEARTBEAT_SECONDS
 log = logging.getLogger("cms.worker")
 
 

@@ -104,10 +104,30 @@ def _queue(config: Config) -> Check:
             )
             client.ping()
             version = client.info("server").get("redis_version", "?")
+            policy = str(client.info("memory").get("maxmemory_policy", "noeviction"))
+            persistence = client.info("persistence")
+            saves = _redis_saves(client)
             client.close()
         except (redis.RedisError, OSError, ValueError) as exc:
             return Check("queue", "down", f"Redis at {mask_url(url)}: {exc}")
-        return Check("queue", "ok", f"Redis {version} at {mask_url(url)}")
+        where = f"Redis {version} at {mask_url(url)}"
+        if policy != "noeviction":
+            return Check(
+                "queue",
+                "fail",
+                f"{where} evicts keys under memory pressure (maxmemory-policy {policy}): "
+                "the queue itself can vanish",
+                "set maxmemory-policy noeviction in redis.conf (docs/operations.md)",
+            )
+        if not int(persistence.get("aof_enabled", 0) or 0) and saves == "":
+            return Check(
+                "queue",
+                "warn",
+                f"{where} keeps nothing on disk (no AOF, no RDB save points): a restart "
+                "empties the queue until a sweep hands the rows over again",
+                "set appendonly yes (or save points) in redis.conf",
+            )
+        return Check("queue", "ok", where)
     folder = config.queue_file.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -119,6 +139,17 @@ def _queue(config: Config) -> Check:
             "queue", "fail", f"SQLite queue folder {folder} is not writable: {exc.strerror}"
         )
     return Check("queue", "ok", f"embedded SQLite queue {config.queue_file}")
+
+
+def _redis_saves(client: Any) -> str | None:
+    """Redis's RDB save points ("" for none); None when CONFIG is not allowed (a managed
+    Redis), where nothing can be said."""
+    import redis
+
+    try:
+        return str(client.config_get("save").get("save", ""))
+    except redis.ResponseError:
+        return None
 
 
 def _smtp(config: Config) -> Check:
@@ -171,7 +202,11 @@ def _worker_and_backlog(config: Config) -> list[Check]:
     with engine.connect() as conn:
         workers = list(
             conn.execute(
-                sa.select(col(WorkerHeartbeat.seen_at), col(WorkerHeartbeat.stopped_at))
+                sa.select(
+                    col(WorkerHeartbeat.name),
+                    col(WorkerHeartbeat.seen_at),
+                    col(WorkerHeartbeat.stopped_at),
+                )
             ).all()
         )
         waiting = conn.execute(
@@ -185,7 +220,7 @@ def _worker_and_backlog(config: Config) -> list[Check]:
             sa.select(sa.func.count()).where(col(Notification.status) == NotificationStatus.failed)
         ).scalar()
     return [
-        _worker_check(workers, now, config.settings.sweep_minutes, waiting[0]),
+        _worker_check(workers, now, waiting[0]),
         _outbox_check(waiting, failed or 0, now, config.settings.sweep_minutes),
     ]
 
@@ -197,10 +232,31 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _worker_check(workers: list[Any], now: datetime, sweep_minutes: int, waiting: int) -> Check:
-    """Fails when the newest heartbeat is older than 2 x sweep_minutes, or when every
-    worker recorded a clean stop while notifications wait."""
-    limit = 2 * sweep_minutes
+def _alive_here(name: str) -> bool | None:
+    """Whether the worker named ``host:pid`` runs, when it is on this host (None when it
+    is on another, where only its heartbeat tells)."""
+    import os
+    import socket
+
+    host, _, pid = name.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
+    """Fails when no worker is alive: each beats every HEARTBEAT_SECONDS, so one whose
+    heartbeat is older than STALE_HEARTBEAT, or whose process (on this host) is gone, is
+    dead — at once, not after a sweep or two; or when every worker recorded a clean
+    stop while notifications wait. Warns when some are dead and others alive."""
+    from cms_cli.notify.worker import HEARTBEAT_SECONDS, STALE_HEARTBEAT
+
     if not workers:
         if waiting:
             return Check(
@@ -217,17 +273,35 @@ def _worker_check(workers: list[Any], now: datetime, sweep_minutes: int, waiting
                 "worker", "fail", f"{detail}; {waiting} notification(s) wait", START_WORKER
             )
         return Check("worker", "warn", detail, START_WORKER)
-    seen = max(_aware(w.seen_at) for w in live)
-    age = (now - seen).total_seconds() / 60
-    if age > limit:
+    running, dead = [], []
+    for worker in live:
+        age = (now - _aware(worker.seen_at)).total_seconds()
+        gone = _alive_here(worker.name) is False
+        if gone:
+            dead.append(f"{worker.name} (its process is gone)")
+        elif age > STALE_HEARTBEAT:
+            dead.append(f"{worker.name} (last heartbeat {_ago(age)})")
+        else:
+            running.append(age)
+    restart = "check it (systemctl status cms-worker; journalctl -u cms-worker) and restart it"
+    if not running:
         return Check(
             "worker",
             "fail",
-            f"last heartbeat {age:.0f} min ago (more than 2 x sweep_minutes = {limit} min): "
-            "the worker is dead or cannot reach the database",
-            "check it (systemctl status cms-worker; journalctl -u cms-worker) and restart it",
+            f"no worker alive: {', '.join(dead)}; a worker beats every "
+            f"{HEARTBEAT_SECONDS:g} s: dead, or cannot reach the database",
+            restart,
         )
-    return Check("worker", "ok", f"{len(live)} running, last heartbeat {age * 60:.0f} s ago")
+    detail = f"{len(running)} running, last heartbeat {_ago(min(running))}"
+    if dead:
+        return Check("worker", "warn", f"{detail}; dead: {', '.join(dead)}", restart)
+    return Check("worker", "ok", detail)
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(0, seconds):.0f} s ago"
+    return f"{seconds / 60:.0f} min ago"
 
 
 def _outbox_check(waiting: Any, failed: int, now: datetime, sweep_minutes: int) -> Check:

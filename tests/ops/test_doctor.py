@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from conftest import Cli, sql
@@ -74,34 +75,61 @@ def _checks(result: object) -> dict[str, dict[str, str]]:
     return {c["name"]: c for c in result.json()["checks"]}  # type: ignore[attr-defined]
 
 
-def _beat(db_url: str, seen: str, stopped: str | None = None) -> None:
+def _beat(db_url: str, seen: str, stopped: str | None = None, name: str = "host:1") -> None:
     """A worker's heartbeat row, as `cms worker` writes it."""
     sql(
         db_url,
         "INSERT INTO worker_heartbeat (name, started_at, seen_at, scheduler, stopped_at)"
-        " VALUES ('host:1', :s, :s, 0, :stopped)",
-        {"s": seen, "stopped": stopped},
+        " VALUES (:name, :s, :s, 0, :stopped)",
+        {"s": seen, "stopped": stopped, "name": name},
     )
 
 
-def test_a_stale_heartbeat_fails_with_a_hint(cli: Cli, manager: str, db_url: str) -> None:
-    """Older than 2 x sweep_minutes (15 by default): the probe fires (exit 1)."""
-    _beat(db_url, "2026-03-02 09:00:00")
-    fresh = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:29:00+00:00"})
+def test_a_stale_heartbeat_fails_within_seconds_with_a_hint(
+    cli: Cli, manager: str, db_url: str
+) -> None:
+    """A worker beats every 5 s: a heartbeat older than 15 s is a dead worker (on
+    another host, where only the heartbeat tells), and the probe fires (exit 1)."""
+    _beat(db_url, "2026-03-02 09:00:00", name="elsewhere:1")
+    fresh = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:00:14+00:00"})
     assert _checks(fresh)["worker"]["status"] == "ok"
-    stale = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:31:00+00:00"})
+    assert _checks(fresh)["worker"]["detail"] == "1 running, last heartbeat 14 s ago"
+    stale = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:00:20+00:00"})
     assert stale.exit_code == 1
     assert stale.json()["ok"] is False
     worker = _checks(stale)["worker"]
     assert worker["status"] == "fail"
-    assert "31 min ago" in worker["detail"]
+    assert worker["detail"].startswith("no worker alive: elsewhere:1 (last heartbeat 20 s ago)")
     assert "restart" in worker["hint"]
-    human = cli("doctor", env={"CMS_NOW": "2026-03-02T09:31:00+00:00"})
+    human = cli("doctor", env={"CMS_NOW": "2026-03-02T09:00:20+00:00"})
     assert "hint: check it (systemctl status cms-worker" in human.stdout
     assert human.stderr.startswith("error: not healthy: worker")
-    shorter = cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:11:00+00:00",
-                                           "CMS_SWEEP_MINUTES": "5"})  # fmt: skip
-    assert _checks(shorter)["worker"]["status"] == "fail"
+    # One alive beside a dead one: a warning naming the dead.
+    _beat(db_url, "2026-03-02 09:00:19", name="elsewhere:2")
+    both = _checks(cli("doctor", "--json", env={"CMS_NOW": "2026-03-02T09:00:20+00:00"}))
+    assert both["worker"]["status"] == "warn"
+    assert both["worker"]["detail"] == (
+        "1 running, last heartbeat 1 s ago; dead: elsewhere:1 (last heartbeat 20 s ago)"
+    )
+
+
+def test_a_killed_worker_on_this_host_is_dead_at_once(cli: Cli, manager: str, db_url: str) -> None:
+    """Its heartbeat is a second old, but its process is gone (SIGKILL): dead now."""
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    now = "2026-03-02T09:00:01+00:00"
+    _beat(db_url, "2026-03-02 09:00:00", name=f"{socket.gethostname()}:{gone.pid}")
+    worker = _checks(cli("doctor", "--json", env={"CMS_NOW": now}))["worker"]
+    assert worker["status"] == "fail"
+    assert worker["detail"].startswith(
+        f"no worker alive: {socket.gethostname()}:{gone.pid} (its process is gone)"
+    )
+    _beat(db_url, "2026-03-02 09:00:00", name=f"{socket.gethostname()}:{os.getpid()}")
+    assert _checks(cli("doctor", "--json", env={"CMS_NOW": now}))["worker"]["status"] == "warn"
 
 
 def test_a_stopped_worker_with_a_backlog_fails(
@@ -135,3 +163,28 @@ def test_an_old_backlog_fails(cli: Cli, logged: dict[str, int], db_url: str) -> 
     outbox = _checks(old)["outbox"]
     assert outbox["status"] == "fail"
     assert "--requeue-now" in outbox["hint"]
+
+
+def test_a_redis_that_may_lose_the_queue_is_named(cli: Cli, manager: str, redis_url: str) -> None:
+    """An evicting Redis fails (the queue key itself can go under memory pressure); one
+    that keeps nothing on disk warns (a restart empties the queue)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    env = {"CMS_REDIS_URL": redis_url}
+    try:
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        queue = _checks(cli("doctor", "--json", env=env))["queue"]
+        assert queue["status"] == "fail"
+        assert "maxmemory-policy allkeys-lru" in queue["detail"]
+        assert queue["hint"].startswith("set maxmemory-policy noeviction")
+        client.config_set("maxmemory-policy", "noeviction")
+        queue = _checks(cli("doctor", "--json", env=env))["queue"]
+        assert queue["status"] == "warn"
+        assert "keeps nothing on disk" in queue["detail"]
+        client.config_set("appendonly", "yes")
+        assert _checks(cli("doctor", "--json", env=env))["queue"]["status"] == "ok"
+    finally:
+        client.config_set("appendonly", "no")
+        client.config_set("maxmemory-policy", "noeviction")
+        client.close()

@@ -322,14 +322,15 @@ def run(
     from cms_cli.auth.service import prune_throttles
 
     in_transaction(config, prune_throttles)  # housekeeping: forgotten login failures
-    new = sum(created.values())
     seconds = time.monotonic() - started
     result = SweepResult(
         reminders=created[Kind.reminder],
         escalations=created[Kind.escalation],
         attendance=created[Kind.attendance],
         requeued=requeued,
-        enqueued=min(handed, new),
+        # CLI.md: `enqueued` counts this sweep's new rows handed over; those handed over
+        # again are `requeued`.
+        enqueued=min(handed, sum(created.values())),
         seconds=seconds,
     )
     log.info(
@@ -345,6 +346,39 @@ def run(
     )
     events.swept(result, seconds)
     return result
+
+
+def hand_back_lost(config: Config, wait: timedelta) -> int:
+    """Rows ``queued`` at least ``wait`` ago that nobody holds, handed to the queue again
+    now: a worker calls this when it finds the queue empty (a Redis restarted without
+    persistence, an eviction) rather than leave them to a sweep 10 minutes on. A row
+    handed twice is delivered once (claims); its ``queued_at`` is renewed, so other
+    workers leave it alone for ``wait``."""
+    import secrets
+
+    from cms_cli.notify import queue
+
+    now = clock.now()
+    token = secrets.token_hex(8)
+    lost = in_transaction(config, lambda session: mark_requeue(session, now, token, wait))
+    if not lost:
+        return 0
+    with session_scope(config) as session:
+        ids = [
+            row[0]
+            for row in session.execute(
+                sa.select(OUTBOX.c.id)
+                .where(OUTBOX.c.sweep_token == token + "r")
+                .order_by(OUTBOX.c.id)
+            ).all()
+        ]
+    handed = queue.enqueue_deliveries(config, ids)
+    log.warning(
+        "the queue was empty while %s notification(s) waited in the outbox: handed over again",
+        handed,
+        extra={"event": "requeue", "requeued": handed},
+    )
+    return handed
 
 
 def _count_stale(config: Config, now: datetime, wait: timedelta) -> int:

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import threading
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,7 +52,14 @@ def record_stop(config: Config, name: str) -> None:
         )
 
 
-def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event) -> None:
+#: Rows queued this long ago, held by nobody, while the queue is empty were lost with it
+#: (a Redis restarted without persistence, or evicting): handed over again at once.
+LOST_AFTER = timedelta(seconds=60)
+
+
+def _heartbeat(
+    config: Config, name: str, scheduler: bool, stop: threading.Event, huey: Any = None
+) -> None:
     from cms_cli.notify import events
 
     started = clock.now()
@@ -61,7 +69,24 @@ def _heartbeat(config: Config, name: str, scheduler: bool, stop: threading.Event
             events.heartbeat(clock.wall())
         except Exception as exc:  # the database may be away for a while; keep beating
             log.warning("heartbeat failed: %s", exc, extra={"event": "heartbeat"})
+        if huey is not None:
+            try:
+                lost_queue(config, huey)
+            except Exception as exc:  # Redis or the database away: the next beat tries
+                log.warning(
+                    "could not check the queue: %s", type(exc).__name__, extra={"event": "requeue"}
+                )
         stop.wait(HEARTBEAT_SECONDS)
+
+
+def lost_queue(config: Config, huey: Any) -> int:
+    """When Redis's queue and schedule are both empty, hand back the rows that wait in
+    the outbox since LOST_AFTER (notify.sweep.hand_back_lost); the rows handed."""
+    if huey.pending_count() or huey.scheduled_count():
+        return 0
+    from cms_cli.notify.sweep import hand_back_lost
+
+    return hand_back_lost(config, LOST_AFTER)
 
 
 def run(
@@ -114,7 +139,10 @@ def run(
     consumer._signal_actions[signal.SIGINT] = (False, True)
     name = f"{socket.gethostname()}:{os.getpid()}"
     stop = threading.Event()
-    beater = threading.Thread(target=_heartbeat, args=(config, name, scheduler, stop), daemon=True)
+    watched = huey if config.settings.redis_url else None  # a SQLite queue cannot vanish
+    beater = threading.Thread(
+        target=_heartbeat, args=(config, name, scheduler, stop, watched), daemon=True
+    )
     beater.start()
     log.info(
         "cms worker %s: %s thread(s), scheduler %s",

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,29 @@ def test_doctor_fails_after_sigterm_when_rows_wait(
     assert worker_check["status"] == "fail"
     assert "6 notification(s) wait" in worker_check["detail"]
     assert worker_check["hint"].startswith("start one: cms worker")
+
+
+def test_a_worker_hands_back_what_an_emptied_queue_lost(
+    cli: Cli,
+    logged: dict[str, int],
+    queue_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],
+) -> None:
+    """Redis comes back empty (restarted without persistence, or evicting) while six
+    rows wait `queued`: a worker sees the empty queue at its next heartbeat and hands
+    them back, so they are delivered within seconds, with no sweep in between."""
+    import redis
+    from conftest import TERM_NOW
+
+    cli.ok("notify", "sweep")
+    assert {r["status"] for r in rows(cli)} == {"queued"}
+    redis.Redis.from_url(queue_env["CMS_REDIS_URL"]).flushdb()  # the queue is gone
+    a_minute_on = (datetime.fromisoformat(TERM_NOW) + timedelta(seconds=61)).isoformat()
+    worker = start_worker(cli, workers, env_extra={"CMS_NOW": a_minute_on})
+    sent = wait_until_sent(cli, 6)
+    assert len(sent) == 6
+    assert len(smtp.messages) == 6
+    worker.terminate()
+    _, err = worker.communicate(timeout=30)
+    assert "the queue was empty while 6 notification(s) waited in the outbox" in err

@@ -125,9 +125,30 @@ class Message:
     command: str = ""
 
 
+def worker_name() -> str:
+    """This process as its heartbeat names it: ``host:pid``."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def tag_of(name: str) -> str:
+    """The 8 characters that begin every claim a worker named ``name`` makes: a dead
+    worker's claims are found by them (notify.worker.release_dead) and let go at once."""
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
+def claim_token() -> str:
+    """A new claim's token (32 characters): this worker's tag, then 24 random ones."""
+    return tag_of(worker_name()) + secrets.token_hex(12)
+
+
 def claim(session: Session, notification_id: int) -> str | None:
     """Take the row for this delivery; None when it is sent, failed or held elsewhere."""
-    token = secrets.token_hex(16)
+    token = claim_token()
     now = clock.now()
     result = session.execute(
         sa.update(Notification)

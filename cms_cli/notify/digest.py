@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from cms_cli.notify.delivery import (
     STALE_CLAIM,
     Message,
     TryAgain,
+    claim_token,
     compose_many,
     record,
     refused_for_good,
@@ -47,7 +47,7 @@ log = logging.getLogger("cms.notify")
 
 def claim_many(session: Session, ids: Sequence[int]) -> tuple[str, list[int]]:
     """Take the live, unheld rows among ``ids``; returns the claim token and their ids."""
-    token = secrets.token_hex(16)
+    token = claim_token()
     now = clock.now()
     session.execute(
         sa.update(Notification)

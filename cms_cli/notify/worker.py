@@ -17,7 +17,7 @@ from sqlmodel import col
 from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import rowcount
-from cms_cli.core.session import session_scope
+from cms_cli.core.session import in_transaction, session_scope
 from cms_cli.notify.models import WorkerHeartbeat
 
 #: A worker says it is alive this often (one UPDATE); `cms doctor` counts it dead when
@@ -69,14 +69,96 @@ def _heartbeat(
             events.heartbeat(clock.wall())
         except Exception as exc:  # the database may be away for a while; keep beating
             log.warning("heartbeat failed: %s", exc, extra={"event": "heartbeat"})
-        if huey is not None:
-            try:
+        try:
+            release_dead(config, name)
+            if huey is not None:
                 lost_queue(config, huey)
-            except Exception as exc:  # Redis or the database away: the next beat tries
-                log.warning(
-                    "could not check the queue: %s", type(exc).__name__, extra={"event": "requeue"}
-                )
+        except Exception as exc:  # Redis or the database away: the next beat tries
+            log.warning(
+                "could not check the queue: %s", type(exc).__name__, extra={"event": "requeue"}
+            )
         stop.wait(HEARTBEAT_SECONDS)
+
+
+def alive_here(name: str) -> bool | None:
+    """Whether the worker named ``host:pid`` runs, when it is on this host (None when it
+    is on another, where only its heartbeat tells)."""
+    host, _, pid = name.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def release_dead(config: Config, me: str) -> int:
+    """The rows claimed by workers that died (SIGKILL, power loss: no heartbeat for
+    STALE_HEARTBEAT, or, on this host, their process gone) let go and handed to the queue
+    again at once, instead of after STALE_CLAIM and a sweep; each such worker is then
+    recorded stopped (its work handed back). Returns the rows handed back."""
+    from sqlmodel import select
+
+    from cms_cli.notify.delivery import LIVE, tag_of
+    from cms_cli.notify.models import Notification
+    from cms_cli.notify.queue import enqueue_deliveries
+
+    now = clock.now()
+    with session_scope(config) as session:
+        beats = session.exec(
+            select(WorkerHeartbeat).where(col(WorkerHeartbeat.stopped_at).is_(None))
+        ).all()
+        dead = [
+            b.name
+            for b in beats
+            if b.name != me
+            and (
+                alive_here(b.name) is False
+                or (now - _aware(b.seen_at)).total_seconds() > STALE_HEARTBEAT
+            )
+        ]
+    if not dead:
+        return 0
+
+    def letting_go(session: Any) -> list[int]:
+        held = sa.or_(*(col(Notification.claim_token).startswith(tag_of(n)) for n in dead))
+        ids = [
+            int(i)
+            for i in session.exec(
+                select(Notification.id).where(col(Notification.status).in_(LIVE), held)
+            ).all()
+        ]
+        if ids:
+            session.execute(
+                sa.update(Notification)
+                .where(col(Notification.id).in_(ids), col(Notification.status).in_(LIVE), held)
+                .values(claim_token=None, claimed_at=None, queued_at=now)
+            )
+        session.execute(
+            sa.update(WorkerHeartbeat)
+            .where(col(WorkerHeartbeat.name).in_(dead), col(WorkerHeartbeat.stopped_at).is_(None))
+            .values(stopped_at=now)
+        )
+        return ids
+
+    ids = in_transaction(config, letting_go)
+    handed = enqueue_deliveries(config, ids) if ids else 0
+    log.warning(
+        "worker(s) %s died: %s notification(s) they held handed over again",
+        ", ".join(dead),
+        handed,
+        extra={"event": "requeue", "requeued": handed, "worker": ", ".join(dead)},
+    )
+    return handed
+
+
+def _aware(value: Any) -> Any:
+    from datetime import UTC
+
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def lost_queue(config: Config, huey: Any) -> int:
@@ -137,7 +219,9 @@ def run(
     )
     # Both signals stop gracefully: finish the delivery in hand, then exit 0.
     consumer._signal_actions[signal.SIGINT] = (False, True)
-    name = f"{socket.gethostname()}:{os.getpid()}"
+    from cms_cli.notify.delivery import worker_name
+
+    name = worker_name()
     stop = threading.Event()
     watched = huey if config.settings.redis_url else None  # a SQLite queue cannot vanish
     beater = threading.Thread(

@@ -232,30 +232,12 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _alive_here(name: str) -> bool | None:
-    """Whether the worker named ``host:pid`` runs, when it is on this host (None when it
-    is on another, where only its heartbeat tells)."""
-    import os
-    import socket
-
-    host, _, pid = name.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
-
-
 def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
     """Fails when no worker is alive: each beats every HEARTBEAT_SECONDS, so one whose
     heartbeat is older than STALE_HEARTBEAT, or whose process (on this host) is gone, is
     dead — at once, not after a sweep or two; or when every worker recorded a clean
     stop while notifications wait. Warns when some are dead and others alive."""
-    from cms_cli.notify.worker import HEARTBEAT_SECONDS, STALE_HEARTBEAT
+    from cms_cli.notify.worker import HEARTBEAT_SECONDS, STALE_HEARTBEAT, alive_here
 
     if not workers:
         if waiting:
@@ -276,7 +258,7 @@ def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
     running, dead = [], []
     for worker in live:
         age = (now - _aware(worker.seen_at)).total_seconds()
-        gone = _alive_here(worker.name) is False
+        gone = alive_here(worker.name) is False
         if gone:
             dead.append(f"{worker.name} (its process is gone)")
         elif age > STALE_HEARTBEAT:

@@ -164,3 +164,32 @@ def test_a_refused_digest_fails_at_once_and_its_items_are_in_the_inbox(
     assert inbox_count(db_url) == len(dean)
     claims = "SELECT COUNT(*) FROM notification WHERE claim_token IS NOT NULL"
     assert sql(db_url, claims) == 0
+
+
+def test_a_killed_workers_rows_are_delivered_by_the_next_worker_within_seconds(
+    cli: Cli,
+    logged: dict[str, int],
+    digest_env: dict[str, str],
+    smtp: Any,
+    workers: list[subprocess.Popen[str]],  # noqa: F811
+    db_url: str,
+) -> None:
+    """SIGKILL mid-digest, then another worker starts: it sees the dead worker (its
+    process is gone), lets go of the rows it held and hands them over again — every item
+    delivered without a sweep and without waiting for the claims to go stale."""
+    smtp.delay = 3.0
+    cli.ok("notify", "sweep")
+    worker = start_worker(cli, workers, "--workers", "1")
+    assert smtp.receiving.wait(timeout=30)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
+    smtp.delay = 0.0
+    claims = "SELECT COUNT(*) FROM notification WHERE claim_token IS NOT NULL"
+    assert sql(db_url, claims) >= 1  # the dead worker's claim, still there
+    start_worker(cli, workers, "--workers", "2")  # the same CMS_NOW: no claim is stale
+    wait_until_sent(cli, 6, timeout=30)
+    delivered = {(m["To"].addresses[0].addr_spec, i) for m in smtp.messages for i in items_of(m)}
+    assert len(delivered) == 6
+    assert inbox_count(db_url) == 6
+    stopped = "SELECT COUNT(*) FROM worker_heartbeat WHERE stopped_at IS NOT NULL"
+    assert sql(db_url, stopped) == 1  # the dead one, its work handed back

@@ -8,6 +8,13 @@
 (c) the first sweep of (a) on MariaDB with a Redis queue, and (a)'s with and without
     --metrics-file (the metrics' added cost), each beside the stack floor
     (`python -c "import sqlmodel, sqlalchemy.orm, typer"`) measured in the same run.
+(d) the cost of one delivery (claim, compose, inbox, mark sent; no SMTP) on MariaDB with
+    10,000 and with 1,000,000 rows in the outbox: median milliseconds and statements
+    of 20 deliveries at each size (every statement after the claim goes by id: the
+    same at both sizes).
+(e) (b) without digests again, while the worker is SIGKILLed every 3 s and started
+    again: the time until every notification is sent, and the e-mails sent twice
+    (at-least-once), beside (b)'s time without kills.
 Budgets: first sweep within 3x the stack floor (SQLite, and MariaDB + Redis), repeat
 within 1.2x, statements constant; >= 100 deliveries/s; metrics <= 5 % of a sweep.
 Prints figures; asserts nothing.
@@ -201,11 +208,16 @@ def part_b(work: Path) -> None:
         _worker_run(work, digest)
 
 
-def _worker_run(work: Path, digest: bool) -> None:
+def part_e(work: Path) -> None:
+    for kills in (False, True):
+        _worker_run(work, False, kills=kills)
+
+
+def _worker_run(work: Path, digest: bool, kills: bool = False) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     import servers
 
-    home = work / f"worker-{'digest' if digest else 'single'}"
+    home = work / f"worker-{'digest' if digest else 'single'}{'-kills' if kills else ''}"
     home.mkdir()
     url = f"sqlite:///{home / 'cms.db'}"
     build(url, 334, 334)  # 334 offerings x 3 notifications = 1,002
@@ -225,12 +237,17 @@ def _worker_run(work: Path, digest: bool) -> None:
         "CMS_SMTP_URL": sink.url,
         "CMS_DIGEST": "true" if digest else "false",
     }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "cms_cli", "worker", "--workers", "4", "--no-scheduler"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cms_cli", "worker", "--workers", "4", "--no-scheduler"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    worker = start()
+    killed = 0
     try:
         time.sleep(1.5)  # let the consumer start
         swept = subprocess.run(
@@ -256,9 +273,31 @@ def _worker_run(work: Path, digest: bool) -> None:
             counted[0] += len(fresh)
             return counted[1]
 
-        while items() < total and time.perf_counter() - start < 120:
+        limit = 300 if kills else 120
+        last_kill = start
+        while time.perf_counter() - start < limit:
+            if kills:
+                if _sent_count(url) >= total:
+                    break
+                if time.perf_counter() - last_kill > 3 and killed < 10:
+                    worker.kill()
+                    worker.wait()
+                    killed += 1
+                    worker = start()
+                    last_kill = time.perf_counter()
+            elif items() >= total:
+                break
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
+        if kills:
+            sent = _sent_count(url)
+            twice = len(sink.messages) - sent
+            print(
+                f"(e) {sent} of {total} notifications sent while the worker was SIGKILLed "
+                f"{killed} times (every 3 s) and started again: {elapsed:5.1f} s, "
+                f"{sent / elapsed:6.0f} notifications/s; {twice} e-mail(s) sent twice"
+            )
+            return
         done = items()
         mode = f"digests on ({len(sink.messages)} e-mails)" if digest else "digests off"
         budget = ">= 300 notifications/s" if digest else ">= 100 deliveries/s"
@@ -273,13 +312,93 @@ def _worker_run(work: Path, digest: bool) -> None:
         redis_cm.__exit__(None, None, None)
 
 
+def part_d(work: Path) -> None:
+    import sqlalchemy as sa
+
+    with mysql_root() as root:
+        if root is None:
+            print("(d) not run: no MariaDB")
+            return
+        admin = sa.create_engine(root)
+        with admin.begin() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_outbox"))
+            conn.execute(sa.text("CREATE DATABASE bench_outbox CHARACTER SET utf8mb4"))
+        url = f"{root}bench_outbox"
+        home = work / "outbox"
+        home.mkdir()
+        env = {"CMS_DATABASE_URL": url, "CMS_HOME": str(home), "CMS_NOW": NOW.isoformat()}
+        build(url, 334, 334)
+
+        def measure(size: int) -> None:
+            from cms_cli.core.config import load_config
+            from cms_cli.core.db import engine_for
+            from cms_cli.notify import delivery, sweep
+
+            engine = engine_for(url)
+            with engine.begin() as conn:
+                queued = conn.execute(sa.text("SELECT COUNT(*) FROM notification")).scalar()
+                if not queued:
+                    sweep.run(load_config(), enqueue=lambda _config, ids: len(ids))
+                while (
+                    conn.execute(sa.text("SELECT COUNT(*) FROM notification")).scalar() or 0
+                ) < size:
+                    have = conn.execute(sa.text("SELECT COUNT(*) FROM notification")).scalar() or 0
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO notification (kind, recipient_id, offering_id, week, "
+                            "student_id, reason, status, attempts, created_at, sent_at) "
+                            "SELECT kind, recipient_id, offering_id, week, "
+                            "student_id + (SELECT MAX(student_id) + 1 FROM notification), "
+                            "reason, 'sent', 1, created_at, created_at FROM notification "
+                            "LIMIT :n"
+                        ),
+                        {"n": min(have, size - have)},
+                    )
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        sa.text(
+                            "SELECT id FROM notification WHERE status = 'queued' ORDER BY id LIMIT 20"
+                        )
+                    ).all()
+                ]
+                total = conn.execute(sa.text("SELECT COUNT(*) FROM notification")).scalar()
+            config = load_config()
+            times, statements = [], []
+            for nid in ids:
+                with count_statements(engine) as seen:
+                    started = time.perf_counter()
+                    delivery.deliver(nid, config)
+                    times.append(time.perf_counter() - started)
+                statements.append(len(seen))
+            print(
+                f"(d) one delivery with {total:>9,} outbox rows: {median(times) * 1000:5.1f} ms, "
+                f"{median(statements):.0f} statements (median of {len(ids)})"
+            )
+
+        in_process({**env, "CMS_DIGEST": "false"}, lambda: measure(10_000))
+        in_process({**env, "CMS_DIGEST": "false"}, lambda: measure(1_000_000))
+        with admin.begin() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS bench_outbox"))
+
+
+def _sent_count(url: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        return int(
+            conn.execute("SELECT COUNT(*) FROM notification WHERE status = 'sent'").fetchone()[0]
+        )
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="cms-bench-notify-"))
     try:
-        parts = sys.argv[1:] or ["a", "b", "c"]  # (c) needs (a)'s database
-        for name in ("a", "b", "c"):
+        parts = sys.argv[1:] or ["a", "b", "c", "d", "e"]  # (c) needs (a)'s database
+        chosen = {"a": part_a, "b": part_b, "c": part_c, "d": part_d, "e": part_e}
+        for name in chosen:
             if name in parts or (name == "a" and "c" in parts):
-                {"a": part_a, "b": part_b, "c": part_c}[name](work)
+                chosen[name](work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

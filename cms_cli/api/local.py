@@ -47,24 +47,40 @@ def check(operation: Operation, data: BaseModel) -> None:
 
 def run(operation: Operation, data: BaseModel) -> Any:
     """The operation's service on ``data``, in one transaction."""
+    import sqlalchemy as sa
+
     from cms_cli.core.context import current as invocation
+    from cms_cli.core.db import is_deadlock
 
     here = invocation()
     with ExitStack() as stack:
         progress = stack.enter_context(_progress()) if "progress" in operation.needs else None
-        with _signed(operation) as (session, who):
-            needs = provide(
-                operation,
-                here.config(),
-                here.now,
-                auth_session=who.auth_session if who else None,
-                progress=progress,
-            )
-            function = operation.function()
-            arguments = {**operation.arguments(data), **needs}
-            if who is None:
-                return operation.shape(function(session, **arguments))
-            return operation.shape(function(session, who.user, **arguments))
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with _signed(operation) as (session, who):
+                    needs = provide(
+                        operation,
+                        here.config(),
+                        here.now,
+                        auth_session=who.auth_session if who else None,
+                        progress=progress,
+                    )
+                    function = operation.function()
+                    arguments = {**operation.arguments(data), **needs}
+                    signed = (who.user,) if who is not None else ()
+                    shaped = operation.shape(function(session, *signed, **arguments))
+                    session.flush()  # a lock race shows here, where it can be run again
+                return shaped
+            except sa.exc.DBAPIError as exc:
+                # MySQL picked this transaction as a deadlock victim: everything was
+                # rolled back; run it again from the start.
+                if attempt == ATTEMPTS or not is_deadlock(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: Times a command's transaction is run when MySQL keeps picking it as a deadlock victim.
+ATTEMPTS = 3
 
 
 def rows(operation: Operation, data: BaseModel, limit: int) -> Rows:

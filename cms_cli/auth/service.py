@@ -65,24 +65,34 @@ def _dummy_hash(rounds: int) -> bytes:
 # -- values ---------------------------------------------------------------------------
 
 
+def _secret(password: str) -> bytes:
+    """A password's bytes for bcrypt: UTF-8, a lone surrogate (which UTF-8 cannot hold)
+    kept as its code unit, so such a password is a wrong one like any other, never an
+    internal error; check_password refuses to store one."""
+    return password.encode("utf-8", "surrogatepass")
+
+
 def check_password(password: str, email: str) -> None:
+    from cms_cli.core.text import refuse_surrogates
+
+    refuse_surrogates(password, "the password")
     if len(password) < MIN_PASSWORD:
         raise ValidationError(f"the password must have at least {MIN_PASSWORD} characters")
-    if len(password.encode()) > MAX_PASSWORD_BYTES:
+    if len(_secret(password)) > MAX_PASSWORD_BYTES:
         raise ValidationError(f"the password must not be longer than {MAX_PASSWORD_BYTES} bytes")
     if password.strip().lower() == email.strip().lower():
         raise ValidationError("the password must not be the e-mail address")
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    return bcrypt.hashpw(_secret(password), bcrypt.gensalt(rounds)).decode()
 
 
 def verify_password(password: str, hashed: str | None, *, rounds: int = 12) -> bool:
     """True when ``password`` matches ``hashed``. With no hash (unknown account, no
     password set, a locked address), one check against a dummy hash of the same cost is
     made all the same, so every answer takes as long."""
-    given = password.encode()
+    given = _secret(password)
     if len(given) > MAX_PASSWORD_BYTES:
         # Never a stored password (check_password refuses them): a wrong one, at the
         # same cost as any other answer (bcrypt reads at most 72 bytes; newer releases
@@ -107,7 +117,7 @@ def _cost(hashed: str | None) -> int | None:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def public(user: User) -> UserPublic:

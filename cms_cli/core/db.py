@@ -250,6 +250,12 @@ def is_denied(exc: BaseException) -> bool:
 _MYSQL_TRANSIENT = {1205, 1213, 1467}
 
 
+def is_deadlock(exc: BaseException) -> bool:
+    """True when MySQL rolled the transaction back to break a deadlock: run it again at
+    once (a lock wait that ran out, 1205, already waited its lock_wait_seconds)."""
+    return _mysql_code(exc) in {1213, 1467}
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when the transaction lost a lock race and may simply be run again."""
     return _mysql_code(exc) in _MYSQL_TRANSIENT

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from cms_cli.core import migrate
 from cms_cli.core.config import Config
-from cms_cli.core.db import READ_ONLY, engine_of, is_transient
+from cms_cli.core.db import READ_ONLY, engine_of, is_deadlock, is_transient
 from cms_cli.core.errors import CmsError
 
 T = TypeVar("T")
@@ -114,7 +114,8 @@ def in_transaction(config: Config, work: Callable[[Session], T], *, attempts: in
 
 def again_on_deadlock(session: Session, work: Callable[[], T], *, attempts: int = 5) -> T:
     """``work()`` in ``session``'s transaction, run again (after rolling it back and a
-    short, growing, jittered pause) when MySQL broke a deadlock or a lock wait in it.
+    short, growing, jittered pause) when MySQL broke a deadlock in it (a lock wait that
+    ran out is not waited for again: it is "too busy", exit 7).
 
     Only where the transaction has written nothing before ``work`` (its reads are read
     again): a failed login's bookkeeping, which locks the throttles' rows."""
@@ -122,7 +123,7 @@ def again_on_deadlock(session: Session, work: Callable[[], T], *, attempts: int 
         try:
             return work()
         except sa.exc.DBAPIError as exc:
-            if attempt == attempts or not is_transient(exc):
+            if attempt == attempts or not is_deadlock(exc):
                 raise
             session.rollback()
             time.sleep(random.uniform(0.5, 1.5) * 0.02 * 2**attempt)

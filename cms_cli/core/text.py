@@ -19,12 +19,15 @@ from cms_cli.core import limits
 from cms_cli.core.errors import ValidationError
 
 # C0 controls, DEL, C1 controls; Unicode line/paragraph separators; bidirectional
-# embeddings, overrides and isolates ("Trojan Source"). Tab and newline are listed:
-# single-line fields refuse them too, multi-line ones allow them (below).
-_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# embeddings, overrides and isolates ("Trojan Source"); lone surrogates (U+D800-DFFF:
+# a JSON "\ud800" or an argument's undecodable byte, which no database or terminal can
+# take). Tab and newline are listed: single-line fields refuse them too, multi-line ones
+# allow them (below).
+_OTHERS = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_CONTROL = "\x00-\x1f" + _OTHERS
 _ANY_CONTROL = re.compile(f"[{_CONTROL}]")
 # The same less tab (0x09) and newline (0x0a): what free text may hold.
-_MULTILINE_BAD = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_MULTILINE_BAD = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHERS}]")
 
 #: Spreadsheet formula triggers at the start of a CSV cell (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -34,6 +37,15 @@ def refuse_controls(text: str, field: str) -> None:
     """ValidationError when a one-line value holds a control character (tab and
     newline included); the caller applies its own length rules."""
     _refuse(_ANY_CONTROL, text, field, "type it on one line, without tabs or escape sequences")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def refuse_surrogates(text: str, field: str) -> None:
+    """ValidationError when ``text`` holds a lone surrogate (not text: no database can
+    store it); for values that may otherwise hold anything (a password)."""
+    _refuse(_SURROGATE, text, field, "it holds bytes that are not text (UTF-8)")
 
 
 def _refuse(pattern: re.Pattern[str], text: str, field: str, hint: str) -> None:

@@ -26,6 +26,7 @@ from cms_cli.api.needs import provide
 from cms_cli.core.errors import NotAuthenticated, TooBusy
 from cms_cli.core.limits import MAX_INT
 from cms_cli.core.operation import Operation, Paged, only_accepted
+from cms_cli.core.session import again_on_deadlock
 from cms_cli.server.deps import CurrentUser, Scope, ScopeDep, SessionDep, token_of
 from cms_cli.server.limits import Limiter, Verdict
 
@@ -96,12 +97,13 @@ class Guarded(APIRoute):
             )
             request.state.scope = scope
             try:
-                request.state.rate = await run_in_threadpool(
+                await run_in_threadpool(
                     _admit,
                     scope,
                     request.app.state.limiter,
                     request.headers.get("authorization"),
                     operation,
+                    request.state,
                 )
                 response = await handler(request)
             except BaseException as exc:
@@ -134,27 +136,28 @@ def _as_answerable(exc: BaseException, scope: Scope) -> BaseException:
 
 
 def _admit(
-    scope: Scope, limiter: Limiter, authorization: str | None, operation: Operation
-) -> Verdict | None:
-    """Before the body: the request counted against its client's rate limit (its token,
-    or its address when it has none), then, for a signed operation, the token checked.
-    A refused token counts against the address too, so a client that makes tokens up
-    meets the address's limit. Over a limit: TooBusy (429). The verdict, for the
-    answer's ``X-RateLimit-*`` headers (server.app.Headed)."""
+    scope: Scope, limiter: Limiter, authorization: str | None, operation: Operation, state: Any
+) -> None:
+    """Before the body: the request counted against its client's rate limit, then, for
+    a signed operation, the token checked. A signed operation's request counts against
+    its token; any other (a login, whatever token it carries) against its address, as
+    does a request whose token is refused: a client that makes tokens up meets the
+    address's limit. Over a limit: TooBusy (429). ``state.rate``: the verdict, for the
+    answer's ``X-RateLimit-*`` headers (server.app.Headed), refused or not."""
     scheme, _, given = (authorization or "").partition(" ")
-    token = given.strip() if scheme.lower() == "bearer" else ""
-    verdict = limiter.token(token) if token else limiter.address(scope.source)
-    _refuse_over(verdict)
+    token = given.strip() if scheme.lower() == "bearer" and operation.signed else ""
+    state.rate = limiter.token(token) if token else limiter.address(scope.source)
+    _refuse_over(state.rate)
     if operation.signed:
         try:
             scope.sign_in(token_of(authorization))
         except NotAuthenticated:
             if token:
-                _refuse_over(limiter.address(scope.source))
+                state.rate = limiter.address(scope.source) or state.rate
+                _refuse_over(state.rate)
             raise
         if operation.writes:  # a body follows: no transaction open while it arrives
             scope.pause()
-    return verdict
 
 
 def _refuse_over(verdict: Verdict | None) -> None:
@@ -374,9 +377,16 @@ def _run(
     )
     function = operation.function()
     arguments = {**operation.arguments(data), **needs}
-    if not operation.signed:
-        return operation.shape(function(session, **arguments))
-    return operation.shape(function(session, me, **arguments))
+    signed = (me,) if operation.signed else ()
+
+    def work() -> Any:
+        shaped = operation.shape(function(session, *signed, **arguments))
+        session.flush()  # a lock race shows here, where it can be run again
+        return shaped
+
+    # MySQL broke a deadlock with this request as its victim: rolled back, run again
+    # from the start; never answered as an error while retries remain.
+    return again_on_deadlock(session, work)
 
 
 def _answer(

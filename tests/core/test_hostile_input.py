@@ -27,13 +27,16 @@ HOSTILE = {
     "c1": "X\x9bY",
     "bidi": "X\u202eY",
     "del": "X\x7fY",
+    # An argument's undecodable byte (surrogateescape), or a JSON "\udcff": not text.
+    "surrogate": "X\udcffY",
 }
 
 
 def _commands(bad: str, tmp_path: Path, offering: int) -> list[tuple[str, ...]]:
     """One call per field that takes text, with ``bad`` in that field."""
     users = tmp_path / "users.csv"
-    users.write_text(f'email,name,role\nnew@uni.edu,"{bad}",student\n', encoding="utf-8")
+    row = f'email,name,role\nnew@uni.edu,"{bad}",student\n'
+    users.write_bytes(row.encode("utf-8", "surrogateescape"))
     return [
         ("user", "add", "--email", "n1@uni.edu", "--name", bad, "--role", "student"),
         ("user", "add", "--email", "n2@uni.edu", "--name", "N", "--role", "facilitator",

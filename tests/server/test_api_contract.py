@@ -362,3 +362,29 @@ def test_errors_say_how_to_go_on(api: Any) -> None:
     """401 names the scheme (WWW-Authenticate); a 503 says when to try again."""
     anonymous = api.get("/api/v1/offerings")
     assert anonymous.headers["www-authenticate"] == 'Bearer realm="cms"'
+
+
+def test_text_that_is_not_text_is_a_422_never_a_500(cli: Cli, manager: str, api: Any) -> None:
+    """A lone surrogate ("\\ud800" in JSON) in a password, a name or an e-mail: a wrong
+    password (401) or an invalid value (422, exit 1) naming the field; nothing stored."""
+    me = _bearer(cli)
+    login = api.post(
+        "/api/v1/auth/login",
+        content=b'{"email": "dean@uni.edu", "password": "pw\\ud800-long-enough"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert login.status_code == 401
+    for body in (
+        b'{"email": "s1@uni.edu", "name": "Ana \\ud800 x", "role": "student", '
+        b'"password": "correct-horse-9"}',
+        b'{"email": "s\\udc80@uni.edu", "name": "Ana", "role": "student", '
+        b'"password": "correct-horse-9"}',
+        b'{"email": "s2@uni.edu", "name": "Ana", "role": "student", '
+        b'"password": "correct-\\ud800-horse"}',
+    ):
+        made = api.post(
+            "/api/v1/users", content=body, headers={**me, "Content-Type": "application/json"}
+        )
+        assert made.status_code == 422, made.text
+        assert made.json()["exit_code"] == 1
+    assert "s1@uni.edu" not in api.get("/api/v1/users", headers=me).text

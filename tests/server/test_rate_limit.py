@@ -256,3 +256,37 @@ def test_concurrent_logins_to_one_account_are_answered_200_or_401_only(
             statuses = list(pool.map(login, range(32)))
         assert set(statuses) <= {200, 401}, statuses
         assert 401 in statuses
+
+
+def test_a_login_counts_against_its_address_whatever_token_it_carries(
+    two_servers: list[str],
+) -> None:
+    """A login is for anyone: a token sent with it is not who is counted (else a client
+    would make one up per request and log in without limit); and a refused request
+    carries its X-RateLimit-* headers too."""
+    import secrets
+
+    _first_minute_left()
+    statuses = []
+    for i in range(2 * LIMIT + 1):
+        answer = httpx.post(
+            two_servers[i % 2] + "/api/v1/auth/login",
+            json={"email": "ana@uni.edu", "password": PASSWORD},
+            headers={"Authorization": f"Bearer {secrets.token_hex(16)}"},
+        )
+        statuses.append(answer.status_code)
+    assert statuses == [200] * 2 * LIMIT + [429]
+    assert answer.headers["x-ratelimit-limit"] == str(2 * LIMIT)
+
+
+def test_an_answer_refused_for_its_token_carries_the_limit_headers(
+    two_servers: list[str],
+) -> None:
+    _first_minute_left()
+    refused = _get(two_servers[0], "made-up")
+    assert refused.status_code == 401
+    assert refused.headers["x-ratelimit-limit"] == str(2 * LIMIT)
+    assert refused.headers["x-ratelimit-remaining"] == str(2 * LIMIT - 1)
+    anonymous = _get(two_servers[1])
+    assert anonymous.status_code == 401
+    assert anonymous.headers["x-ratelimit-remaining"] == str(2 * LIMIT - 2)

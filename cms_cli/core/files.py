@@ -50,16 +50,29 @@ def private_file(path: Path) -> Path:
 def write_output(path: Path, data: str | bytes) -> None:
     """A file a command was asked to write (``--html``, ``--ics``): written whole, or a
     one-line error (exit 1) naming the file and why, never a traceback."""
+    import errno
+    import fcntl
+
     from cms_cli.core.errors import ValidationError
 
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory")
-        path.write_bytes(payload)
+        # Without a reader, a FIFO would make the command wait forever: opened without
+        # blocking, it is refused at once (ENXIO); a pipe someone reads, a terminal or
+        # /dev/stdout are written as a file is.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK
+        fd = os.open(path, flags, 0o644)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        with os.fdopen(fd, "wb") as sink:
+            sink.write(payload)
     except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENXIO:
+            reason = "it is a pipe that nobody reads"
         raise ValidationError(
-            f"cannot write {path}: {exc.strerror or exc}", hint="choose a file you can write"
+            f"cannot write {path}: {reason}", hint="choose a file you can write"
         ) from None
 
 

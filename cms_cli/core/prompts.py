@@ -31,6 +31,10 @@ def nothing_open() -> None:
         )
 
 
+#: The most --password-stdin reads looking for the end of a line.
+PASSWORD_LINE = 1024
+
+
 def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool = False) -> str:
     """One line from stdin with ``--password-stdin``; else a hidden prompt on a TTY."""
     if from_stdin:
@@ -38,7 +42,16 @@ def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool =
             "the password on stdin is not UTF-8 text", hint="give it as one line of UTF-8"
         )
         try:
-            line = sys.stdin.readline().rstrip("\r\n")
+            # Bounded: a password is at most MAX_PASSWORD_BYTES (72); a stream with no
+            # end of line (/dev/zero) is refused, never read into memory whole.
+            line = sys.stdin.readline(PASSWORD_LINE + 1)
+            if len(line) > PASSWORD_LINE:
+                raise ValidationError(
+                    f"the line on stdin is longer than any password ({PASSWORD_LINE} "
+                    "characters read without an end of line)",
+                    hint="--password-stdin reads one password a line",
+                )
+            line = line.rstrip("\r\n")
             line.encode("utf-8")  # undecodable bytes arrive as lone surrogates
         except (UnicodeDecodeError, UnicodeEncodeError):
             raise not_text from None

@@ -134,6 +134,9 @@ class SqliteStore:
         if conn is None:
             import sqlite3
 
+            from cms_cli.core.files import private_file
+
+            private_file(self.path)  # 0600: it holds client addresses
             conn = sqlite3.connect(self.path, timeout=0.25, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")  # counts may be lost in a crash

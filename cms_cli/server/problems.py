@@ -87,6 +87,10 @@ def install(app: FastAPI) -> None:
     def _http(request: Request, exc: HTTPException) -> JSONResponse:
         kind = _HTTP_ERRORS.get(exc.status_code, CmsError)
         detail = _said(exc, request)
+        if exc.status_code == 400 and "parsing the body" in detail:
+            # A body the JSON parser gave up on (a number of 5,000 digits, nesting
+            # 200,000 deep): invalid input like any malformed JSON, not a usage error.
+            return answer(errors.ValidationError("the body is not valid JSON"))
         response = answer(kind(detail), status=exc.status_code)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value

@@ -408,7 +408,9 @@ def _answer(
         headers["X-Total-Count"] = str(total)
         if offset + len(rows) < total:
             following = request.url.include_query_params(limit=limit, offset=offset + len(rows))
-            headers["Link"] = f'<{following}>; rel="next"'
+            # A reference relative to the request (RFC 8288): never built from the Host
+            # header a client sent, which a proxy may pass through as it came.
+            headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     body = operation.results().dump_json(result, by_alias=True)
     return Response(
         body, status_code=operation.status_code, media_type="application/json", headers=headers

@@ -181,6 +181,29 @@ def test_a_pipe_or_device_given_as_a_file_is_refused_not_waited_on(
         run = cli.subprocess(*args)
         assert run.exit_code == 1, (args, run.stderr)
         assert "not a regular file" in run.stderr, (args, run.stderr)
+    # Files a command writes: a FIFO nobody reads is refused at once, not waited on.
+    out = tmp_path / "out.fifo"
+    os.mkfifo(out)
+    for args in (
+        ("tracker", "report", "--html", str(out)),
+        ("tracker", "deadlines", "--ics", str(out)),
+    ):
+        run = cli.subprocess(*args)
+        assert run.exit_code == 1, (args, run.stderr)
+        assert run.stderr.startswith(f"error: cannot write {out}: it is a pipe that nobody reads")
+    # A password line without an end (/dev/zero) is refused, not read into memory.
+    import subprocess
+    import sys
+
+    with open("/dev/zero", "rb") as zeros:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cms_cli", "auth", "login", "--email", "ana@uni.edu",
+             "--password-stdin"],
+            stdin=zeros, capture_output=True, text=True, timeout=60,
+            env={**os.environ, **cli.env},
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert "longer than any password" in proc.stderr
 
 
 @pytest.mark.local_only("the database URL of the machine the command runs on")

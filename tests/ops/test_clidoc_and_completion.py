@@ -63,15 +63,14 @@ def test_install_completion_then_bash_completes(tmp_path: Path) -> None:
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "SHELL": "/bin/bash"}
     env["PATH"] = f"{cms.parent}{os.pathsep}{env.get('PATH', '')}"
-    out = subprocess.run(
-        [str(cms), "--install-completion", "bash"], env=env, capture_output=True, text=True
-    )
+    # From a bash, as a user runs it: Typer finds the shell among the process's parents
+    # (a test run detached from any shell would have none).
+    install = ["bash", "-c", f'"{cms}" --install-completion bash']
+    out = subprocess.run(install, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "completion installed" in out.stdout
     assert "source" in (home / ".bashrc").read_text(encoding="utf-8")
-    again = subprocess.run(
-        [str(cms), "--install-completion", "bash"], env=env, capture_output=True, text=True
-    )
+    again = subprocess.run(install, env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert (home / ".bashrc").read_text(encoding="utf-8").count("source") == 1
     script = (

@@ -153,6 +153,7 @@ def test_lists_are_paged_with_links(cli: Cli, offerings: dict[str, int], api: An
     assert first.headers["x-total-count"] == "2"
     assert [o["id"] for o in first.json()] == [offerings["A"]]
     link = first.headers["link"]
+    assert link.startswith("</api/v1/offerings?")  # relative: never the client's Host
     assert link.endswith('>; rel="next"')
     assert "offset=1" in link
     assert "limit=1" in link
@@ -388,3 +389,18 @@ def test_text_that_is_not_text_is_a_422_never_a_500(cli: Cli, manager: str, api:
         assert made.status_code == 422, made.text
         assert made.json()["exit_code"] == 1
     assert "s1@uni.edu" not in api.get("/api/v1/users", headers=me).text
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"credits": ' + b"9" * 5000 + b"}", b"[" * 200_000], ids=["digits", "deep"]
+)
+def test_a_body_the_parser_gives_up_on_is_invalid_json(
+    cli: Cli, manager: str, api: Any, body: bytes
+) -> None:
+    answer = api.post(
+        "/api/v1/catalog/modules",
+        content=body,
+        headers={**_bearer(cli), "Content-Type": "application/json"},
+    )
+    assert (answer.status_code, answer.json()["exit_code"]) == (422, 1)
+    assert answer.json()["detail"] == "the body is not valid JSON"

@@ -41,6 +41,18 @@ def as_cms_error(exc: BaseException, *, database_url: str | None = None) -> CmsE
     redis_exc = sys.modules.get("redis.exceptions")
     if redis_exc is not None and isinstance(exc, redis_exc.ConnectionError):
         return Unavailable(f"queue unavailable (Redis): {exc}", hint="check CMS_REDIS_URL")
+    if redis_exc is not None and isinstance(exc, redis_exc.RedisError):
+        # Redis refused a command (full under noeviction: "OOM command not allowed"). A
+        # pipeline's error names the command and its arguments, a task's pickled bytes:
+        # only Redis's own words are shown.
+        said = (str(exc).rpartition("caused error: ")[2].splitlines() or [""])[0][:200]
+        full = "maxmemory" in said
+        return Unavailable(
+            f"queue refused the write (Redis): {said}",
+            hint="Redis is full: raise maxmemory, or start workers to drain it"
+            if full
+            else "check Redis (cms doctor)",
+        )
     from cms_cli.core.errors import InternalError
 
     return InternalError(

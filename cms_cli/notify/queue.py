@@ -239,8 +239,13 @@ def enqueue_deliveries(config: Config, ids: Sequence[int]) -> int:
         from cms_cli.core import clock
 
         after = (clock.now() + STALE).astimezone(config.tz).strftime("%H:%M %Z")
+        # A refused pipeline's error names its commands and their arguments (pickled
+        # tasks): only Redis's own words are shown ("OOM command not allowed ...").
+        said = str(exc).rpartition("caused error: ")[2].splitlines()
+        reason = (said[0] if said else type(exc).__name__)[:200]
+        verb = "refused the write" if "caused error: " in str(exc) else "unavailable"
         raise Unavailable(
-            f"queue unavailable ({where}): {exc}; "
+            f"queue {verb} ({where}): {reason}; "
             f"{len(ids) - done} notification(s) stay in the outbox",
             hint=f"the first cms notify sweep after {after} hands them over again; once "
             "the queue is back, cms notify sweep --requeue-now does it at once",

@@ -311,3 +311,28 @@ def test_a_worker_hands_back_what_an_emptied_queue_lost(
     worker.terminate()
     _, err = worker.communicate(timeout=30)
     assert "the queue was empty while 6 notification(s) waited in the outbox" in err
+
+
+def test_a_full_redis_is_a_backend_error_in_its_own_words(
+    cli: Cli, logged: dict[str, int], queue_env: dict[str, str]
+) -> None:
+    """Redis full under noeviction refuses the sweep's enqueue: exit 7 with Redis's
+    message, never the pickled task the refused command carried; the rows stay in the
+    outbox for a later sweep."""
+    import redis
+
+    client = redis.Redis.from_url(queue_env["CMS_REDIS_URL"])
+    client.config_set("maxmemory", "1")  # anything more is over: OOM
+    try:
+        run = cli("notify", "sweep")
+    finally:
+        client.config_set("maxmemory", "0")
+        client.close()
+    assert run.exit_code == 7, run
+    assert run.stderr.startswith("error: queue refused the write (redis://127.0.0.1:")
+    assert "): command not allowed when used memory > 'maxmemory'" in run.stderr
+    assert "notification(s) stay in the outbox" in run.stderr
+    assert "LPUSH" not in run.stderr
+    assert "\\x" not in run.stderr
+    assert len(run.stderr.splitlines()) == 2  # error and hint
+    assert {r["status"] for r in rows(cli)} == {"pending"}

@@ -42,6 +42,8 @@ def bootstrap(
     from cms_cli.auth.models import Role
     from cms_cli.core.session import transaction
 
+    current().may_create = True  # the first account of a new database
+
     password = read_password(password_stdin, confirm=True)
     rounds = current().config().settings.bcrypt_rounds
     with transaction() as session:

@@ -25,6 +25,11 @@ class Invocation:
     server: str | None = None
     #: ``--insecure``: allow http:// to a server that is not this machine.
     insecure: bool = False
+    #: Whether this invocation may create the embedded database when it is missing:
+    #: only `cms demo`, `cms auth bootstrap` and `cms db upgrade --create` say so (a
+    #: cron line that finds no database must not sweep a new empty one in silence).
+    #: True outside a command (a server's worker process: `cms serve` checked).
+    may_create: bool = True
     _config: Config | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -82,5 +87,7 @@ def begin(
 ) -> Invocation:
     """Start a new invocation (the root callback calls this once per run)."""
     global _current
-    _current = Invocation(profile=profile, debug=debug, server=server, insecure=insecure)
+    _current = Invocation(
+        profile=profile, debug=debug, server=server, insecure=insecure, may_create=False
+    )
     return _current

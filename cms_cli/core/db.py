@@ -169,8 +169,34 @@ def engine_for(url: str, lock_wait: int = LOCK_WAIT) -> Engine:
 
 
 def engine_of(config: Config) -> Engine:
-    """The engine of ``config``'s database, with its ``lock_wait_seconds``."""
+    """The engine of ``config``'s database, with its ``lock_wait_seconds``; Unavailable
+    (exit 7) when none is configured and the embedded one does not exist, unless this
+    invocation may create it (require_database)."""
+    require_database(config)
     return engine_for(config.database_url, config.settings.lock_wait_seconds)
+
+
+def require_database(config: Config) -> None:
+    """Refuse (exit 7, naming the file looked for) to use the embedded database when it
+    does not exist and this invocation may not create it: cron's `cms notify sweep`
+    with cron's environment would otherwise sweep a new, empty database and say
+    nothing."""
+    from cms_cli.core.context import current
+
+    if not config.embedded or current().may_create:
+        return
+    from pathlib import Path
+
+    path = Path(sa.make_url(config.database_url).database or "")
+    if path.exists():
+        return
+    raise Unavailable(
+        f"no database: none is configured (CMS_DATABASE_URL, or database_url in "
+        f"{config.paths.config_file} for profile {config.profile}) and the embedded one "
+        f"({path}) does not exist",
+        hint="set CMS_DATABASE_URL or choose --profile; to start one here: cms demo, "
+        "cms auth bootstrap or cms db upgrade --create",
+    )
 
 
 def dispose_all() -> None:

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 import cms_cli
 from cms_cli.core.config import Config
-from cms_cli.core.db import database_error, engine_for, engine_of, schema_revision
+from cms_cli.core.db import database_error, engine_of, schema_revision
 from cms_cli.core.errors import NotFound, SchemaBehind, ValidationError
 
 if TYPE_CHECKING:
@@ -187,7 +187,7 @@ def ensure_schema(config: Config) -> Engine:
     """The engine of the configured database, its schema checked once per process
     (on a connection of its own; a transaction checks on its own: ``check_in``)."""
     url = config.database_url
-    engine = engine_for(url)
+    engine = engine_of(config)
     if url in _checked:
         return engine
     try:

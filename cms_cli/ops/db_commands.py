@@ -27,12 +27,19 @@ def _operator() -> None:
 @app.command()
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    create: Annotated[
+        bool,
+        typer.Option("--create", help="Create the embedded database if it does not exist."),
+    ] = False,
 ) -> None:
     """Upgrade the schema to REVISION (default: the newest).
 
     Example: CMS_DATABASE_URL=mysql+pymysql://cms:pw@db/cms cms db upgrade
     """
     from cms_cli.core import migrate
+
+    if create:
+        invocation().may_create = True
 
     now = migrate.upgrade(invocation().config(), revision)
     result(f"Database at revision {now}.")

@@ -46,6 +46,7 @@ def demo(
     from cms_cli.ops import demo as building
 
     refuse_operator("demo")
+    current().may_create = True
     config = current().config()
     if not config.embedded and not here:
         raise ValidationError(

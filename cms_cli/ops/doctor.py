@@ -59,8 +59,15 @@ def _database(config: Config) -> list[Check]:
         file = Path(sa.make_url(url).database or "")
         if not file.exists():
             return [
-                Check("database", "ok", f"embedded SQLite {file} (created on first use)"),
-                Check("schema", "ok", f"will be created at {SCHEMA_HEAD} on first use"),
+                Check(
+                    "database",
+                    "warn",
+                    f"none configured, and no embedded SQLite at {file}: commands refuse "
+                    "(exit 7) until one exists",
+                    "set CMS_DATABASE_URL or choose --profile; to start one here: cms demo, "
+                    "cms auth bootstrap or cms db upgrade --create",
+                ),
+                Check("schema", "ok", f"created at {SCHEMA_HEAD} with the database"),
             ]
     try:
         engine = engine_for(url)

@@ -53,6 +53,9 @@ def serve(
     # handed to each worker as it is: the profile and every setting reach them all.
     fmt = log_format or "plain"
     logs.setup(fmt, debug=current().debug)  # a wrong format fails here, once
+    from cms_cli.core.db import require_database
+
+    require_database(current().config())  # a server of no database: refused here, once
     hand_down(current().config(), log_format=fmt, debug=current().debug)
     folder = metrics.prepare(workers)
     try:

@@ -154,7 +154,11 @@ def _deadlock(code: int = 1213) -> sa.exc.DBAPIError:
 
 @pytest.fixture
 def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The embedded database of a new home, which this test may create."""
+    from cms_cli.core import context
+
     monkeypatch.setenv("CMS_HOME", str(tmp_path))
+    monkeypatch.setattr(context.current(), "may_create", True)
     return load_config()
 
 

@@ -79,8 +79,9 @@ def test_the_embedded_database_is_private(tmp_path: Path) -> None:
     env = {**os.environ, "CMS_HOME": str(home)}
     env.pop("CMS_DATABASE_URL", None)
     subprocess.run(
-        [sys.executable, "-m", "cms_cli", "auth", "status"],
-        env=env, capture_output=True, timeout=60,
+        [sys.executable, "-m", "cms_cli", "auth", "bootstrap", "--email", "d@uni.edu",
+         "--name", "D", "--password-stdin"],
+        input=b"correct-horse-9\n", env=env, capture_output=True, timeout=60,
         preexec_fn=lambda: os.umask(0o022),  # a umask that shares by default
     )  # fmt: skip
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -188,3 +188,30 @@ def test_a_redis_that_may_lose_the_queue_is_named(cli: Cli, manager: str, redis_
         client.config_set("appendonly", "no")
         client.config_set("maxmemory-policy", "noeviction")
         client.close()
+
+
+def test_no_command_but_three_creates_the_embedded_database(cli: Cli, tmp_path: Path) -> None:
+    """Cron's `cms notify sweep --quiet` with cron's environment (no CMS_DATABASE_URL,
+    no config file): exit 7 naming the database it looked for, and nothing created; the
+    same for a worker, a server and a user command. `cms db upgrade --create` creates
+    it (as do `cms demo` and `cms auth bootstrap`)."""
+    home = tmp_path / "cron"
+    env = {"CMS_HOME": str(home), "CMS_DATABASE_URL": None}
+    for args in (
+        ("notify", "sweep", "--quiet"),
+        ("worker", "--no-scheduler"),
+        ("serve", "--port", "9"),
+        ("offering", "list"),
+        ("db", "upgrade"),
+    ):
+        run = cli(*args, env=env)  # type: ignore[arg-type]
+        assert run.exit_code == 7, (args, run)
+        assert run.stderr.startswith("error: no database: none is configured"), run.stderr
+        assert f"the embedded one ({home / 'cms.db'}) does not exist" in run.stderr
+        assert "cms db upgrade --create" in run.stderr
+        assert not (home / "cms.db").exists()
+    doctor = _checks(cli("doctor", "--json", env=env))  # type: ignore[arg-type]
+    assert doctor["database"]["status"] == "warn"
+    cli.ok("db", "upgrade", "--create", env=env)  # type: ignore[arg-type]
+    assert (home / "cms.db").exists()
+    assert cli("notify", "sweep", "--quiet", env=env).exit_code == 0  # type: ignore[arg-type]

@@ -26,7 +26,9 @@ def _signed(operation: Operation) -> Iterator[tuple[Session, Current | None]]:
     from cms_cli.core.context import current as invocation
     from cms_cli.core.session import transaction
 
-    with transaction() as session:
+    # A listing or a show only reads: on SQLite it takes no lock, so a writer (an
+    # import, a sweep) never makes it wait, as the server's GETs do not.
+    with transaction(read_only=not operation.writes) as session:
         if not operation.signed:
             yield session, None
             return

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlmodel import Field, SQLModel
 
 from cms_cli.auth.public import UserPublic as UserPublic
@@ -15,9 +17,14 @@ from cms_cli.core.db import str_enum, utc_column
 from cms_cli.core.roles import Role as Role
 from cms_cli.core.roles import require as require
 
+#: An e-mail column: its bytes decide equality on every database.
+EMAIL_TYPE = sa.String(254).with_variant(mysql.VARCHAR(254, collation="utf8mb4_bin"), "mysql")
+
 
 class UserBase(SQLModel):
-    email: str = Field(max_length=254, unique=True)
+    #: Compared byte for byte on MySQL too (utf8mb4_bin): the default collation would
+    #: take àna@ for ana@ (accents and case ignored) and log one into the other.
+    email: str = Field(max_length=254, unique=True, sa_type=EMAIL_TYPE)
     name: str = Field(max_length=200)
     role: Role = Field(sa_type=str_enum(Role))
     employee_id: str | None = Field(default=None, max_length=50, unique=True)

@@ -294,6 +294,11 @@ _MYSQL_VALUE = {1264, 1366, 1406}
 
 def database_error(url: str, exc: BaseException) -> CmsError:
     """Exit 7 for an unreachable database; any other database failure is exit 1."""
+    if "database is locked" in str(_driver_error(exc)).lower():  # SQLite's lock wait ran out
+        return Unavailable(
+            "the database was too busy to finish (lock conflict); nothing was changed",
+            hint="run the command again",
+        )
     if is_unreachable(exc):
         return unavailable(url, exc)
     if _mysql_code(exc) in _MYSQL_VALUE or isinstance(_driver_error(exc), OverflowError):

@@ -83,9 +83,10 @@ class Transaction:
 
 
 @contextmanager
-def session_scope(config: Config) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on any error."""
-    scope = Transaction(config)
+def session_scope(config: Config, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any error
+    (``read_only``: it only reads, and on SQLite takes no lock)."""
+    scope = Transaction(config, read_only=read_only)
     try:
         yield scope.session
     except BaseException as exc:
@@ -131,7 +132,7 @@ def again_on_deadlock(session: Session, work: Callable[[], T], *, attempts: int 
 
 
 @contextmanager
-def transaction() -> Iterator[Session]:
+def transaction(*, read_only: bool = False) -> Iterator[Session]:
     """The session scope of this invocation's configured database. A client of `cms
     serve` has none: a command that has not learnt to ask the server refuses (exit 2)
     rather than open a database of this machine."""
@@ -146,5 +147,5 @@ def transaction() -> Iterator[Session]:
             f"{invocation.server_url})",
             hint="run it where the database is configured (the server host)",
         )
-    with session_scope(invocation.config()) as session:
+    with session_scope(invocation.config(), read_only=read_only) as session:
         yield session

@@ -112,6 +112,17 @@ def normalize_email(email: str) -> str:
 
     invisible = ("Cf", "Mn", "Me", "Zs", "Zl", "Zp")
     value = unicodedata.normalize("NFC", email.strip()).lower()
+    local, at, domain = value.rpartition("@")
+    if at and domain.endswith(".") and not domain.endswith(".."):
+        domain = domain[:-1]  # the root's dot: the same mailbox
+    if at and "xn--" in domain:
+        import contextlib
+
+        # A domain in its ASCII (punycode) form is the same as in its own letters; one
+        # that is not valid punycode is left to the shape check below.
+        with contextlib.suppress(UnicodeError, ValueError):
+            domain = domain.encode("ascii").decode("idna")
+    value = f"{local}{at}{domain}"
     shown = shorten(
         "".join(
             f"\\u{ord(c):04x}" if unicodedata.category(c) in invisible else c

@@ -310,3 +310,22 @@ def test_an_address_is_one_identity(cli: Cli, people: dict[str, str]) -> None:
         "user", "add", "--email", "caf\u00e9@uni.edu", "--name", "Café", "--role", "student"
     )
     assert again.exit_code == 6
+
+
+def test_addresses_are_compared_as_written_on_every_database(
+    cli: Cli, people: dict[str, str]
+) -> None:
+    """MariaDB's default collation ignores accents: àna@ must not be ana@ (neither a
+    duplicate nor, worse, a login into her account); a root dot or a domain in punycode
+    is the same address as without."""
+    cli.ok("user", "add", "--email", "\u00e0na@uni.edu", "--name", "Other", "--role", "student")
+    login = cli(
+        "auth", "login", "--email", "\u00e0na@uni.edu", "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert login.exit_code == 4  # Other's account has no such password: never Ana's
+    cli.ok("user", "add", "--email", "u@b\u00fccher.example", "--name", "U", "--role", "student")
+    for same in ("u@xn--bcher-kva.example", "u@b\u00fccher.example."):
+        twin = cli("user", "add", "--email", same, "--name", "U", "--role", "student")
+        assert twin.exit_code == 6, twin
+    trailing = cli("user", "add", "--email", "ana@uni.edu.", "--name", "A", "--role", "student")
+    assert trailing.exit_code == 6

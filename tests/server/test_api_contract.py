@@ -334,6 +334,14 @@ def test_reads_never_wait_on_a_writer(cli: Cli, offerings: dict[str, int], api: 
         for path in ("/api/v1/offerings", f"/api/v1/offerings/{offerings['A']}"):
             answer = api.get(path, headers=me)
             assert answer.status_code == 200, answer.text
+        # The CLI on the database itself reads the same way, in a process of its own.
+        for args in (("offering", "list"), ("offering", "show", str(offerings["A"]))):
+            read = cli.subprocess(*args, env={"CMS_LOCK_WAIT_SECONDS": "2"})
+            assert read.exit_code == 0, read
+        # A write waits its lock_wait_seconds, then says the database was too busy.
+        busy = cli.subprocess("cohort", "add", "Busy", env={"CMS_LOCK_WAIT_SECONDS": "1"})
+        assert busy.exit_code == 7
+        assert busy.stderr.startswith("error: the database was too busy to finish")
     finally:
         writer.execute("ROLLBACK")
         writer.close()

@@ -38,7 +38,7 @@ def two_servers(
     env = {**os.environ, **cli.env, "CMS_RATE_LIMIT": str(limit)}
     env.pop("CMS_SERVER_URL", None)
     try:
-        for workers in ("2", "1"):
+        for workers in ("2", "1"):  # both start at once; then both are waited for
             port = free_port()
             proc = subprocess.Popen(
                 [
@@ -58,7 +58,8 @@ def two_servers(
             )
             procs.append(proc)
             urls.append(f"http://127.0.0.1:{port}")
-            wait_until_up(proc, urls[-1])
+        for proc, url in zip(procs, urls, strict=True):
+            wait_until_up(proc, url)
         yield urls
     finally:
         for proc in procs:
@@ -67,22 +68,31 @@ def two_servers(
             proc.wait(timeout=30)
 
 
-def _get(url: str, token: str | None = None) -> httpx.Response:
+def _get(url: str, token: str | None = None, source: str | None = None) -> httpx.Response:
+    """GET /auth/status with ``token``; from ``source`` as the client address (uvicorn
+    takes X-Forwarded-For from a loopback peer, as from a proxy on this host)."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    if source is not None:
+        headers["X-Forwarded-For"] = source
     with httpx.Client() as client:  # a connection each: any worker may take it
         return client.get(url + "/api/v1/auth/status", headers=headers)
 
 
 def _first_minute_left() -> None:
     """Starts the test with most of a minute ahead (limits are per calendar minute)."""
-    if time.time() % 60 > 45:
+    if time.time() % 60 > 50:
         time.sleep(61 - time.time() % 60)
 
 
-def test_a_token_over_its_limit_is_refused_by_every_server_while_others_are_served(
+def test_limits_per_token_and_per_address_hold_across_two_servers(
     cli: Cli, two_servers: list[str]
 ) -> None:
+    """Each part from a client address of its own (X-Forwarded-For), so that their
+    counts are apart: a token over its limit is refused by every server while another
+    is served; made-up tokens, and logins carrying them, meet the address's limit; a
+    refused answer carries its X-RateLimit-* headers."""
     _first_minute_left()
+    _address_limits(two_servers)
     token = cli.ok("auth", "token").stdout.strip()
     statuses = [_get(two_servers[i % 2], token).status_code for i in range(LIMIT + 3)]
     assert statuses == [200] * LIMIT + [429] * 3
@@ -102,6 +112,7 @@ def test_a_token_over_its_limit_is_refused_by_every_server_while_others_are_serv
     login = httpx.post(
         two_servers[1] + "/api/v1/auth/login",
         json={"email": "ana@uni.edu", "password": PASSWORD},
+        headers={"X-Forwarded-For": "10.0.0.2"},
     )
     assert login.status_code == 200, login.text
     theirs = login.json()["token"]
@@ -112,22 +123,33 @@ def test_a_token_over_its_limit_is_refused_by_every_server_while_others_are_serv
         assert int(served.headers["x-ratelimit-remaining"]) < LIMIT
 
 
-def test_made_up_tokens_and_anonymous_requests_meet_the_address_limit(
-    two_servers: list[str],
-) -> None:
-    """Every made-up token is refused (401) and counted against the address: a client
-    cannot walk past its limit by inventing a token per request."""
-    _first_minute_left()
-    statuses = [_get(two_servers[i % 2], f"made-up-{i}").status_code for i in range(2 * LIMIT)]
-    assert statuses == [401] * 2 * LIMIT
-    assert _get(two_servers[0], "one-more").status_code == 429
-    assert _get(two_servers[1]).status_code == 429  # without a token: the same address
-    answer = _get(two_servers[1])
-    assert answer.json()["detail"].startswith(
-        f"too many requests from this client: at most {2 * LIMIT}"
-    )
-    # /health is not counted: a load balancer's checks never meet the limit.
-    assert httpx.get(two_servers[0] + "/health").status_code == 200
+def _address_limits(servers: list[str]) -> None:
+    import secrets
+
+    # Made-up tokens: each refused (401) and counted against the address.
+    made_up = [_get(servers[i % 2], f"made-up-{i}", "10.0.0.3") for i in range(2 * LIMIT)]
+    assert [a.status_code for a in made_up] == [401] * 2 * LIMIT
+    assert made_up[0].headers["x-ratelimit-limit"] == str(2 * LIMIT)  # refused: headers too
+    assert made_up[0].headers["x-ratelimit-remaining"] == str(2 * LIMIT - 1)
+    assert _get(servers[0], "one-more", "10.0.0.3").status_code == 429
+    answer = _get(servers[1], None, "10.0.0.3")  # without a token: the same address
+    assert answer.status_code == 429
+    said = f"too many requests from this client: at most {2 * LIMIT}"
+    assert answer.json()["detail"].startswith(said)
+    assert httpx.get(servers[0] + "/health").status_code == 200  # never counted
+    # A login is for anyone: a token sent with it is not who is counted.
+    statuses = []
+    for i in range(2 * LIMIT + 1):
+        login = httpx.post(
+            servers[i % 2] + "/api/v1/auth/login",
+            json={"email": "ana@uni.edu", "password": PASSWORD},
+            headers={
+                "Authorization": f"Bearer {secrets.token_hex(16)}",
+                "X-Forwarded-For": "10.0.0.4",
+            },
+        )
+        statuses.append(login.status_code)
+    assert statuses == [200] * 2 * LIMIT + [429]
 
 
 def test_the_client_waits_once_when_told_how_long(
@@ -275,37 +297,3 @@ def test_concurrent_logins_to_one_account_are_answered_200_or_401_only(
             statuses = list(pool.map(login, range(32)))
         assert set(statuses) <= {200, 401}, statuses
         assert 401 in statuses
-
-
-def test_a_login_counts_against_its_address_whatever_token_it_carries(
-    two_servers: list[str],
-) -> None:
-    """A login is for anyone: a token sent with it is not who is counted (else a client
-    would make one up per request and log in without limit); and a refused request
-    carries its X-RateLimit-* headers too."""
-    import secrets
-
-    _first_minute_left()
-    statuses = []
-    for i in range(2 * LIMIT + 1):
-        answer = httpx.post(
-            two_servers[i % 2] + "/api/v1/auth/login",
-            json={"email": "ana@uni.edu", "password": PASSWORD},
-            headers={"Authorization": f"Bearer {secrets.token_hex(16)}"},
-        )
-        statuses.append(answer.status_code)
-    assert statuses == [200] * 2 * LIMIT + [429]
-    assert answer.headers["x-ratelimit-limit"] == str(2 * LIMIT)
-
-
-def test_an_answer_refused_for_its_token_carries_the_limit_headers(
-    two_servers: list[str],
-) -> None:
-    _first_minute_left()
-    refused = _get(two_servers[0], "made-up")
-    assert refused.status_code == 401
-    assert refused.headers["x-ratelimit-limit"] == str(2 * LIMIT)
-    assert refused.headers["x-ratelimit-remaining"] == str(2 * LIMIT - 1)
-    anonymous = _get(two_servers[1])
-    assert anonymous.status_code == 401
-    assert anonymous.headers["x-ratelimit-remaining"] == str(2 * LIMIT - 2)

@@ -22,6 +22,11 @@ def parse_instant(text: str) -> datetime:
         raise ValidationError(f"not an instant of the calendar: {text!r}") from None
 
 
+def aware(value: datetime) -> datetime:
+    """``value`` with its zone; a naive one (as some drivers read them back) is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def now() -> datetime:
     """The current instant, timezone-aware in UTC (``CMS_NOW`` freezes it)."""
     frozen = os.environ.get("CMS_NOW")

@@ -268,6 +268,12 @@ def is_denied(exc: BaseException) -> bool:
     return _mysql_code(exc) in _MYSQL_DENIED
 
 
+def passes(exc: BaseException) -> bool:
+    """A failure of the database that background work waits out rather than gives up
+    on: a lock race lost, the database away, or its rights revoked for a while."""
+    return is_transient(exc) or is_unreachable(exc) or is_denied(exc)
+
+
 # MySQL errors after which the server has rolled back (1213, deadlock victim) or given up
 # waiting for a lock (1205): running the same transaction again is the documented remedy.
 # 1467 ("Failed to read auto-increment value from storage engine") is InnoDB's answer

@@ -78,14 +78,14 @@ def record(config: Config, work: Callable[[Session], None], what: Any) -> None:
     """``work`` (the bookkeeping after an accepted e-mail) in a transaction, run again
     through deadlocks (in_transaction) and through a database that is away for a while:
     the e-mail is never sent twice for a failure of what comes after it."""
-    from cms_cli.core.db import is_transient, is_unreachable
+    from cms_cli.core.db import passes
 
     for pause in (*RECORD_PAUSES, None):
         try:
             in_transaction(config, work)
             return
         except sa.exc.DBAPIError as exc:
-            if pause is None or not (is_transient(exc) or is_unreachable(exc) or denied(exc)):
+            if pause is None or not passes(exc):
                 raise
             log.warning(
                 "sent %s, but not recorded yet (%s); trying again in %g s",
@@ -97,12 +97,11 @@ def record(config: Config, work: Callable[[Session], None], what: Any) -> None:
             time.sleep(pause)
 
 
-def denied(exc: BaseException) -> bool:
-    """MySQL refused the command to this account (rights revoked, say): an outage of
-    the database as far as a delivery is concerned."""
-    from cms_cli.core.db import is_denied
-
-    return is_denied(exc)
+def what_next(permanent: bool, final: bool, delay: float) -> str:
+    """The end of a failed attempt's log line: why no more, or when the next."""
+    if permanent:
+        return "refused for good"
+    return "no attempt left" if final else f"next attempt in {delay:g} s"
 
 
 def retry_delay(config: Config, attempts: int) -> float:
@@ -599,13 +598,7 @@ def _failed(
     attempts, final = in_transaction(config, counting)
     outcome = "failed" if final else "retry"
     delay = 0.0 if final else retry_delay(config, attempts)
-    then = (
-        "refused for good"
-        if permanent
-        else "no attempt left"
-        if final
-        else f"next attempt in {delay:g} s"
-    )
+    then = what_next(permanent, final, delay)
     log.warning(
         "%s %s to %s: attempt %s failed (%s); %s",
         kind,

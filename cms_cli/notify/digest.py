@@ -39,6 +39,7 @@ from cms_cli.notify.delivery import (
     retry_delay,
     send_email,
     to_inboxes,
+    what_next,
 )
 from cms_cli.notify.models import Notification, NotificationStatus
 
@@ -201,13 +202,7 @@ def _digest_failed(
     final = not left
     for i in claimed:
         events.delivered(kinds[i], ["e-mail"], "failed" if final else "retry", 0.0)
-    then = (
-        "refused for good"
-        if permanent
-        else "no attempt left"
-        if final
-        else f"next attempt in {retry_delay(config, left):g} s"
-    )
+    then = what_next(permanent, final, retry_delay(config, left) if left else 0.0)
     log.warning(
         "digest of %s (%s) to %s: attempt failed (%s); %s",
         len(claimed),

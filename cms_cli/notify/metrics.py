@@ -9,7 +9,6 @@ metrics, a scrape configuration and alert rules.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -135,7 +134,7 @@ class OutboxCollector(Collector):
             n, at = seen.get(status.value, (0, None))
             rows.add_metric([status.value], n)
             if status.value in waiting and at is not None:
-                at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+                at = clock.aware(at)
                 first = at if first is None else min(first, at)
         oldest.add_metric([], 0 if first is None else max((now - first).total_seconds(), 0))
         yield rows

@@ -87,11 +87,11 @@ def _transient(exc: BaseException) -> bool:
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is None or not isinstance(exc, sa_exc.DBAPIError):
         return False
-    from cms_cli.core.db import is_denied, is_transient, is_unreachable
+    from cms_cli.core.db import passes
 
     # Rights revoked for a while (a migration, an operator's slip) pass too: the task
     # waits rather than being dropped.
-    return is_transient(exc) or is_unreachable(exc) or is_denied(exc)
+    return passes(exc)
 
 
 def _build(config: Config, immediate: bool) -> Any:

@@ -328,8 +328,8 @@ def run(
         escalations=created[Kind.escalation],
         attendance=created[Kind.attendance],
         requeued=requeued,
-        # CLI.md: `enqueued` counts this sweep's new rows handed over; those handed over
-        # again are `requeued`.
+        # `enqueued`: this sweep's new rows handed over; those handed over again are
+        # `requeued` (docs/operations.md, "Cron").
         enqueued=min(handed, sum(created.values())),
         seconds=seconds,
     )

@@ -117,7 +117,7 @@ def release_dead(config: Config, me: str) -> int:
             if b.name != me
             and (
                 alive_here(b.name) is False
-                or (now - _aware(b.seen_at)).total_seconds() > STALE_HEARTBEAT
+                or (now - clock.aware(b.seen_at)).total_seconds() > STALE_HEARTBEAT
             )
         ]
     if not dead:
@@ -153,12 +153,6 @@ def release_dead(config: Config, me: str) -> int:
         extra={"event": "requeue", "requeued": handed, "worker": ", ".join(dead)},
     )
     return handed
-
-
-def _aware(value: Any) -> Any:
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def lost_queue(config: Config, huey: Any) -> int:

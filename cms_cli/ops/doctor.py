@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from cms_cli.core import clock
 from cms_cli.core.config import Config, mask_url
 from cms_cli.core.errors import CmsError
 
@@ -187,8 +188,6 @@ def _keyring(config: Config) -> Check:
 
 
 def _timezone(config: Config) -> Check:
-    from cms_cli.core import clock
-
     local = clock.now().astimezone(config.tz)
     return Check(
         "timezone", "ok", f"{config.settings.timezone}, now {local.isoformat(timespec='minutes')}"
@@ -200,7 +199,6 @@ def _worker_and_backlog(config: Config) -> list[Check]:
     import sqlalchemy as sa
     from sqlmodel import col
 
-    from cms_cli.core import clock
     from cms_cli.core.db import engine_of
     from cms_cli.notify.models import Notification, NotificationStatus, WorkerHeartbeat
 
@@ -235,10 +233,6 @@ def _worker_and_backlog(config: Config) -> list[Check]:
 START_WORKER = "start one: cms worker (systemctl start cms-worker; docs/operations.md)"
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
     """Fails when no worker is alive: each beats every HEARTBEAT_SECONDS, so one whose
     heartbeat is older than STALE_HEARTBEAT, or whose process (on this host) is gone, is
@@ -255,7 +249,7 @@ def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
         return Check("worker", "warn", "no cms worker has run against this database", START_WORKER)
     live = [w for w in workers if w.stopped_at is None]
     if not live:
-        stopped = max(_aware(w.stopped_at) for w in workers)
+        stopped = max(clock.aware(w.stopped_at) for w in workers)
         detail = f"every worker stopped (the last at {stopped.isoformat(timespec='seconds')})"
         if waiting:
             return Check(
@@ -264,7 +258,7 @@ def _worker_check(workers: list[Any], now: datetime, waiting: int) -> Check:
         return Check("worker", "warn", detail, START_WORKER)
     running, dead = [], []
     for worker in live:
-        age = (now - _aware(worker.seen_at)).total_seconds()
+        age = (now - clock.aware(worker.seen_at)).total_seconds()
         gone = alive_here(worker.name) is False
         if gone:
             dead.append(f"{worker.name} (its process is gone)")
@@ -298,7 +292,7 @@ def _outbox_check(waiting: Any, failed: int, now: datetime, sweep_minutes: int) 
     limit = backlog_limit_minutes(sweep_minutes)
     retry = "cms notify list --status failed; cms notify retry --all-failed"
     if count:
-        age = (now - _aware(oldest)).total_seconds() / 60
+        age = (now - clock.aware(oldest)).total_seconds() / 60
         detail = f"{count} waiting, the oldest for {age:.0f} min; {failed} failed"
         if age > limit:
             return Check(
@@ -356,8 +350,6 @@ def _server(url: str, insecure: bool) -> list[Check]:
     )
     stamp = answer.header("date")
     if stamp:
-        from cms_cli.core import clock
-
         # The machine's real clock against the server's (CMS_NOW moves decisions only).
         skew = abs(
             email.utils.parsedate_to_datetime(stamp) - datetime.fromtimestamp(clock.wall(), UTC)

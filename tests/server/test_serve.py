@@ -22,13 +22,13 @@ from conftest import PASSWORD, Cli
 from servers import free_port, wait_until_up
 
 
-@pytest.fixture
-def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
-    """The URL of a `cms serve` over this test's database."""
+def _serving(cli: Cli, **env: str) -> Iterator[str]:
+    """The URL of a `cms serve` over this test's database (with ``env`` besides), up
+    for as long as the generator is."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cms_cli", "serve", "--port", str(port)],
-        env={**os.environ, **cli.env},
+        env={**os.environ, **cli.env, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -38,6 +38,12 @@ def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=15)
+
+
+@pytest.fixture
+def served(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
+    """The URL of a `cms serve` over this test's database."""
+    yield from _serving(cli)
 
 
 def client_of(url: str, tmp_path: Path, cli: Cli) -> Cli:
@@ -883,19 +889,7 @@ def test_a_failed_request_is_one_json_log_line_naming_its_request_id(tmp_path: P
 @pytest.fixture
 def patient(cli: Cli, offerings: dict[str, int]) -> Iterator[str]:
     """A `cms serve` over this test's database that waits 2 s for a lock."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cms_cli", "serve", "--port", str(port)],
-        env={**os.environ, **cli.env, "CMS_LOCK_WAIT_SECONDS": "2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(proc, url)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=15)
+    yield from _serving(cli, CMS_LOCK_WAIT_SECONDS="2")
 
 
 def test_a_locked_table_is_a_503_within_the_lock_wait_and_the_connection_lives_on(

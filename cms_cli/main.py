@@ -39,7 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("cms_cli.notify.commands:worker_app", "Deliver notifications (Huey consumer)."),
     "reflection": ("cms_cli.reflection.commands:app", "Students' end-of-course reflections."),
     "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
-    "db": ("cms_cli.ops.db_commands:app", "Migrate the database schema (operator)."),
+    "db": (
+        "cms_cli.ops.db_commands:app",
+        "Migrate, back up, restore, copy the database (operator).",
+    ),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
     "config": ("cms_cli.ops.config_commands:app", "Show the effective settings and their file."),
     "demo": ("cms_cli.ops.demo_commands:app", "Build a realistic demo term and show it."),

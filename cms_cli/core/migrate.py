@@ -77,34 +77,41 @@ def _known(revision: str) -> None:
 
 
 def _run(config: Config, action: str, revision: str) -> str | None:
-    from alembic import command
-
     engine = engine_of(config)
     try:
         with engine.connect() as conn:
-            # SQLite rebuilds a table to alter it (batch mode): with foreign keys on, the
-            # rebuild of a table others refer to (app_user) fails. Off for the migration,
-            # set outside any transaction as SQLite requires; checked before commit.
-            raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
-            if raw is not None:
-                raw.execute("PRAGMA foreign_keys=OFF")
-            try:
-                with conn.begin():
-                    cfg = _alembic(conn)
-                    if action == "upgrade":
-                        command.upgrade(cfg, revision)
-                    else:
-                        command.downgrade(cfg, revision)
-                    if raw is not None:
-                        _foreign_keys_hold(conn)
-            finally:
-                if raw is not None:
-                    raw.execute("PRAGMA foreign_keys=ON")
+            migrate_on(conn, action, revision)
     except sa.exc.DBAPIError as exc:
         raise database_error(config.database_url, exc) from exc
     forget_schema_checks()
     with engine.connect() as conn:
         return schema_revision(conn)
+
+
+def migrate_on(conn: sa.Connection, action: str, revision: str) -> None:
+    """Run Alembic's ``action`` ("upgrade" or "downgrade") to ``revision`` on ``conn``
+    (no transaction open), in a transaction of its own; db copy and restore build an
+    empty database's schema with it."""
+    from alembic import command
+
+    # SQLite rebuilds a table to alter it (batch mode): with foreign keys on, the
+    # rebuild of a table others refer to (app_user) fails. Off for the migration, set
+    # outside any transaction as SQLite requires; checked before commit.
+    raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+    if raw is not None:
+        raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with conn.begin():
+            cfg = _alembic(conn)
+            if action == "upgrade":
+                command.upgrade(cfg, revision)
+            else:
+                command.downgrade(cfg, revision)
+            if raw is not None:
+                _foreign_keys_hold(conn)
+    finally:
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _foreign_keys_hold(conn: Any) -> None:

@@ -91,6 +91,9 @@ class Settings(BaseModel):
     #: many days after the login.
     session_max_days: int = Field(default=30, ge=1, le=365)
     sweep_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: `cms doctor` fails when no sweep (cron's, or a worker's scheduler) has ended for
+    #: this many minutes: reminders would stop in silence.
+    sweep_max_age_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     retry_seconds: float = Field(default=30.0, ge=0, le=3600)
     #: One e-mail per recipient per sweep listing every item (the outbox and the inbox

@@ -84,3 +84,16 @@ class WorkerHeartbeat(SQLModel, table=True):
     #: Set when the worker stopped cleanly (SIGTERM/SIGINT); a worker killed leaves it
     #: unset and its heartbeat simply ages.
     stopped_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class SweepMark(SQLModel, table=True):
+    """When each origin's last sweep ended: `cms notify sweep` run by cron on a host, or
+    a worker's scheduler. `cms doctor` fails when the newest is older than
+    ``sweep_max_age_minutes``: reminders stop in silence when cron stops."""
+
+    __tablename__ = "sweep_mark"
+
+    origin: str = Field(primary_key=True, max_length=200)
+    finished_at: datetime = Field(sa_column=utc_column())
+    #: Notifications that sweep created.
+    created: int = Field(default=0)

@@ -270,7 +270,12 @@ def _write(
 
 
 def run(
-    config: Config, *, dry_run: bool = False, enqueue: Any = None, requeue_now: bool = False
+    config: Config,
+    *,
+    dry_run: bool = False,
+    enqueue: Any = None,
+    requeue_now: bool = False,
+    origin: str = "cms notify sweep",
 ) -> SweepResult:
     """One sweep. Raises Unavailable (exit 7) when the queue cannot take the rows; they
     stay in the outbox and a later sweep hands them over (after STALE, or at once with
@@ -279,6 +284,9 @@ def run(
     Concurrent sweeps (cron on several hosts) race on the outbox's unique key; on MySQL
     the loser of such a race is rolled back as a deadlock victim, and its transaction is
     simply run again (it then finds the rows written and adds nothing).
+
+    A sweep that ends well leaves its mark (``origin`` on this host, SweepMark) in its
+    last transaction: `cms doctor` reads the newest mark's age.
     """
     import time
 
@@ -321,7 +329,11 @@ def run(
     )
     from cms_cli.auth.service import prune_throttles
 
-    in_transaction(config, prune_throttles)  # housekeeping: forgotten login failures
+    def finish(session: Session) -> None:
+        prune_throttles(session)  # housekeeping: forgotten login failures
+        mark_swept(session, origin, clock.now(), sum(created.values()))
+
+    in_transaction(config, finish)
     seconds = time.monotonic() - started
     result = SweepResult(
         reminders=created[Kind.reminder],
@@ -346,6 +358,33 @@ def run(
     )
     events.swept(result, seconds)
     return result
+
+
+def origin_here(origin: str) -> str:
+    """``origin`` on this host: where a sweep came from, as doctor says it."""
+    import socket
+
+    return f"{origin} on {socket.gethostname()}"[:200]
+
+
+def mark_swept(session: Session, origin: str, at: datetime, created: int) -> None:
+    """Record that ``origin`` (on this host) finished a sweep ``at``: one UPDATE, and an
+    INSERT the first time (a concurrent first sweep of the same origin is skipped)."""
+    from cms_cli.notify.models import SweepMark
+
+    table = table_of(SweepMark)
+    where = origin_here(origin)
+    changed = session.execute(
+        sa.update(table).where(table.c.origin == where).values(finished_at=at, created=created)
+    )
+    if rowcount(changed):
+        return
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        insert_ignoring_duplicates(dialect, table).values(
+            origin=where, finished_at=at, created=created
+        )
+    )
 
 
 def hand_back_lost(config: Config, wait: timedelta) -> int:

@@ -264,6 +264,6 @@ def _schedule_sweeps(huey: Any, config: Config) -> None:
     @huey.periodic_task(schedule, name="cms.sweep")
     def periodic_sweep() -> None:
         try:
-            sweep.run(config)
+            sweep.run(config, origin="cms worker scheduler")
         except Exception:  # a failed sweep is logged; the next one tries again
             log.exception("periodic sweep failed")

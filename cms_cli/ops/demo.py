@@ -324,7 +324,7 @@ def sweep_and_deliver(config: Config, *, smtp: bool = False) -> dict[str, int]:
             huey.cms_deliver(notification_id)
         return len(ids)
 
-    counts = sweep.run(used, enqueue=deliver_now).as_json()
+    counts = sweep.run(used, enqueue=deliver_now, origin="cms demo").as_json()
     with session_scope(config) as session:
         counts["sent"] = session.exec(
             select(func.count())

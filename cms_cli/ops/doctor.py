@@ -82,7 +82,8 @@ def _database(config: Config) -> list[Check]:
         from cms_cli.core.db import database_error
 
         error = database_error(url, exc)
-        return [Check("database", "down" if error.exit_code == 7 else "fail", error.message)]
+        hint = error.hint or "check CMS_DATABASE_URL and that the database server is up"
+        return [Check("database", "down" if error.exit_code == 7 else "fail", error.message, hint)]
     checks = [Check("database", "ok", f"{engine.dialect.name}{version} at {where}")]
     if revision == SCHEMA_HEAD:
         checks.append(Check("schema", "ok", f"at {revision}"))
@@ -95,7 +96,8 @@ def _database(config: Config) -> list[Check]:
             Check(
                 "schema",
                 "fail",
-                f"at {revision or 'empty'}, needs {SCHEMA_HEAD}: run cms db upgrade",
+                f"at {revision or 'empty'}, needs {SCHEMA_HEAD}",
+                "run cms db upgrade (as the account that may migrate; docs/operations.md)",
             )
         )
     return checks
@@ -117,7 +119,12 @@ def _queue(config: Config) -> Check:
             saves = _redis_saves(client)
             client.close()
         except (redis.RedisError, OSError, ValueError) as exc:
-            return Check("queue", "down", f"Redis at {mask_url(url)}: {exc}")
+            return Check(
+                "queue",
+                "down",
+                f"Redis at {mask_url(url)}: {exc}",
+                "is Redis up and CMS_REDIS_URL right? (redis-cli -u URL ping)",
+            )
         where = f"Redis {version} at {mask_url(url)}"
         if policy != "noeviction":
             return Check(
@@ -144,7 +151,10 @@ def _queue(config: Config) -> Check:
         probe.unlink()
     except OSError as exc:
         return Check(
-            "queue", "fail", f"SQLite queue folder {folder} is not writable: {exc.strerror}"
+            "queue",
+            "fail",
+            f"SQLite queue folder {folder} is not writable: {exc.strerror}",
+            "give this account that folder (CMS_HOME), or set CMS_REDIS_URL",
         )
     return Check("queue", "ok", f"embedded SQLite queue {config.queue_file}")
 
@@ -171,10 +181,27 @@ def _smtp(config: Config) -> Check:
         client.noop()
         client.quit()
     except ValueError as exc:
-        return Check("smtp", "fail", str(exc))
+        return Check("smtp", "fail", str(exc), "CMS_SMTP_URL: smtp://user:pw@host:port")
     except (OSError, smtplib.SMTPException) as exc:
-        return Check("smtp", "down", f"{mask_url(url)}: {exc}")
+        return Check("smtp", "down", f"{mask_url(url)}: {exc}", _smtp_hint(exc))
     return Check("smtp", "ok", f"{mask_url(url)} accepts connections")
+
+
+def _smtp_hint(exc: BaseException) -> str:
+    """What to look at when the mail server did not answer as it should."""
+    import ssl
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            "the mail server's certificate is not trusted here ("
+            f"{exc.verify_message}): install its CA, or fix the name in CMS_SMTP_URL"
+        )
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "the mail server refused the user and password in CMS_SMTP_URL"
+    return "is the mail server up, and are host and port in CMS_SMTP_URL right?"
+
+
+DEBUG = "run cms --debug doctor and report the traceback"
 
 
 def _keyring(config: Config) -> Check:
@@ -182,7 +209,10 @@ def _keyring(config: Config) -> Check:
 
     if keyring_backend() is None:
         return Check(
-            "keyring", "warn", f"no usable OS keyring; tokens go to {token_file(config)} (0600)"
+            "keyring",
+            "warn",
+            f"no usable OS keyring; tokens go to {token_file(config)} (0600)",
+            "fine on a server; on a desktop, unlock or install the keyring",
         )
     return Check("keyring", "ok", keyring_name())
 
@@ -200,7 +230,13 @@ def _worker_and_backlog(config: Config) -> list[Check]:
     from sqlmodel import col
 
     from cms_cli.core.db import engine_of
-    from cms_cli.notify.models import Notification, NotificationStatus, WorkerHeartbeat
+    from cms_cli.notify.models import (
+        Notification,
+        NotificationStatus,
+        SweepMark,
+        WorkerHeartbeat,
+    )
+    from cms_cli.offerings.models import Offering
 
     now = clock.now()
     engine = engine_of(config)
@@ -224,10 +260,52 @@ def _worker_and_backlog(config: Config) -> list[Check]:
         failed = conn.execute(
             sa.select(sa.func.count()).where(col(Notification.status) == NotificationStatus.failed)
         ).scalar()
+        marks = list(
+            conn.execute(
+                sa.select(col(SweepMark.origin), col(SweepMark.finished_at)).order_by(
+                    col(SweepMark.finished_at).desc()
+                )
+            ).all()
+        )
+        offerings = 0
+        if not marks:
+            offerings = int(
+                conn.execute(sa.select(sa.func.count()).select_from(Offering)).scalar() or 0
+            )
     return [
         _worker_check(workers, now, waiting[0]),
         _outbox_check(waiting, failed or 0, now, config.settings.sweep_minutes),
+        _sweep_check(marks, offerings, now, config.settings.sweep_max_age_minutes),
     ]
+
+
+SWEEP_FROM = (
+    "reminders come from cms notify sweep in cron (or a systemd timer) or from a worker "
+    "started without --no-scheduler (docs/operations.md, Cron)"
+)
+
+
+def _sweep_check(marks: list[Any], offerings: int, now: datetime, limit: int) -> Check:
+    """Fails when the newest sweep ended more than ``limit`` minutes ago, or when none
+    ever ran while there are offerings to sweep: cron that stopped is otherwise silent."""
+    if not marks:
+        detail = "no sweep has run against this database"
+        if offerings:
+            return Check("sweep", "fail", f"{detail}: no reminder is ever created", SWEEP_FROM)
+        return Check("sweep", "warn", f"{detail} (no offerings yet)", SWEEP_FROM)
+    origin, finished = marks[0]
+    age = (now - clock.aware(finished)).total_seconds()
+    others = f" (and {len(marks) - 1} other origin{'s' if len(marks) > 2 else ''})"
+    where = origin + (others if len(marks) > 1 else "")
+    detail = f"last sweep ended {_ago(age)}: {where}"
+    if age > limit * 60:
+        return Check(
+            "sweep",
+            "fail",
+            f"{detail}; over the {limit} min allowed (sweep_max_age_minutes)",
+            "is cron running the sweep, and does it succeed? see its log; " + SWEEP_FROM,
+        )
+    return Check("sweep", "ok", detail)
 
 
 START_WORKER = "start one: cms worker (systemctl start cms-worker; docs/operations.md)"
@@ -342,7 +420,14 @@ def _server(url: str, insecure: bool) -> list[Check]:
     version = health.get("version", "?")
     checks = [Check("server", "ok", f"cms {version} at {base}, database ok")]
     if version != __version__:
-        checks.append(Check("version", "warn", f"this cms is {__version__}, the server {version}"))
+        checks.append(
+            Check(
+                "version",
+                "warn",
+                f"this cms is {__version__}, the server {version}",
+                "install the server's version here (pip install cms-cli==VERSION)",
+            )
+        )
     checks.append(
         Check("tls", "ok", "https")
         if base.startswith("https://")
@@ -372,7 +457,7 @@ def run(load: Callable[[], Config]) -> Report:
     try:
         config = load()
     except CmsError as exc:
-        return Report([Check("config", "fail", exc.message)])
+        return Report([Check("config", "fail", exc.message, exc.hint or "cms config path")])
     where = config.paths.config_file
     source = f"{where}" if config.file_found else f"no file at {where}, defaults and environment"
     checks = [Check("config", "ok", f"profile {config.profile}; {source}")]
@@ -391,10 +476,11 @@ def run(load: Callable[[], Config]) -> Report:
         try:
             checks += _worker_and_backlog(config)
         except Exception as exc:
-            checks.append(Check("outbox", "fail", f"{type(exc).__name__}: {exc}"))
+            checks.append(Check("outbox", "fail", f"{type(exc).__name__}: {exc}", DEBUG))
     for probe in (_queue, _smtp, _keyring, _timezone):
         try:
             checks.append(probe(config))
         except Exception as exc:  # a check must report, never crash the doctor
-            checks.append(Check(probe.__name__.strip("_"), "fail", f"{type(exc).__name__}: {exc}"))
+            name = probe.__name__.strip("_")
+            checks.append(Check(name, "fail", f"{type(exc).__name__}: {exc}", DEBUG))
     return Report(checks)

@@ -16,7 +16,8 @@ is from an older schema; a file from a newer schema is refused.
 
 What is not carried over: worker heartbeats and the claims of the workers they name (a
 copy must not believe in workers that do not exist: its rows stay ``queued`` and the
-next sweep or worker hands them over), and the server's request counters (rate_count).
+next sweep or worker hands them over), the marks of the sweeps that ran there (doctor
+asks for a sweep here), and the server's request counters (rate_count).
 Every notification already sent is carried with its status, so no reminder goes out
 twice from the new home.
 """
@@ -41,9 +42,9 @@ from cms_cli.core.db import READ_ONLY, database_error, make_engine, schema_revis
 from cms_cli.core.errors import Conflict, InternalError, ValidationError
 
 #: Tables whose rows are not copied: the schema revision (Alembic writes it), the
-#: server's per-minute request counters, and the heartbeats of workers that run where
-#: the source is.
-NOT_COPIED = frozenset({"alembic_version", "rate_count", "worker_heartbeat"})
+#: server's per-minute request counters, and the heartbeats of workers and the marks of
+#: sweeps that ran where the source is.
+NOT_COPIED = frozenset({"alembic_version", "rate_count", "sweep_mark", "worker_heartbeat"})
 #: Rows read and written per round trip.
 BATCH = 5000
 

@@ -276,6 +276,9 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
             ),
             who=None,
         ),
+        Step(("db", "backup", str(tmp / "backup.sqlite")), who=None),
+        Step(("db", "restore", str(tmp / "backup.sqlite"), "--yes"), who=None),
+        Step(("db", "copy", "--to", f"sqlite:///{tmp / 'copy.db'}", "--yes"), who=None),
         # ok, or a failing check (exit 1: no worker heartbeat) - never a crash
         Step(("doctor", "--json"), who=None, code=(0, 1)),
         Step(("offering", "cancel", a, "--yes")),
@@ -338,7 +341,8 @@ def test_every_command_is_covered(cli: Cli, tmp_path: Path) -> None:
 #: whole list twice cost 40 s of the suite's 8-minute budget.
 MYSQL_STEPS = frozenset(
     {"notify sweep", "notify list", "notify retry", "worker", "inbox", "inbox show",
-     "db current", "db grants", "doctor", "auth login", "offering import", "tracker log"}
+     "db current", "db grants", "db backup", "db restore", "doctor", "auth login",
+     "offering import", "tracker log"}
 )  # fmt: skip
 
 

@@ -8,7 +8,18 @@ from pathlib import Path
 from conftest import Cli, sql
 from servers import free_port
 
-NAMES = ["config", "database", "schema", "worker", "outbox", "queue", "smtp", "keyring", "timezone"]
+NAMES = [
+    "config",
+    "database",
+    "schema",
+    "worker",
+    "outbox",
+    "sweep",
+    "queue",
+    "smtp",
+    "keyring",
+    "timezone",
+]
 
 
 def test_healthy(cli: Cli, manager: str) -> None:
@@ -20,7 +31,8 @@ def test_healthy(cli: Cli, manager: str) -> None:
     statuses = {c["name"]: c["status"] for c in report["checks"]}
     assert statuses["keyring"] == "warn"  # the test environment has no keyring
     assert statuses["worker"] == "warn"  # no worker has run yet
-    assert all(statuses[n] == "ok" for n in NAMES if n not in ("keyring", "worker"))
+    assert statuses["sweep"] == "warn"  # no sweep yet, and nothing to sweep
+    assert all(statuses[n] == "ok" for n in NAMES if n not in ("keyring", "worker", "sweep"))
     human = cli.ok("doctor")
     assert "database" in human.stdout
 
@@ -215,3 +227,78 @@ def test_no_command_but_three_creates_the_embedded_database(cli: Cli, tmp_path: 
     cli.ok("db", "upgrade", "--create", env=env)  # type: ignore[arg-type]
     assert (home / "cms.db").exists()
     assert cli("notify", "sweep", "--quiet", env=env).exit_code == 0  # type: ignore[arg-type]
+
+
+def test_the_age_of_the_last_sweep(cli: Cli, logged: dict[str, int], db_url: str) -> None:
+    """Offerings and no sweep ever: fail (no reminder is ever created, and nothing else
+    would say so); a sweep leaves its mark, naming where it came from; past
+    sweep_max_age_minutes with no other sweep: fail again, with where sweeps come from."""
+    import socket
+
+    never = cli("doctor", "--json")
+    assert never.exit_code == 1
+    sweep = _checks(never)["sweep"]
+    assert (sweep["status"], sweep["detail"]) == (
+        "fail",
+        "no sweep has run against this database: no reminder is ever created",
+    )
+    assert "cron" in sweep["hint"]
+    assert "--no-scheduler" in sweep["hint"]
+    assert cli.subprocess("notify", "sweep", "--quiet").exit_code == 0  # as cron runs it
+    swept = _checks(cli("doctor", "--json"))["sweep"]
+    assert swept["status"] == "ok"
+    assert (
+        swept["detail"] == f"last sweep ended 0 s ago: cms notify sweep on {socket.gethostname()}"
+    )
+    later = {"CMS_NOW": "2026-02-01T12:29:00+00:00"}  # logged's now is 11:59
+    assert _checks(cli("doctor", "--json", env=later))["sweep"]["status"] == "ok"
+    stale = cli("doctor", "--json", env={"CMS_NOW": "2026-02-01T12:31:00+00:00"})
+    sweep = _checks(stale)["sweep"]
+    assert sweep["status"] == "fail"
+    assert sweep["detail"].endswith("over the 30 min allowed (sweep_max_age_minutes)")
+    assert "is cron running the sweep" in sweep["hint"]
+    wider = {"CMS_NOW": "2026-02-01T12:31:00+00:00", "CMS_SWEEP_MAX_AGE_MINUTES": "60"}
+    assert _checks(cli("doctor", "--json", env=wider))["sweep"]["status"] == "ok"
+    # A dry run is not a sweep; a worker's scheduler is one, named as such.
+    cli.ok("notify", "sweep", "--dry-run", env={"CMS_NOW": "2026-02-01T12:31:00+00:00"})
+    assert _checks(cli("doctor", "--json", env=later))["sweep"]["detail"].endswith(
+        socket.gethostname()
+    )
+    from cms_cli.notify import sweep as sweeping
+
+    config = cli.config()
+    saved = os.environ.get("CMS_NOW")
+    os.environ["CMS_NOW"] = "2026-02-01T12:40:00+00:00"
+    try:
+        sweeping.run(config, enqueue=lambda _c, ids: len(ids), origin="cms worker scheduler")
+    finally:
+        if saved is None:
+            os.environ.pop("CMS_NOW")
+        else:
+            os.environ["CMS_NOW"] = saved
+    now = {"CMS_NOW": "2026-02-01T12:41:00+00:00"}
+    both = _checks(cli("doctor", "--json", env=now))["sweep"]
+    assert both["status"] == "ok"
+    assert both["detail"] == (
+        f"last sweep ended 60 s ago: cms worker scheduler on {socket.gethostname()} "
+        "(and 1 other origin)"
+    )
+
+
+def test_every_check_that_is_not_ok_carries_a_hint() -> None:
+    """The whole class: no Check of cms doctor that can warn, fail or be down lacks
+    a hint (read from the source, so a new check cannot forget it)."""
+    import ast
+    import inspect
+
+    from cms_cli.ops import doctor
+
+    bare = []
+    for node in ast.walk(ast.parse(inspect.getsource(doctor))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Check":
+            status = node.args[1] if len(node.args) > 1 else None
+            ok = isinstance(status, ast.Constant) and status.value == "ok"
+            hinted = len(node.args) >= 4 or any(k.arg == "hint" for k in node.keywords)
+            if not (ok or hinted):
+                bare.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    assert bare == []

@@ -70,7 +70,9 @@ def add_logs(url: str) -> None:
 
 def moved(label: str, args: list[str], env: dict[str, str], budget: str = "") -> None:
     seconds, proc = run(args, env)
-    found = re.search(r"([\d,]+) rows in \d+ tables.*\(([\d.]+) s(?:, ([\d,]+) rows/s)?\)", proc.stdout)
+    found = re.search(
+        r"([\d,]+) rows in \d+ tables.*\(([\d.]+) s(?:, ([\d,]+) rows/s)?\)", proc.stdout
+    )
     rows = found.group(1) if found else "?"
     inner = found.group(3) if found and found.group(3) else "-"
     rate = int(rows.replace(",", "")) / seconds if found else 0

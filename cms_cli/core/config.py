@@ -109,6 +109,10 @@ class Settings(BaseModel):
     #: Seconds a statement waits for a lock held by another (a row, a table, SQLite's
     #: write lock) or a request for a pooled connection; then "too busy" (exit 7, 503).
     lock_wait_seconds: int = Field(default=10, ge=1, le=3600)
+    #: `cms serve` on MySQL/MariaDB: a statement that runs longer is stopped by the
+    #: server (MariaDB's max_statement_time; MySQL's max_execution_time, reads only),
+    #: and the request answers "too busy" (503). 0: no limit.
+    statement_seconds: int = Field(default=30, ge=0, le=3600)
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)

@@ -114,6 +114,19 @@ def release_read(session: Session) -> None:
 LOCK_WAIT = 10
 
 
+#: Seconds after which MySQL/MariaDB stops a statement of this process (0: never);
+#: `cms serve` sets it (``statement_seconds``) before its first engine: a request
+#: answers in bounded time, where a command run by hand may take what it needs.
+_statement_seconds = 0
+
+
+def bound_statements(seconds: int) -> None:
+    """Stop every statement of this process's engines made from now on after
+    ``seconds`` (MySQL/MariaDB; SQLite has no such limit)."""
+    global _statement_seconds
+    _statement_seconds = max(0, int(seconds))
+
+
 def make_engine(url: str, lock_wait: int = LOCK_WAIT) -> Engine:
     """A new engine for ``url`` with the house settings for SQLite or MySQL; a lock (or
     a connection of the pool) is waited for ``lock_wait`` seconds at most, then the
@@ -150,7 +163,12 @@ def make_engine(url: str, lock_wait: int = LOCK_WAIT) -> Engine:
             pool_recycle=3600,
             pool_reset_on_return=None,
             pool_timeout=lock_wait,
-            connect_args={"charset": "utf8mb4", "connect_timeout": 5, "lock_wait": lock_wait},
+            connect_args={
+                "charset": "utf8mb4",
+                "connect_timeout": 5,
+                "lock_wait": lock_wait,
+                "statement": _statement_seconds,
+            },
         )
     return sa.create_engine(sa_url, pool_pre_ping=True)
 
@@ -280,6 +298,9 @@ def passes(exc: BaseException) -> bool:
 # when the table's AUTO-INC lock, taken by an INSERT ... SELECT, is lost to a deadlock
 # or a lock wait: the same race as 1213, seen by concurrent sweeps on MariaDB 10.11.
 _MYSQL_TRANSIENT = {1205, 1213, 1467}
+#: A statement stopped for running too long: MariaDB's max_statement_time (1969),
+#: MySQL's max_execution_time (3024). `cms serve`'s ``statement_seconds``.
+_MYSQL_TOO_LONG = {1969, 3024}
 
 
 def is_deadlock(exc: BaseException) -> bool:
@@ -314,6 +335,11 @@ def database_error(url: str, exc: BaseException) -> CmsError:
             f"a value is too long or out of range for the database ({_reason(exc)[:120]});"
             " nothing was changed",
             hint="see docs/limits.md for the limit of each field",
+        )
+    if _mysql_code(exc) in _MYSQL_TOO_LONG:
+        return Unavailable(
+            "the database was too busy to answer in time (statement_seconds); nothing was changed",
+            hint="run the command again later",
         )
     if is_transient(exc):  # a lock waited for past its limit, or a deadlock: exit 7
         return Unavailable(

@@ -50,14 +50,28 @@ def isolation_variable(server_version: str) -> str:
     return "transaction_isolation" if (major, minor) >= (11, 1) else "tx_isolation"
 
 
+def statement_limit(server_version: str, seconds: int) -> str:
+    """The session setting that stops a statement running longer than ``seconds``
+    (none for 0): MariaDB's ``max_statement_time`` (seconds, any statement), MySQL's
+    ``max_execution_time`` (milliseconds, SELECTs only)."""
+    if seconds <= 0:
+        return ""
+    if "mariadb" in server_version.lower():
+        return f", max_statement_time={seconds}"
+    return f", max_execution_time={seconds * 1000}"
+
+
 def connection_class() -> type[Any]:
     """PyMySQL's Connection, setting the session up in one statement."""
     import pymysql.connections
     from pymysql.charset import charset_by_name
 
     class OneStatementConnection(pymysql.connections.Connection):
-        def __init__(self, *args: Any, lock_wait: int = LOCK_WAIT, **kwargs: Any) -> None:
+        def __init__(
+            self, *args: Any, lock_wait: int = LOCK_WAIT, statement: int = 0, **kwargs: Any
+        ) -> None:
             self.lock_wait = int(lock_wait)
+            self.statement = int(statement)
             super().__init__(*args, **kwargs)
 
         def set_character_set(self, charset: str, collation: str | None = None) -> None:
@@ -72,10 +86,12 @@ def connection_class() -> type[Any]:
             # A row lock (InnoDB) or a table's (LOCK TABLES, DDL: metadata locks, which
             # wait a day by default) is waited for lock_wait seconds at most; then
             # 1205, which cms answers as "too busy" (exit 7, HTTP 503).
+            version = str(getattr(self, "server_version", ""))
             self.init_command = (
                 f"SET {names}, autocommit=0, sql_mode='{SQL_MODE}', time_zone='+00:00', "
-                f"{isolation_variable(str(getattr(self, 'server_version', '')))}='{level}', "
+                f"{isolation_variable(version)}='{level}', "
                 f"innodb_lock_wait_timeout={self.lock_wait}, lock_wait_timeout={self.lock_wait}"
+                + statement_limit(version, self.statement)
             )
 
     return OneStatementConnection

@@ -38,6 +38,9 @@ def create_app(config: Config | None = None) -> FastAPI:
     if logging is not None:  # a worker of `cms serve`: its logs as the operator chose
         logs.setup(logging[0], debug=logging[1])
     config = config or handed_down()
+    from cms_cli.core.db import bound_statements
+
+    bound_statements(config.settings.statement_seconds)
     app = FastAPIOffline(
         title="cms",
         version=__version__,

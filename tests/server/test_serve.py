@@ -933,3 +933,40 @@ def test_a_locked_table_is_a_503_within_the_lock_wait_and_the_connection_lives_o
     assert after.status == 200
     assert json.loads(after.read())["status"] != "cancelled"
     conn.close()
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("mysql", marks=pytest.mark.mysql)], indirect=True)
+def test_a_statement_over_statement_seconds_is_stopped_and_a_503(
+    cli: Cli, offerings: dict[str, int], db_url: str
+) -> None:
+    """With a lock wait of 30 s but statement_seconds 1, a request whose statement waits
+    behind LOCK TABLES is stopped by MariaDB (max_statement_time) and answered 503
+    while the lock is still held; the same connection then serves the next request."""
+    import http.client
+    import json
+
+    import sqlalchemy as sa
+
+    server = _serving(cli, CMS_LOCK_WAIT_SECONDS="30", CMS_STATEMENT_SECONDS="1")
+    url = next(server)
+    token = cli.ok("auth", "token").stdout.strip()
+    me = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    holder = sa.create_engine(db_url).connect()
+    holder.exec_driver_sql("LOCK TABLES offering WRITE")
+    # A timeout under the lock wait: an answer at all is one before the lock's 30 s.
+    conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=25)
+    try:
+        conn.request("POST", f"/api/v1/offerings/{offerings['A']}/cancel", body=b"{}", headers=me)
+        busy = conn.getresponse()
+        document = json.loads(busy.read())
+    finally:
+        holder.exec_driver_sql("UNLOCK TABLES")
+        holder.close()
+    assert (busy.status, document["exit_code"]) == (503, 7)
+    assert document["detail"].startswith("database too busy (request ")
+    conn.request("GET", f"/api/v1/offerings/{offerings['A']}", headers=me)
+    after = conn.getresponse()
+    assert after.status == 200
+    assert json.loads(after.read())["status"] != "cancelled"
+    conn.close()
+    next(server, None)

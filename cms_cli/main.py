@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "class": ("cms_cli.catalog.commands:class_app", "Classes: year, trimester, intake."),
     "offering": ("cms_cli.offerings.commands:app", "Allocate courses: offerings and enrolments."),
     "tracker": ("cms_cli.tracker.commands:app", "Weekly activity logs and the compliance report."),
-    "notify": ("cms_cli.notify.commands:app", "Reminders and escalations: sweep, list, retry."),
+    "notify": (
+        "cms_cli.notify.commands:app",
+        "Reminders and escalations: sweep, list, retry, prune.",
+    ),
     "inbox": ("cms_cli.notify.commands:inbox_app", "Your in-app notifications."),
     "worker": ("cms_cli.notify.commands:worker_app", "Deliver notifications (Huey consumer)."),
     "reflection": ("cms_cli.reflection.commands:app", "Students' end-of-course reflections."),

@@ -292,6 +292,7 @@ BOTH_TRANSPORTS = frozenset(
         "test_auth_cli",
         "test_import_cli",
         "test_copy",
+        "test_term_end",
         "test_import",
         "test_sweep_cli",
         "test_delivery",
@@ -308,7 +309,17 @@ BOTH_TRANSPORTS = frozenset(
 #: through it on SQLite): the whole product of both would pass the suite's 8 minutes.
 SERVED_ON_MYSQL = frozenset({"test_offerings_cli", "test_tracker_cli", "test_copy"})
 #: Commands that act on the database itself: run on the server host, never as a client.
-OPERATOR = ("auth bootstrap", "db", "notify sweep", "worker", "demo", "serve", "config", "doctor")
+OPERATOR = (
+    "auth bootstrap",
+    "db",
+    "notify sweep",
+    "notify prune",
+    "worker",
+    "demo",
+    "serve",
+    "config",
+    "doctor",
+)
 SERVED = "http://127.0.0.1:9"  # never dialled: the runner's client talks to the app in-process
 
 

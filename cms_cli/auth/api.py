@@ -9,6 +9,7 @@ from cms_cli.core.csvfile import CsvImport, ImportReport
 from cms_cli.core.operation import CSV, Operation
 from cms_cli.core.results import Account, Standing
 from cms_cli.core.roles import Role
+from cms_cli.offerings.public import Deactivated
 
 SERVICE = "cms_cli.auth.service"
 
@@ -52,6 +53,12 @@ class NewPassword(Model):
 class Activation(Model):
     email: str
     active: bool
+
+
+class ClassDeactivation(Model):
+    class_code: str
+    role: str = "student"
+    dry_run: bool = False
 
 
 login = Operation(
@@ -161,6 +168,18 @@ set_active = Operation(
     check=f"{SERVICE}:may_set_active",
 )
 
+deactivate_class = Operation(
+    name="user.deactivate-class",
+    summary="Deactivate a class's students with no running enrolment (managers).",
+    method="POST",
+    path="/users/deactivate-class",
+    input=ClassDeactivation,
+    output=Deactivated,
+    service="cms_cli.offerings.rollover:deactivate_class",
+    check="cms_cli.offerings.rollover:may_deactivate_class",
+    needs=("today",),
+)
+
 OPERATIONS = (
     login,
     status,
@@ -172,4 +191,5 @@ OPERATIONS = (
     listing,
     set_password,
     set_active,
+    deactivate_class,
 )

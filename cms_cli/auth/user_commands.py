@@ -161,15 +161,55 @@ def set_password(email: EmailArg, password_stdin: PasswordStdin = False) -> None
 
 @app.command()
 def deactivate(
-    email: EmailArg,
+    email: Annotated[
+        str | None,
+        typer.Argument(help="The account's e-mail.", metavar="EMAIL", show_default=False),
+    ] = None,
+    class_code: Annotated[
+        str | None,
+        typer.Option("--class", help="Instead: the class's students with no running enrolment."),
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="With --class: whom (student).")] = "student",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="With --class: say whom; change nothing.")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Deactivate an account: it cannot log in and its sessions stop working.
 
+    With --class CODE --role student: every student of the class's offerings who has no
+    running enrolment (in an offering, of any class, neither cancelled, closed nor
+    ended), each audited as one deactivation; at term end, after cms offering close.
+
     Example: cms user deactivate ana.lopez@uni.example --yes
+
+    Example: cms user deactivate --class 2026J --role student --dry-run
     """
     from cms_cli.auth import api
+    from cms_cli.core.errors import UsageError
 
+    if (email is None) == (class_code is None):
+        raise UsageError("give an EMAIL or --class CODE (one of them)")
+    if class_code is not None:
+        code = class_code.strip().upper()
+        ask = (
+            None
+            if dry_run
+            else confirming(
+                f"Deactivate the students of class {code} with no running enrolment?", yes=yes
+            )
+        )
+        data = api.ClassDeactivation(class_code=class_code, role=role, dry_run=dry_run)
+        gone = call(api.deactivate_class, data, ask=ask)
+        n = len(gone.accounts)
+        kept = f"; {gone.kept} kept (enrolled in a running offering)" if gone.kept else ""
+        already = f"; {gone.already} inactive already" if gone.already else ""
+        verb = "would be deactivated (dry run)" if dry_run else "deactivated"
+        result(f"{n} student(s) of {code} {verb}{kept}{already}.")
+        return
+    assert email is not None
+    if dry_run:
+        raise UsageError("--dry-run goes with --class")
     ask = confirming(f"Deactivate {email.strip().lower()}?", yes=yes)
     done = call(api.set_active, api.Activation(email=email, active=False), ask=ask)
     result(f"Deactivated {done.name}." if done.changed else f"{done.name} was already inactive.")

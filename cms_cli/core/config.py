@@ -94,6 +94,12 @@ class Settings(BaseModel):
     #: `cms doctor` fails when no sweep (cron's, or a worker's scheduler) has ended for
     #: this many minutes: reminders would stop in silence.
     sweep_max_age_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    #: The sweep leaves an offering alone this many days after its last day (its last
+    #: weeks' reminders and escalations go out meanwhile); `offering close` at once.
+    remind_days_after_end: int = Field(default=14, ge=0, le=3650)
+    #: Each sweep prunes the outbox rows (sent or failed, of closed or cancelled
+    #: offerings) older than this many days, and their inbox items; 0 keeps them all.
+    outbox_retention_days: int = Field(default=0, ge=0, le=36500)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     retry_seconds: float = Field(default=30.0, ge=0, le=3600)
     #: One e-mail per recipient per sweep listing every item (the outbox and the inbox

@@ -67,6 +67,7 @@ def at_risk(
         )
         .where(
             offering.c.cancelled_at.is_(None),
+            offering.c.closed_at.is_(None),
             offering.c.start_date <= today,
             offering.c.end_date >= today - AFTER_END,
         )

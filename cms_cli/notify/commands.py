@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from cms_cli.api import call, listed
 from cms_cli.core.context import current
-from cms_cli.core.options import LogFormatOpt
+from cms_cli.core.options import LogFormatOpt, day
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
     CsvOpt,
@@ -25,7 +26,7 @@ from cms_cli.core.output import (
 )
 
 app = typer.Typer(
-    help="Reminders and escalations: sweep, list, retry.",
+    help="Reminders and escalations: sweep, list, retry, prune.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -109,6 +110,51 @@ def sweep(
         f"; {done.requeued} older one(s) {'waiting' if dry_run else 'handed to the queue again'}."
     )
     result(text)
+
+
+@app.command()
+def prune(
+    before: Annotated[datetime, day("--before", "Delete what was created before this day.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Delete old outbox history: notifications sent or failed before DATE, of offerings
+    closed or cancelled, with their inbox items (operator).
+
+    Rows still waiting are never touched, nor those of offerings the sweep may still
+    visit (it would write them again). Audited. The outbox_retention_days setting has
+    every sweep do this on its own. Asks on a terminal; needs --yes off one.
+
+    Example: cms notify prune --before 2026-01-01 --dry-run
+    """
+    from cms_cli.api.remote import refuse_operator
+
+    refuse_operator("notify prune")
+    from cms_cli.core.prompts import confirm
+    from cms_cli.core.session import in_transaction
+    from cms_cli.notify import prune as pruning
+
+    config = current().config()
+    day_ = before.date()
+    if day_ > current().now.astimezone(config.tz).date():
+        from cms_cli.core.errors import ValidationError
+
+        raise ValidationError(f"--before {day_} is in the future")
+    if not dry_run:
+        confirm(f"Delete the outbox history of closed offerings before {day_}?", yes=yes)
+    count = in_transaction(
+        config, lambda session: pruning.prune(session, config, day_, dry_run=dry_run)
+    )
+    if json_:
+        write_json({"deleted": 0 if dry_run else count, "prunable": count, "dry_run": dry_run})
+        return
+    if dry_run:
+        result(f"{count} notification(s) before {day_} would be deleted (dry run).")
+    else:
+        result(f"Deleted {count} notification(s) created before {day_}, with their inbox items.")
 
 
 @app.command("list")

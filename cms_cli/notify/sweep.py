@@ -37,16 +37,26 @@ OUTBOX = table_of(Notification)
 
 @dataclass(frozen=True)
 class Cutoffs:
-    """The latest week-end days that are due for a reminder / for an escalation."""
+    """The latest week-end days that are due for a reminder / for an escalation, and
+    the day before which an offering's end puts it out of the sweep's reach."""
 
     reminder: date
     escalation: date
+    #: Offerings that ended before this day are left alone (``remind_days_after_end``):
+    #: a sweep after term end, or the first one of an install with last year's data,
+    #: never sends a term's worth of reminders at once.
+    ended_after: date = calendar.FIRST_DAY
 
     @classmethod
-    def at(cls, now: datetime, deadlines: Deadlines) -> Cutoffs:
+    def at(cls, now: datetime, deadlines: Deadlines, config: Config | None = None) -> Cutoffs:
+        ended_after = calendar.FIRST_DAY
+        if config is not None:
+            days = config.settings.remind_days_after_end
+            ended_after = clock.today(config.tz) - timedelta(days=days)
         return cls(
             reminder=deadlines.last_due_day(now),
             escalation=deadlines.last_escalation_day(now),
+            ended_after=ended_after,
         )
 
 
@@ -75,20 +85,26 @@ class SweepResult:
         return self.reminders + self.escalations + self.attendance
 
 
-def _tracked(cutoff: date) -> Any:
-    """The offerings the sweep considers: live, started by ``cutoff`` and not before the
-    supported years (calendar.tracked_weeks: rows stored before the limits are left
-    out or capped, never a failure). One range on start_date: cheap per row."""
+def _tracked(cutoff: date, ended_after: date = calendar.FIRST_DAY) -> Any:
+    """The offerings the sweep considers: live (not cancelled, not closed by `offering
+    close`), started by ``cutoff`` and not before the supported years
+    (calendar.tracked_weeks: rows stored before the limits are left out or capped,
+    never a failure), and not ended before ``ended_after``."""
     o = OFFERING
-    return sa.and_(o.c.cancelled_at.is_(None), o.c.start_date.between(calendar.FIRST_DAY, cutoff))
+    return sa.and_(
+        o.c.cancelled_at.is_(None),
+        o.c.closed_at.is_(None),
+        o.c.start_date.between(calendar.FIRST_DAY, cutoff),
+        o.c.end_date >= ended_after,
+    )
 
 
-def _max_weeks(session: Session, cutoff: date) -> int:
+def _max_weeks(session: Session, cutoff: date, ended_after: date = calendar.FIRST_DAY) -> int:
     """Weeks that can be due at ``cutoff``: the longest tracked offering's, capped at
     limits.MAX_WEEKS (so one odd row never grows the statement or its work)."""
     longest = session.execute(
         sa.select(sa.func.max(days_between(OFFERING.c.start_date, OFFERING.c.end_date))).where(
-            _tracked(cutoff)
+            _tracked(cutoff, ended_after)
         )
     ).scalar()
     return 0 if longest is None else min(int(longest) // 7 + 1, limits.MAX_WEEKS)
@@ -136,7 +152,7 @@ def _candidates(kind: Kind, cutoffs: Cutoffs, weeks: Any, now: datetime, token: 
         .select_from(o.join(w, sa.and_(within, due)))
         .outerjoin(lg, sa.and_(lg.c.offering_id == o.c.id, lg.c.week == w.c.n))
         .where(
-            _tracked(cutoffs.reminder),
+            _tracked(cutoffs.reminder, cutoffs.ended_after),
             who,
             sa.or_(lg.c.id.is_(None), lg.c.complete.is_(False)),
         )
@@ -192,7 +208,7 @@ def write_outbox(
             created[Kind.attendance] = len(alerts)
         elif alerts:
             session.execute(insert_ignoring_duplicates(dialect, OUTBOX), alerts)
-    count = _max_weeks(session, cutoffs.reminder)
+    count = _max_weeks(session, cutoffs.reminder, cutoffs.ended_after)
     weeks = _weeks(max(count, 1))
     for kind in (Kind.reminder, Kind.escalation) if count else ():
         candidates = _candidates(kind, cutoffs, weeks, now, token)
@@ -294,7 +310,7 @@ def run(
 
     started = time.monotonic()
     now = clock.now()
-    cutoffs = Cutoffs.at(now, Deadlines.of(config))
+    cutoffs = Cutoffs.at(now, Deadlines.of(config), config)
     wait = timedelta(0) if requeue_now else STALE
     token, created, requeued = in_transaction(
         config,
@@ -328,9 +344,14 @@ def run(
         ),
     )
     from cms_cli.auth.service import prune_throttles
+    from cms_cli.notify import prune
+
+    kept_from = prune.retention_cutoff(config, clock.today(config.tz))
 
     def finish(session: Session) -> None:
         prune_throttles(session)  # housekeeping: forgotten login failures
+        if kept_from is not None:  # outbox_retention_days
+            prune.prune(session, config, kept_from)
         mark_swept(session, origin, clock.now(), sum(created.values()))
 
     in_transaction(config, finish)

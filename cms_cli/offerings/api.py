@@ -8,6 +8,8 @@ from cms_cli.core.csvfile import CsvImport, ImportReport
 from cms_cli.core.operation import CSV, Operation
 from cms_cli.core.results import Account, Standing
 from cms_cli.offerings.public import (
+    Closed,
+    CloseRequest,
     Copied,
     CopyRequest,
     EnrolReport,
@@ -40,6 +42,11 @@ class OfferingQuery(Model):
 
 class CopyCall(Model):
     request: CopyRequest
+    dry_run: bool = False
+
+
+class CloseCall(Model):
+    request: CloseRequest
     dry_run: bool = False
 
 
@@ -131,6 +138,17 @@ copy = Operation(
     service="cms_cli.offerings.rollover:copy_class",
     needs=("max_load", "today"),
 )
+close = Operation(
+    name="offering.close",
+    summary="End a term: its offerings are completed and never swept again (managers).",
+    method="POST",
+    path="/offerings/close",
+    input=CloseCall,
+    output=Closed,
+    service="cms_cli.offerings.rollover:close_term",
+    check="cms_cli.offerings.rollover:may_close",
+    needs=("today",),
+)
 enrol = Operation(
     name="offering.enrol",
     summary="Enrol students, all of them or none (managers).",
@@ -161,4 +179,16 @@ students = Operation(
     paged=True,
 )
 
-OPERATIONS = (create, listing, show, update, cancel, importing, copy, enrol, unenrol, students)
+OPERATIONS = (
+    create,
+    listing,
+    show,
+    update,
+    cancel,
+    importing,
+    copy,
+    close,
+    enrol,
+    unenrol,
+    students,
+)

@@ -342,6 +342,54 @@ def copy(
 
 
 @app.command()
+def close(
+    class_code: Annotated[
+        str | None, typer.Option("--class", help="Close every offering of this class.")
+    ] = None,
+    ended_before: Annotated[
+        datetime | None, day("--ended-before", "Close every offering that ended before DATE.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be closed; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """End a term: its offerings are completed and the sweep leaves them alone
+    (managers).
+
+    A closed offering gets no more reminders, escalations or attendance alerts, shows
+    as completed, and still takes late logs. Cancelled offerings are left as they are.
+    Without closing, the sweep stops remind_days_after_end (14) days after an
+    offering's last day. Audited; asks on a terminal, needs --yes off one.
+
+    Example: cms offering close --class 2026J --dry-run
+    """
+    from cms_cli.offerings import api
+    from cms_cli.offerings.public import CloseRequest
+
+    if (class_code is None) == (ended_before is None):
+        from cms_cli.core.errors import UsageError
+
+        raise UsageError("give --class CODE or --ended-before DATE (one of them)")
+    request = CloseRequest(class_code=class_code, ended_before=_day(ended_before))
+    scope = (
+        f"the offerings of class {class_code.strip().upper()}"
+        if class_code is not None
+        else f"the offerings that ended before {_day(ended_before)}"
+    )
+    ask = None if dry_run else confirming(f"Close {scope}? Their reminders stop.", yes=yes)
+    done = call(api.close, api.CloseCall(request=request, dry_run=dry_run), ask=ask)
+    ids = ", ".join(str(i) for i in done.closed[:20]) + (" ..." if len(done.closed) > 20 else "")
+    already = f"; {done.already} closed already" if done.already else ""
+    if not done.closed:
+        result(f"Nothing to close: {scope} are closed already.")
+    elif dry_run:
+        result(f"{len(done.closed)} offering(s) would be closed: {ids}{already} (dry run).")
+    else:
+        result(f"Closed {len(done.closed)} offering(s): {ids}{already}.")
+
+
+@app.command()
 def enrol(
     offering_id: IdArg,
     student: Annotated[

@@ -34,6 +34,8 @@ class Offering(SQLModel, table=True):
     end_date: date
     max_students: int | None = None
     cancelled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    #: Set by `cms offering close`: its term is over; it is completed, and never swept.
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     updated_at: datetime = Field(sa_column=utc_column())
 

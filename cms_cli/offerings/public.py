@@ -183,6 +183,33 @@ class Copied(Model):
     dry_run: bool
 
 
+class CloseRequest(Model):
+    """Which offerings `offering close` ends: a class's, or those ended before a day."""
+
+    class_code: str | None = None
+    ended_before: date | None = None
+
+
+class Closed(Model):
+    """What a close did (or, on a dry run, would do): the offerings closed now, and how
+    many of those asked for were closed already."""
+
+    closed: list[int]
+    already: int
+    dry_run: bool
+
+
+class Deactivated(Model):
+    """What `user deactivate --class` did (or would do): the accounts deactivated, and
+    how many of the class's students were kept (enrolled in a running offering) or were
+    inactive already."""
+
+    accounts: list[str]
+    kept: int
+    already: int
+    dry_run: bool
+
+
 #: The columns of `offering import`'s file.
 IMPORT_REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 IMPORT_OPTIONAL = ("facilitator", "max_students")

@@ -1,4 +1,4 @@
-"""`cms offering copy`: the next term in one command.
+"""`cms offering copy`: the next term in one command; `cms offering close`: its end.
 
 A class's offerings (not cancelled) are created again in another class, each through
 ``service.create`` (so every rule of `offering create` holds, the load rule on locked
@@ -17,10 +17,10 @@ from cms_cli.auth.models import Role, User, require
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import ClassGroup, Cohort
 from cms_cli.core.csvfile import Problems
-from cms_cli.core.errors import CmsError, UsageError, ValidationError
+from cms_cli.core.errors import CmsError, NotFound, UsageError, ValidationError
 from cms_cli.offerings import service
 from cms_cli.offerings.models import Offering, OfferingCreate
-from cms_cli.offerings.public import Copied, CopyRequest
+from cms_cli.offerings.public import Closed, CloseRequest, Copied, CopyRequest, Deactivated
 from cms_cli.offerings.service import Filters
 
 #: Weeks in a year of the default shift: 52 weeks keep every weekday.
@@ -134,3 +134,140 @@ def _check_free(session: Session, data: OfferingCreate, target: ClassGroup) -> N
             f"{data.module} for class {target.code}, cohort {data.cohort}, mode "
             f"{data.mode.value} exists already (offering {taken})"
         )
+
+
+def may_close(session: Session, actor: User, request: CloseRequest) -> None:
+    """The pre-check of `offering close` (before it asks): a manager, a scope given and
+    valid, something in it. (Today in any time zone: the call itself checks the date
+    in the institution's.)"""
+    from cms_cli.core import clock
+
+    tomorrow = clock.now().date() + timedelta(days=1)
+    close_term(session, actor, request, today=tomorrow, dry_run=True)
+
+
+def close_term(
+    session: Session, actor: User, request: CloseRequest, *, today: date, dry_run: bool = False
+) -> Closed:
+    """End a term: the offerings of a class (or those that ended before a day) are
+    closed — shown completed, never swept again (no reminder, escalation or attendance
+    alert), still open to late logs. One audit event per offering closed; a dry run
+    changes nothing. Offerings cancelled or closed already are left as they are."""
+    from cms_cli.audit import service as audit
+    from cms_cli.core import clock
+
+    require(actor, Role.manager)
+    if (request.class_code is None) == (request.ended_before is None):
+        raise UsageError("give --class CODE or --ended-before DATE (one of them)")
+    live = col(Offering.cancelled_at).is_(None)
+    if request.class_code is not None:
+        group = catalog.find(session, catalog.CLASS, request.class_code)
+        which = col(Offering.class_id) == group.id
+        scope = f"class {group.code}"
+    else:
+        assert request.ended_before is not None
+        if request.ended_before > today:
+            raise ValidationError(
+                f"--ended-before {request.ended_before} is after today ({today}): an offering "
+                "that has not ended is closed with --class",
+            )
+        which = col(Offering.end_date) < request.ended_before
+        scope = f"offerings ended before {request.ended_before}"
+    found = list(
+        session.exec(
+            select(Offering).where(live, which).order_by(col(Offering.id)).with_for_update()
+        ).all()
+    )
+    if not found:
+        raise NotFound(f"no offering to close ({scope})", hint="cms offering list --all")
+    to_close = [o for o in found if o.closed_at is None]
+    if not dry_run:
+        now = clock.now()
+        for offering in to_close:
+            offering.closed_at = now
+            offering.updated_at = now
+            audit.record(
+                session,
+                actor,
+                "close",
+                "offering",
+                offering.id,
+                before={"closed_at": None},
+                after={"closed_at": now.isoformat()},
+            )
+        session.flush()
+    return Closed(
+        closed=[o.id for o in to_close if o.id is not None],
+        already=len(found) - len(to_close),
+        dry_run=dry_run,
+    )
+
+
+def may_deactivate_class(session: Session, actor: User, class_code: str, role: str) -> None:
+    """The pre-check of `user deactivate --class` (before it asks)."""
+    from cms_cli.core import clock
+
+    deactivate_class(session, actor, class_code, role, today=clock.now().date(), dry_run=True)
+
+
+def deactivate_class(
+    session: Session,
+    actor: User,
+    class_code: str,
+    role: str,
+    *,
+    today: date,
+    dry_run: bool = False,
+) -> Deactivated:
+    """Deactivate the students of a class's offerings who have no running enrolment:
+    none in an offering (of any class) that is neither cancelled, closed nor ended. Each
+    is `user deactivate` (sessions revoked, one audit event); a dry run changes nothing."""
+    from cms_cli.auth import service as auth
+    from cms_cli.offerings.models import Enrolment
+
+    require(actor, Role.manager)
+    if role.strip().lower() != Role.student.value:
+        raise ValidationError(
+            f"--role {role}: only students are deactivated by class",
+            hint="deactivate staff one by one: cms user deactivate EMAIL",
+        )
+    group = catalog.find(session, catalog.CLASS, class_code)
+    of_class = (
+        select(Enrolment.student_id)
+        .join(Offering, col(Offering.id) == Enrolment.offering_id)
+        .where(col(Offering.class_id) == group.id, col(Offering.cancelled_at).is_(None))
+    )
+    running = (
+        select(Enrolment.student_id)
+        .join(Offering, col(Offering.id) == Enrolment.offering_id)
+        .where(
+            col(Offering.cancelled_at).is_(None),
+            col(Offering.closed_at).is_(None),
+            col(Offering.end_date) >= today,
+        )
+    )
+    students = list(
+        session.exec(
+            select(User)
+            .where(col(User.id).in_(of_class), User.role == Role.student)
+            .order_by(col(User.email))
+        ).all()
+    )
+    if not students:
+        raise NotFound(
+            f"class {group.code} has no enrolled student", hint="cms offering list --class CODE"
+        )
+    busy = set(
+        session.exec(running.where(col(Enrolment.student_id).in_([u.id for u in students]))).all()
+    )
+    chosen = [u for u in students if u.id not in busy and u.is_active]
+    kept = sum(1 for u in students if u.id in busy)
+    if not dry_run:
+        for user in chosen:
+            auth.set_active(session, actor, user.email, False)
+    return Deactivated(
+        accounts=[u.email for u in chosen],
+        kept=kept,
+        already=len(students) - kept - len(chosen),
+        dry_run=dry_run,
+    )

@@ -17,9 +17,13 @@ def weeks_between(start: date, end: date) -> int:
     return ((end - start).days + 7) // 7
 
 
-def status_of(start: date, end: date, cancelled: bool, today: date) -> str:
+def status_of(start: date, end: date, cancelled: bool, today: date, closed: bool = False) -> str:
+    """Derived from the dates on ``today``; cancelled, or completed once closed (`cms
+    offering close`) whatever its dates say."""
     if cancelled:
         return "cancelled"
+    if closed:
+        return "completed"
     if today < start:
         return "planned"
     return "active" if today <= end else "completed"

@@ -79,6 +79,7 @@ def _build_base_query() -> tuple[sa.Select[Any], Any]:
             col(Offering.max_students).label("max_students"),
             func.coalesce(enrolled.c.n, 0).label("enrolled"),
             col(Offering.cancelled_at).label("cancelled_at"),
+            col(Offering.closed_at).label("closed_at"),
             col(Offering.created_at).label("created_at"),
         )
         .join(Module, col(Module.id) == Offering.module_id)
@@ -104,11 +105,16 @@ def _visible_to(query: sa.Select[Any], actor: User) -> sa.Select[Any]:
 
 def _status_clause(status: str, today: date) -> sa.ColumnElement[bool]:
     live = col(Offering.cancelled_at).is_(None)
+    running = sa.and_(live, col(Offering.closed_at).is_(None))
     clauses = {
         "cancelled": col(Offering.cancelled_at).is_not(None),
-        "planned": sa.and_(live, col(Offering.start_date) > today),
-        "active": sa.and_(live, col(Offering.start_date) <= today, col(Offering.end_date) >= today),
-        "completed": sa.and_(live, col(Offering.end_date) < today),
+        "planned": sa.and_(running, col(Offering.start_date) > today),
+        "active": sa.and_(
+            running, col(Offering.start_date) <= today, col(Offering.end_date) >= today
+        ),
+        "completed": sa.and_(
+            live, sa.or_(col(Offering.closed_at).is_not(None), col(Offering.end_date) < today)
+        ),
     }
     return clauses[status]
 
@@ -127,7 +133,13 @@ def public_rows(result: sa.Result[Any], today: date) -> list[OfferingPublic]:
         values = dict(zip(keys, row, strict=True))
         start, end = values["start_date"], values["end_date"]
         values["weeks"] = weeks_between(start, end)
-        values["status"] = status_of(start, end, values["cancelled_at"] is not None, today)
+        values["status"] = status_of(
+            start,
+            end,
+            values["cancelled_at"] is not None,
+            today,
+            closed=values["closed_at"] is not None,
+        )
         data.append(values)
     return _public_list().validate_python(data)
 
@@ -434,7 +446,7 @@ def update(
         assert holder is not None
         check_load(session, holder, start, end, max_load, exclude=offering.id)
     if changes.status not in (None, "cancelled"):
-        derived = status_of(start, end, False, today)
+        derived = status_of(start, end, False, today, closed=offering.closed_at is not None)
         if derived != changes.status:
             raise ValidationError(
                 f"status is derived from the dates: offering {offering_id} would be {derived}",

@@ -239,7 +239,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"cms {__version__}\n")
+        from cms_cli.core.migrate import SCHEMA_HEAD
+
+        sys.stdout.write(f"cms {__version__} (schema {SCHEMA_HEAD})\n")
         raise typer.Exit()
 
 
@@ -264,7 +266,7 @@ def root(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and the schema it needs."),
     ] = False,
 ) -> None:
     """Course platform administration: allocation, weekly tracking, reminders."""

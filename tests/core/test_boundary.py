@@ -159,9 +159,14 @@ def test_real_process_exit_codes_and_csv_line_ends(cli: Cli, manager: str) -> No
 
 
 def test_version_and_help(cli: Cli) -> None:
-    from cms_cli import __version__
+    import importlib.metadata
 
-    assert cli.ok("--version").stdout == f"cms {__version__}\n"
+    from cms_cli import __version__
+    from cms_cli.core.migrate import SCHEMA_HEAD
+
+    # One version: the installed package's metadata is read from cms_cli/__init__.py.
+    assert importlib.metadata.version("cms-cli") == __version__
+    assert cli.ok("--version").stdout == f"cms {__version__} (schema {SCHEMA_HEAD})\n"
     top = cli.ok("--help").stdout
     for name in ("auth", "user", "audit", "db", "doctor", "config"):
         assert f"  {name}" in top

@@ -266,7 +266,12 @@ def root(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and the schema it needs."),
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and the schema it needs.",
+        ),
     ] = False,
 ) -> None:
     """Course platform administration: allocation, weekly tracking, reminders."""

@@ -290,6 +290,7 @@ BOTH_TRANSPORTS = frozenset(
         "test_report_by",
         "test_user_cli",
         "test_auth_cli",
+        "test_codes",
         "test_import_cli",
         "test_copy",
         "test_term_end",

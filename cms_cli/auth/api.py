@@ -3,6 +3,7 @@ server's routes, the client's calls and the local calls are derived from these."
 
 from __future__ import annotations
 
+from cms_cli.auth.codes import Invited, Sent
 from cms_cli.auth.public import SessionPublic, SignedIn, UserPublic
 from cms_cli.core.base import Model
 from cms_cli.core.csvfile import CsvImport, ImportReport
@@ -53,6 +54,20 @@ class NewPassword(Model):
 class Activation(Model):
     email: str
     active: bool
+
+
+class Invitation(Model):
+    emails: list[str]
+
+
+class ForgotRequest(Model):
+    email: str
+
+
+class Acceptance(Model):
+    code: str
+    #: Asked once the code is known to be valid.
+    password: str = ""
 
 
 class ClassDeactivation(Model):
@@ -168,6 +183,39 @@ set_active = Operation(
     check=f"{SERVICE}:may_set_active",
 )
 
+invite = Operation(
+    name="user.invite",
+    summary="E-mail people a one-time code to set their own password (managers).",
+    method="POST",
+    path="/users/invite",
+    input=Invitation,
+    output=list[Invited],
+    service="cms_cli.auth.codes:invite",
+    needs=("config",),
+)
+forgot = Operation(
+    name="auth.forgot",
+    summary="E-mail a one-time password-reset code (anyone; the same answer for any address).",
+    method="POST",
+    path="/auth/forgot",
+    input=ForgotRequest,
+    output=Sent,
+    service="cms_cli.auth.codes:forgot",
+    needs=("config", "source"),
+    signed=False,
+)
+accept = Operation(
+    name="auth.accept",
+    summary="Set one's password with an invitation or reset code (anyone holding it).",
+    method="POST",
+    path="/auth/accept",
+    input=Acceptance,
+    output=Account,
+    service="cms_cli.auth.codes:accept",
+    check="cms_cli.auth.codes:may_accept",
+    needs=("rounds",),
+    signed=False,
+)
 deactivate_class = Operation(
     name="user.deactivate-class",
     summary="Deactivate a class's students with no running enrolment (managers).",
@@ -192,4 +240,7 @@ OPERATIONS = (
     set_password,
     set_active,
     deactivate_class,
+    invite,
+    forgot,
+    accept,
 )

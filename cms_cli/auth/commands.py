@@ -162,3 +162,42 @@ def passwd(password_stdin: PasswordStdin = False) -> None:
     # Who is logged in is checked first (exit 4 before anything is asked).
     done = call(api.passwd, api.PasswordChange(old="", new=""), ask=passwords)
     result(f"Password of {done.email} changed; your other sessions were ended.")
+
+
+@app.command()
+def forgot(email: EmailOpt) -> None:
+    """E-mail yourself a one-time code to choose a new password (anyone).
+
+    The answer is the same whether or not the address has an account; a few requests
+    in a row, and the next are quietly not sent for 15 minutes. Then: cms auth accept.
+
+    Example: cms auth forgot --email ana.lopez@uni.example
+    """
+    from cms_cli.auth import api
+
+    done = call(api.forgot, api.ForgotRequest(email=email))
+    result(done.message)
+
+
+@app.command()
+def accept(
+    code: Annotated[str, typer.Argument(help="The code from the e-mail.", metavar="CODE")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Choose your password with the one-time code an invitation or a reset e-mailed you.
+
+    The code works once and expires (invite_hours, 72 by default). On a terminal the
+    new password is asked twice; with --password-stdin, one line. Your other sessions
+    end. Then: cms auth login.
+
+    Example: cms auth accept K7QD-M2XP-9TRA-WE4H
+    """
+    from cms_cli.auth import api
+
+    def password(data: api.Acceptance) -> api.Acceptance:
+        new = read_password(password_stdin, prompt="New password", confirm=True)
+        return data.model_copy(update={"password": new})
+
+    # The code is checked first (exit 4 before the password is asked).
+    done = call(api.accept, api.Acceptance(code=code), ask=password)
+    result(f"Password of {done.email} set; log in with cms auth login --email {done.email}.")

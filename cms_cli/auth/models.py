@@ -70,3 +70,20 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = Field(default=0)
     window_start: datetime = Field(sa_column=utc_column(index=True))
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AccessCode(SQLModel, table=True):
+    """A one-time code that lets someone set their own password: an invitation
+    (`cms user invite`) or a reset (`cms auth forgot`). Only its SHA-256 is kept; it is
+    used once (``used_at``) and expires (``invite_hours``)."""
+
+    __tablename__ = "access_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    #: "invite" or "reset".
+    purpose: str = Field(max_length=8)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -100,6 +100,8 @@ class Settings(BaseModel):
     #: Each sweep prunes the outbox rows (sent or failed, of closed or cancelled
     #: offerings) older than this many days, and their inbox items; 0 keeps them all.
     outbox_retention_days: int = Field(default=0, ge=0, le=36500)
+    #: How long an invitation or password-reset code stays valid (`cms auth accept`).
+    invite_hours: int = Field(default=72, ge=1, le=24 * 60)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
     retry_seconds: float = Field(default=30.0, ge=0, le=3600)
     #: One e-mail per recipient per sweep listing every item (the outbox and the inbox

@@ -64,22 +64,39 @@ class Transaction:
         """Commit (no error, or a CmsError that keeps its changes, like a failed
         login's record), else roll back; then close, the connection back in its pool."""
         session = self.session
+        committed = False
         try:
             keep = error is None or (isinstance(error, CmsError) and error.keep_changes)
             if keep:
                 try:
                     session.commit()
+                    committed = True
                 except BaseException:
                     session.rollback()
                     raise
             else:
                 session.rollback()
         finally:
+            then = session.info.pop(AFTER_COMMIT, [])
             session.close()
             with _counting:
                 _open[self.thread] -= 1
                 if not _open[self.thread]:
                     del _open[self.thread]
+        if committed:
+            for work in then:  # no transaction open: an e-mail may take its time
+                work()
+
+
+#: ``Session.info`` key of the work to do once its transaction has committed.
+AFTER_COMMIT = "cms_after_commit"
+
+
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Run ``work`` once ``session``'s transaction has committed and ended (never if it
+    rolls back): what must not happen inside it, as sending an e-mail about what it
+    wrote. An error of ``work`` is the operation's error (its writes stay)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(work)
 
 
 @contextmanager

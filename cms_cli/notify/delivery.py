@@ -333,6 +333,10 @@ def _bodies(subject: str, lines: list[str]) -> tuple[str, str]:
     return text, page
 
 
+#: For other capabilities' mail (auth.codes): the same text and HTML as every cms mail.
+bodies = _bodies
+
+
 def _attendance_message(
     session: Session, notification: Notification, config: Config, row: Any
 ) -> Message:

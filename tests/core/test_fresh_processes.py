@@ -235,8 +235,19 @@ def scenario(cli: Cli, db_url: str, tmp: Path, offering: int, backend: str) -> l
         Step(("tracker", "deadlines", "--json"), who="facilitator"),
         Step(("tracker", "import", weeks, "--json"), who="facilitator"),
         Step(("tracker", "delete", "--offering", a, "--week", "3", "--yes")),
+        Step(("offering", "close", "--class", "2026K", "--dry-run")),
+        # No SMTP here: codes are only ever e-mailed (exit 7), never shown.
+        Step(("user", "invite", "x@uni.edu"), code=7),
+        Step(("auth", "forgot", "--email", "x@uni.edu"), who=None, code=7),
+        Step(
+            ("auth", "accept", "AAAA-BBBB-CCCC-DDDD", "--password-stdin"),
+            who=None,
+            code=4,
+            input="whatever-pass-1\n",
+        ),
         Step(("notify", "sweep", "--json"), who=None),
         Step(("notify", "list", "--json")),
+        Step(("notify", "prune", "--before", "2026-01-01", "--yes", "--json"), who=None),
         Step(("notify", "retry", "1"), before=_fail_one_notification(db_url)),
         Step(("worker", "--no-scheduler")),  # run by run_worker below
         # A real `cms serve` runs in tests/server; here the process starts and refuses.

@@ -304,6 +304,7 @@ BOTH_TRANSPORTS = frozenset(
         "test_reflection_cli",
         "test_boundary",
         "test_output",
+        "test_round_trip",
     }
 )
 #: Of those, the modules that run through `cms serve` on MariaDB too (the rest run

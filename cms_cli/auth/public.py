@@ -28,6 +28,14 @@ class UserPublic(Model):
 #: The columns of `user import`'s file.
 IMPORT_REQUIRED = ("email", "name", "role")
 IMPORT_OPTIONAL = ("employee_id", "student_id")
+#: The read-only columns of `user list --csv`: an export, edited, imports as it is.
+IMPORT_IGNORED = ("is_active", "created_at")
+IMPORT_COLUMNS: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, str]] = (
+    IMPORT_REQUIRED,
+    IMPORT_OPTIONAL,
+    IMPORT_IGNORED,
+    {},
+)
 
 
 class SessionPublic(Model):

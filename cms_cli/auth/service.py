@@ -289,14 +289,14 @@ def import_file(
     progress: Callable[[float], None] | None = None,
 ) -> ImportReport:
     """`user import` of a CSV file: the role first, then every row (import_users)."""
-    from cms_cli.auth.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.auth.public import IMPORT_COLUMNS
     from cms_cli.core.csvfile import import_csv
 
     may_manage(session, actor)
     return import_csv(
         file,
         name,
-        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        IMPORT_COLUMNS,
         lambda rows, tick: import_users(session, actor, rows, dry_run=dry_run, rounds=rounds),
         progress,
     )

@@ -109,10 +109,10 @@ def import_(
     Example: cms user import staff.csv --invite
     """
     from cms_cli.auth import api
-    from cms_cli.auth.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.auth.public import IMPORT_COLUMNS
     from cms_cli.core.csvfile import header_first, upload
 
-    columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+    columns = IMPORT_COLUMNS
     report = call(api.importing, upload(file, dry_run), ask=header_first(columns))
     import_result(report, "account", json_=json_ and not invite_)
     if invite_ and not dry_run:

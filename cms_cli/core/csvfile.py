@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ConfigDict
 
@@ -47,6 +47,9 @@ class ImportReport(Model):
     checked: int
     dry_run: bool
     updated: int | None = None
+    #: Columns of the file that were left alone: the read-only ones a `--csv` export
+    #: writes (an export, edited, imports as it is; import_result notes them).
+    ignored: tuple[str, ...] = ()
 
 
 class Problems:
@@ -164,14 +167,22 @@ class CsvFile:
         path: Path,
         required: Sequence[str],
         optional: Sequence[str] = (),
+        ignored: Sequence[str] = (),
+        aliases: Mapping[str, str] | None = None,
         *,
         name: str | None = None,
     ) -> None:
-        """``name``: the file's name in messages, when ``path`` is a copy (an upload)."""
+        """``name``: the file's name in messages, when ``path`` is a copy (an upload).
+        ``ignored``: columns read past (the read-only ones of the `--csv` export the
+        import reads back); ``aliases``: another name of a column (the export's)."""
         self.path = path
         self.name = name or str(path)
         self.required = tuple(required)
         self.optional = tuple(optional)
+        self.ignored = tuple(ignored)
+        self.aliases = dict(aliases or {})
+        #: The ignored columns this file has.
+        self.skipped: list[str] = []
         from cms_cli.core.files import open_regular
 
         self._raw = open_regular(path, self.name)
@@ -198,7 +209,8 @@ class CsvFile:
             raise ValidationError(
                 f"{self.name}: the file is empty", hint="the first line names the columns"
             )
-        header = [h.strip().lower() for h in first]
+        header = [self.aliases.get(h.strip().lower(), h.strip().lower()) for h in first]
+        self.skipped = [h for h in header if h in self.ignored]
         known = (*self.required, *self.optional)
         missing = [c for c in self.required if c not in header]
         if missing:
@@ -206,7 +218,7 @@ class CsvFile:
                 f"{self.name}: missing column(s) {', '.join(missing)}",
                 hint="the header must name: " + ",".join(known),
             )
-        unknown = [h for h in header if h not in known]
+        unknown = [h for h in header if h not in known and h not in self.ignored]
         if unknown:
             shown = ", ".join(shorten(h, 40) for h in unknown[:5])
             raise ValidationError(
@@ -225,6 +237,7 @@ class CsvFile:
 
     def __iter__(self) -> Iterator[Row]:
         reader, header, width = self._reader, self.header, len(self.header)
+        skipped = set(self.skipped)
         start = reader.line_num + 1
         try:
             for record in reader:
@@ -237,7 +250,11 @@ class CsvFile:
                     )
                 yield (
                     line,
-                    {name: (record[i] if i < len(record) else "") for i, name in enumerate(header)},
+                    {
+                        name: (record[i] if i < len(record) else "")
+                        for i, name in enumerate(header)
+                        if name not in skipped
+                    },
                 )
         except csv.Error as exc:
             raise ValidationError(
@@ -266,10 +283,15 @@ def read_rows(path: Path, required: Sequence[str], optional: Sequence[str] = ())
         return list(file)
 
 
+#: An import's columns: required, optional, and (optionally) the read-only columns of
+#: its export and the export's other names of columns (CsvFile).
+Columns = tuple[Any, ...]
+
+
 def import_csv(
     file: Path,
     name: str | None,
-    columns: tuple[Sequence[str], Sequence[str]],
+    columns: Columns,
     run: Callable[[CsvFile, Callable[[], None] | None], ImportReport],
     progress: Callable[[float], None] | None = None,
 ) -> ImportReport:
@@ -277,7 +299,10 @@ def import_csv(
     rows streamed to ``run(rows, tick)``; ``tick`` tells ``progress`` how far it is."""
     with CsvFile(file, *columns, name=name) as rows:
         tick = None if progress is None else (lambda: progress(rows.read))
-        return run(rows, tick)
+        report = run(rows, tick)
+        if rows.skipped:
+            report = report.model_copy(update={"ignored": tuple(rows.skipped)})
+        return report
 
 
 def upload(file: Path, dry_run: bool) -> CsvImport:
@@ -287,9 +312,7 @@ def upload(file: Path, dry_run: bool) -> CsvImport:
     return CsvImport(file=file, name=display_name(file), dry_run=dry_run)
 
 
-def header_first(
-    columns: tuple[Sequence[str], Sequence[str]],
-) -> Callable[[CsvImport], CsvImport]:
+def header_first(columns: Columns) -> Callable[[CsvImport], CsvImport]:
     """Between an import's permission check and the import: the file's header read
     here (a file that cannot be imported is not sent to a server)."""
 

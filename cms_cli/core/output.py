@@ -347,6 +347,10 @@ def when(value: datetime | None, tz: Any) -> str:
 
 def import_result(report: Any, noun: str, *, json_: bool) -> None:
     """The outcome of an import (a core.csvfile.ImportReport), for people or scripts."""
+    if getattr(report, "ignored", ()):
+        message(
+            f"note: column(s) {', '.join(report.ignored)} ignored (read-only columns of the export)"
+        )
     updates = report.updated is not None
     if json_:
         data = {"created": report.created, "checked": report.checked, "dry_run": report.dry_run}

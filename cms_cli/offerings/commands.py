@@ -265,10 +265,10 @@ def import_(
     Example: cms offering import docs/examples/term1.csv --dry-run
     """
     from cms_cli.offerings import api
-    from cms_cli.offerings.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.offerings.public import IMPORT_COLUMNS
 
     data = upload(file, dry_run)
-    report = call(api.importing, data, ask=header_first((IMPORT_REQUIRED, IMPORT_OPTIONAL)))
+    report = call(api.importing, data, ask=header_first(IMPORT_COLUMNS))
     import_result(report, "offering", json_=json_)
 
 

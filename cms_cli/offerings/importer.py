@@ -286,13 +286,13 @@ def import_file(
 ) -> ImportReport:
     """`offering import` of a CSV file (``name``: how messages name it): the role
     first, then every row (import_offerings)."""
-    from cms_cli.offerings.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.offerings.public import IMPORT_COLUMNS
 
     may_import(session, actor)
     return import_csv(
         file,
         name,
-        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        IMPORT_COLUMNS,
         lambda rows, tick: import_offerings(
             session, actor, rows, max_load=max_load, dry_run=dry_run, progress=tick
         ),

@@ -213,3 +213,22 @@ class Deactivated(Model):
 #: The columns of `offering import`'s file.
 IMPORT_REQUIRED = ("module", "class", "cohort", "mode", "start_date", "end_date")
 IMPORT_OPTIONAL = ("facilitator", "max_students")
+#: The read-only columns of `offering list --csv`: an export, edited, imports as it is.
+IMPORT_IGNORED = (
+    "id",
+    "module_name",
+    "year",
+    "trimester",
+    "intake",
+    "manager",
+    "weeks",
+    "enrolled",
+    "status",
+    "created_at",
+)
+IMPORT_COLUMNS: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, str]] = (
+    IMPORT_REQUIRED,
+    IMPORT_OPTIONAL,
+    IMPORT_IGNORED,
+    {},
+)

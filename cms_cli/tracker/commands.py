@@ -495,9 +495,9 @@ def import_(
     from cms_cli.core.csvfile import header_first, upload
     from cms_cli.core.output import import_result
     from cms_cli.tracker import api
-    from cms_cli.tracker.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.tracker.public import IMPORT_COLUMNS
 
-    columns = (IMPORT_REQUIRED, IMPORT_OPTIONAL)
+    columns = IMPORT_COLUMNS
     report = call(api.importing, upload(file, dry_run), ask=header_first(columns))
     import_result(report, "log", json_=json_)
 

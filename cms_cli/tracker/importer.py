@@ -338,13 +338,13 @@ def import_file(
     progress: Callable[[float], None] | None = None,
 ) -> ImportReport:
     """`tracker import` of a CSV file: the role first, then every row (import_logs)."""
-    from cms_cli.tracker.public import IMPORT_OPTIONAL, IMPORT_REQUIRED
+    from cms_cli.tracker.public import IMPORT_COLUMNS
 
     may_import(session, actor)
     return import_csv(
         file,
         name,
-        (IMPORT_REQUIRED, IMPORT_OPTIONAL),
+        IMPORT_COLUMNS,
         lambda rows, tick: import_logs(session, actor, rows, dry_run=dry_run, progress=tick),
         progress,
     )

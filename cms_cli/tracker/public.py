@@ -186,6 +186,19 @@ class LogChanges(Model):
 #: The columns of `tracker import`'s file.
 IMPORT_REQUIRED = ("offering", "week")
 IMPORT_OPTIONAL = (*ACTIVITIES, "notes", "present", "absent")
+#: The read-only columns of `tracker list --csv` (attendance is written back with the
+#: present and absent columns), and its name of the offering column.
+IMPORT_IGNORED = (
+    "module",
+    "facilitator",
+    "attendance",
+    "completion",
+    "complete",
+    "due_at",
+    "submitted_at",
+    "updated_at",
+)
+IMPORT_COLUMNS = (IMPORT_REQUIRED, IMPORT_OPTIONAL, IMPORT_IGNORED, {"offering_id": "offering"})
 
 
 class Draft(Model):

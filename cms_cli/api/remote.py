@@ -133,6 +133,36 @@ def deliver(request: Request) -> Answer:
     return (sender or _send)(request)
 
 
+def unreachable(url: str, exc: OSError) -> Unavailable:
+    """Exit 7 for a server that could not be reached, saying why: a certificate this
+    machine does not trust is named as such (the address is right; the trust store is
+    what to fix)."""
+    import ssl
+
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return Unavailable(
+            f"the certificate of {url} is not trusted here ({reason.verify_message})",
+            hint="install the certificate authority that signed it on this machine (or "
+            "point SSL_CERT_FILE at it); the address itself is right",
+        )
+    return Unavailable(
+        f"server unavailable at {url}: {reason}",
+        hint="check the address (server_url, --server) and that cms serve runs",
+    )
+
+
+def server_timezone(url: str) -> str | None:
+    """The institution's time zone as the server at ``url`` says it (/health), or None
+    when it does not say."""
+    try:
+        answer = deliver(Request("GET", url + "/health", {"Accept": "application/json"}))
+        zone = json.loads(answer.body).get("timezone")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return zone if isinstance(zone, str) else None
+
+
 class Remote:
     """Requests to one server, as one person (their token, when they have one)."""
 
@@ -185,11 +215,7 @@ class Remote:
         try:
             return deliver(request)
         except OSError as exc:
-            reason = getattr(exc, "reason", exc)
-            raise Unavailable(
-                f"server unavailable at {self.url}: {reason}",
-                hint="check the address (server_url, --server) and that cms serve runs",
-            ) from None
+            raise unreachable(self.url, exc) from None
 
     # -- a declared operation ---------------------------------------------------------
 

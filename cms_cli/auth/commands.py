@@ -71,6 +71,17 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
     saved = credentials.save(config, done.token)
     if saved.notice:
         warning(saved.notice)
+    url = current().server_url
+    if url:  # this profile talks to that server from now on, in its time zone
+        from dataclasses import replace
+
+        from cms_cli.api.remote import server_timezone
+        from cms_cli.core.config import remember_server
+
+        zone = server_timezone(url)
+        remember_server(config, url, zone)
+        if zone and "timezone" not in config.settings.model_fields_set:
+            config = replace(config, settings=config.settings.model_copy(update={"timezone": zone}))
     who = f"{done.user.name} <{done.user.email}>"
     result(
         f"Logged in as {who} ({done.user.role.value}) until {when(done.expires_at, config.tz)}; "
@@ -102,7 +113,8 @@ def status(json_: JsonOpt = False) -> None:
 
 @app.command()
 def logout() -> None:
-    """Revoke your session in the database and forget the token here.
+    """Revoke your session and forget the token here (and the server that
+    cms --server URL auth login remembered for this profile).
 
     Example: cms auth logout
     """
@@ -111,6 +123,9 @@ def logout() -> None:
     store = _store()
     done = call(api.logout, api.Nothing())
     credentials.delete(current().config())
+    from cms_cli.core.config import forget_server
+
+    forget_server(current().config())
     result(f"Logged out {done.email}.")
     if store == "env":
         warning("the revoked token is still in CMS_TOKEN; unset it")

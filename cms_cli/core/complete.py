@@ -15,12 +15,20 @@ from typing import Any
 def query(run: Callable[[Any], list[tuple[str, str]]]) -> list[tuple[str, str]]:
     """``run(session)`` on the configured database; nothing when anything fails."""
     try:
+        from pathlib import Path
+
+        import sqlalchemy as sa
         from sqlmodel import Session
 
         from cms_cli.core.config import load_config
         from cms_cli.core.db import engine_for
 
-        with Session(engine_for(load_config().database_url)) as session:
+        config = load_config()
+        if config.settings.server_url:
+            return []  # a client holds no database: none is opened (or made) here
+        if config.embedded and not Path(sa.make_url(config.database_url).database or "").exists():
+            return []  # completing never creates the embedded database
+        with Session(engine_for(config.database_url)) as session:
             return run(session)
     except Exception:
         return []

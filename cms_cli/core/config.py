@@ -177,7 +177,8 @@ class Config:
     def public(self) -> dict[str, Any]:
         """The effective settings with every password masked (``cms config show``)."""
         values: dict[str, Any] = {key: getattr(self.settings, key) for key in CONFIG_KEYS}
-        values["database_url"] = self.database_url
+        # A client holds no database: none is shown (or made) here.
+        values["database_url"] = None if self.settings.server_url else self.database_url
         for key in ("database_url", "redis_url", "smtp_url"):
             if values[key]:
                 values[key] = mask_url(values[key])
@@ -233,7 +234,67 @@ def load_config(profile: str | None = None) -> Config:
             f"setting {key} (CMS_{key.upper()}): {message}",
             hint="check the environment and " + str(where.config_file),
         ) from exc
-    return Config(settings=settings, profile=name, paths=where, file_found=found)
+    return _as_client(Config(settings=settings, profile=name, paths=where, file_found=found))
+
+
+def server_file(config: Config) -> Path:
+    """Where `cms --server URL auth login` remembers the server (and its time zone)
+    for the profile; `cms auth logout` forgets it."""
+    return config.paths.config_dir / f"server-{config.profile}.json"
+
+
+def remember_server(config: Config, url: str, timezone: str | None) -> None:
+    """The profile talks to ``url`` from now on (until `auth logout`)."""
+    import json
+
+    from cms_cli.core.files import private_file
+
+    file = private_file(server_file(config))
+    file.write_text(json.dumps({"url": url, "timezone": timezone}) + "\n", encoding="utf-8")
+
+
+def forget_server(config: Config) -> None:
+    server_file(config).unlink(missing_ok=True)
+
+
+def _as_client(config: Config) -> Config:
+    """``config`` with the server its profile logged in to through ``--server`` when
+    none is configured, and in client mode the server's time zone when none is set
+    here (the institution's, as its e-mails say it)."""
+    import json
+
+    file = server_file(config)
+    if not file.exists():
+        return config
+    try:
+        remembered = json.loads(file.read_text(encoding="utf-8"))
+        url, zone = str(remembered["url"]), remembered.get("timezone")
+    except (OSError, ValueError, KeyError, TypeError):
+        return config
+    settings = config.settings
+    changes: dict[str, Any] = {}
+    if not settings.server_url:
+        changes["server_url"] = url
+    if (
+        (settings.server_url or url) == url
+        and zone
+        and "timezone" not in settings.model_fields_set
+        and _known_zone(zone)
+    ):
+        changes["timezone"] = zone
+    if not changes:
+        return config
+    from dataclasses import replace
+
+    return replace(config, settings=settings.model_copy(update=changes))
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 #: Query-string parameters that carry a secret (``?password=``, ``?ssl_key=``...).

@@ -399,7 +399,7 @@ def _server(url: str, insecure: bool) -> list[Check]:
     import json
 
     from cms_cli import __version__
-    from cms_cli.api.remote import Request, check_url, deliver
+    from cms_cli.api.remote import Request, check_url, deliver, unreachable
 
     try:
         base = check_url(url, insecure=insecure)
@@ -408,8 +408,8 @@ def _server(url: str, insecure: bool) -> list[Check]:
     try:
         answer = deliver(Request("GET", base + "/health", {"Accept": "application/json"}))
     except OSError as exc:
-        reason = getattr(exc, "reason", exc)
-        return [Check("server", "down", f"{base}: {reason}", "is cms serve up?")]
+        why = unreachable(base, exc)  # a certificate not trusted here is named as such
+        return [Check("server", "down", why.message, why.hint)]
     try:
         health = json.loads(answer.body)
     except ValueError:

@@ -69,7 +69,13 @@ def create_app(config: Config | None = None) -> FastAPI:
         checks = {"database": _check_database(request.app.state.config)}
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "version": __version__, **checks},
+            {
+                "status": "ok" if ok else "unavailable",
+                "version": __version__,
+                # The institution's zone: clients show times in it (as the e-mails do).
+                "timezone": request.app.state.config.settings.timezone,
+                **checks,
+            },
             status_code=200 if ok else 503,
         )
 

@@ -3,8 +3,7 @@ server's routes, the client's calls and the local calls are derived from these."
 
 from __future__ import annotations
 
-from cms_cli.auth.codes import Invited, Sent
-from cms_cli.auth.public import SessionPublic, SignedIn, UserPublic
+from cms_cli.auth.public import Invited, Sent, SessionPublic, SignedIn, UserPublic
 from cms_cli.core.base import Model
 from cms_cli.core.csvfile import CsvImport, ImportReport
 from cms_cli.core.operation import CSV, Operation

@@ -30,8 +30,8 @@ from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import AccessCode, Role, User, require
+from cms_cli.auth.public import Invited, Sent
 from cms_cli.core import clock
-from cms_cli.core.base import Model
 from cms_cli.core.db import release_read, rowcount
 from cms_cli.core.errors import NotAuthenticated, NotFound, Unavailable, ValidationError
 from cms_cli.core.results import Account
@@ -47,19 +47,6 @@ INVITE, RESET = "invite", "reset"
 #: `auth forgot` requests per address within FORGOT_WINDOW before the next are ignored.
 FORGOT_LIMIT = 3
 INVALID = "this code is not valid: unknown, used already, or expired"
-
-
-class Invited(Model):
-    """A person invited: where the code went, until when it is valid."""
-
-    email: str
-    expires_at: datetime
-
-
-class Sent(Model):
-    """`auth forgot`'s answer: the same whatever the address."""
-
-    message: str
 
 
 def new_code() -> str:

@@ -79,7 +79,9 @@ def login(email: EmailOpt, password_stdin: PasswordStdin = False) -> None:
         from cms_cli.core.config import remember_server
 
         zone = server_timezone(url)
-        remember_server(config, url, zone)
+        # Only `cms --server URL auth login` makes the profile the server's client for
+        # good; a server configured (CMS_SERVER_URL, server_url) is already so.
+        remember_server(config, url, zone, remember=current().server is not None)
         if zone and "timezone" not in config.settings.model_fields_set:
             config = replace(config, settings=config.settings.model_copy(update={"timezone": zone}))
     who = f"{done.user.name} <{done.user.email}>"

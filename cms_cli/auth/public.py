@@ -25,6 +25,19 @@ class UserPublic(Model):
     created_at: datetime
 
 
+class Invited(Model):
+    """A person invited: where the code went, until when it is valid."""
+
+    email: str
+    expires_at: datetime
+
+
+class Sent(Model):
+    """`auth forgot`'s answer: the same whatever the address."""
+
+    message: str
+
+
 #: The columns of `user import`'s file.
 IMPORT_REQUIRED = ("email", "name", "role")
 IMPORT_OPTIONAL = ("employee_id", "student_id")

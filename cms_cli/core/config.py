@@ -243,14 +243,17 @@ def server_file(config: Config) -> Path:
     return config.paths.config_dir / f"server-{config.profile}.json"
 
 
-def remember_server(config: Config, url: str, timezone: str | None) -> None:
-    """The profile talks to ``url`` from now on (until `auth logout`)."""
+def remember_server(config: Config, url: str, timezone: str | None, *, remember: bool) -> None:
+    """The time zone of the server at ``url``, for the client's times; with
+    ``remember`` (a login through ``--server``), the profile talks to ``url`` from now
+    on, until `auth logout`."""
     import json
 
     from cms_cli.core.files import private_file
 
     file = private_file(server_file(config))
-    file.write_text(json.dumps({"url": url, "timezone": timezone}) + "\n", encoding="utf-8")
+    data = {"url": url, "timezone": timezone, "remembered": remember}
+    file.write_text(json.dumps(data) + "\n", encoding="utf-8")
 
 
 def forget_server(config: Config) -> None:
@@ -269,14 +272,15 @@ def _as_client(config: Config) -> Config:
     try:
         remembered = json.loads(file.read_text(encoding="utf-8"))
         url, zone = str(remembered["url"]), remembered.get("timezone")
+        sticky = bool(remembered.get("remembered"))
     except (OSError, ValueError, KeyError, TypeError):
         return config
     settings = config.settings
     changes: dict[str, Any] = {}
-    if not settings.server_url:
+    if not settings.server_url and sticky:
         changes["server_url"] = url
     if (
-        (settings.server_url or url) == url
+        (settings.server_url or (url if sticky else None)) == url
         and zone
         and "timezone" not in settings.model_fields_set
         and _known_zone(zone)

@@ -191,3 +191,9 @@ def shorten(text: str, limit: int = 80) -> str:
     """At most ``limit`` characters of a value for a message, neutralised."""
     shown = neutralise(text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``count`` and ``word`` in agreement: "1 week", "2 weeks" (``many``: an irregular
+    plural)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"

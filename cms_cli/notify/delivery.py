@@ -35,7 +35,7 @@ from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import rowcount
 from cms_cli.core.session import in_transaction, session_scope
-from cms_cli.core.text import neutralise, one_line
+from cms_cli.core.text import neutralise, one_line, plural
 from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
@@ -116,8 +116,9 @@ class Message:
     subject: str
     text: str
     html: str
-    #: For a digest: the offering it is about, its heading, this notification in a line
-    #: and the command that acts on it.
+    #: For a digest: its kind ("reminder", "escalation", "attendance"), the offering it
+    #: is about, its heading, this notification in a line and the command that acts on it.
+    kind: str = ""
     offering_id: int = 0
     heading: str = ""
     line: str = ""
@@ -269,8 +270,9 @@ def compose(
     short, state = log_state(entry)
     deadline = Deadlines.of(config).in_words(offering.start_date, week)
     command = f"cms tracker log --offering {offering.id} --week {week}"
+    overdue = "overdue" if entry is None else "incomplete"
     if notification.kind is Kind.reminder:
-        subject = f"Reminder: week {week} of {module.code} (offering {offering.id}) is {short}"
+        subject = f"{module.code} week {week}: your weekly log is {overdue}"
         lines = [
             f"Hello {recipient.name},",
             "",
@@ -285,9 +287,8 @@ def compose(
             if facilitator
             else "no facilitator (none is assigned)"
         )
-        subject = (
-            f"Escalation: week {week} of {module.code} (offering {offering.id}) is still {short}"
-        )
+        behind = facilitator.name if facilitator else "no facilitator"
+        subject = f"{module.code} week {week}: the weekly log is still {short} ({behind})"
         lines = [
             f"Hello {recipient.name},",
             "",
@@ -298,7 +299,8 @@ def compose(
         ]
     text, page = _bodies(subject, lines)
     word = "Reminder" if notification.kind is Kind.reminder else "Escalation"
-    line = neutralise(f"{word}: week {week} ({first} to {last}) {state}; it was {deadline}.")
+    by = "" if notification.kind is Kind.reminder else f" Facilitator: {holder}."
+    line = neutralise(f"{word}: week {week} ({first} to {last}) {state}; it was {deadline}.{by}")
     acting = (
         command
         if notification.kind is Kind.reminder
@@ -310,6 +312,7 @@ def compose(
         subject=neutralise(subject),
         text=text,
         html=page,
+        kind=notification.kind.value,
         offering_id=offering.id or 0,
         heading=neutralise(what),
         line=line,
@@ -366,8 +369,9 @@ def _attendance_message(
         else []
     )
     now = (
-        f"So far: present {found[0].present} of {found[0].weeks_recorded} recorded weeks "
-        f"({found[0].rate}%), {found[0].absent_run} missed in a row, last attended week "
+        f"So far: present {found[0].present} of "
+        f"{plural(found[0].weeks_recorded, 'recorded week')} ({found[0].rate}%), "
+        f"{found[0].absent_run} missed in a row, last attended week "
         f"{found[0].last_present_week or 'none'}."
         if found
         else "Their attendance can no longer be read here (no longer enrolled?)."
@@ -403,6 +407,7 @@ def _attendance_message(
         subject=neutralise(subject),
         text=text,
         html=page,
+        kind=Kind.attendance.value,
         offering_id=offering.id or 0,
         heading=neutralise(what),
         line=neutralise(f"Attendance: {who} {why}. {now}"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.session import in_transaction, session_scope
+from cms_cli.core.text import plural
 from cms_cli.notify import events
 from cms_cli.notify.delivery import (
     LIVE,
@@ -83,18 +85,25 @@ def release_many(ids: Sequence[int], config: Config) -> None:
 def digest_message(messages: list[Message]) -> Message:
     """One message for one recipient: every item, grouped by offering."""
     first = messages[0]
-    reminders = sum(m.subject.startswith("Reminder") for m in messages)
-    escalations = len(messages) - reminders
-    counts = " and ".join(
-        f"{n} {word}{'s' if n != 1 else ''}"
-        for n, word in ((reminders, "reminder"), (escalations, "escalation"))
-        if n
-    )
+    kinds = Counter(m.kind for m in messages)
+    parts_ = [
+        plural(kinds[kind], word)
+        for kind, word in (
+            ("reminder", "reminder"),
+            ("escalation", "escalation"),
+            ("attendance", "attendance alert"),
+        )
+        if kinds[kind]
+    ]
+    counts = parts_[0] if len(parts_) == 1 else ", ".join(parts_[:-1]) + " and " + parts_[-1]
     offerings: dict[int, list[Message]] = {}
     for message in messages:
         offerings.setdefault(message.offering_id, []).append(message)
-    subject = f"Digest: {counts} for {len(offerings)} offering{'s' if len(offerings) != 1 else ''}"
-    lines = [f"Hello {first.name},", "", f"{counts.capitalize()} need your attention:"]
+    codes = sorted({m.heading.split(" ", 1)[0] for m in messages})
+    where = ", ".join(codes[:3]) + (f" and {len(codes) - 3} more" if len(codes) > 3 else "")
+    subject = f"{where}: {counts} for {plural(len(offerings), 'offering')}"
+    verb = "needs" if len(messages) == 1 else "need"
+    lines = [f"Hello {first.name},", "", f"{counts[0].upper()}{counts[1:]} {verb} your attention:"]
     parts = [f"<p>{html.escape(lines[0])}</p><p>{html.escape(lines[2])}</p>"]
     for items in offerings.values():
         lines += ["", items[0].heading]

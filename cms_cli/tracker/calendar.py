@@ -105,14 +105,15 @@ class Deadlines:
         return last_due_day(now, self.tz, self.grace_hours + self.escalation_hours)
 
     def in_words(self, start: date, week: int) -> str:
-        """The deadline, unambiguous: "due by the end of Sun 25 Jan 2026; reminders go
-        out after 00:00 Mon 26 Jan 2026 CET + 48 h grace"."""
+        """The deadline as a reader reads it, in the institution's time: "due by the end
+        of Tue 27 Jan 2026 (CET)", or "due by Tue 27 Jan 2026, 14:00 CET" when the
+        grace does not end at midnight."""
         return self.in_words_for(week_end(start, week))
 
     def in_words_for(self, last: date) -> str:
         """``in_words`` of the week whose last day is ``last``."""
-        midnight = due_at_day(last, self.tz, 0).astimezone(self.tz)
-        return (
-            f"due by the end of {last:%a %d %b %Y}; reminders go out after "
-            f"{midnight:%H:%M %a %d %b %Y %Z} + {self.grace_hours} h grace"
-        )
+        due = due_at_day(last, self.tz, self.grace_hours).astimezone(self.tz)
+        if due.time() == time.min:
+            day = due - timedelta(days=1)
+            return f"due by the end of {day:%a %d %b %Y} ({due:%Z})"
+        return f"due by {due:%a %d %b %Y, %H:%M %Z}"

@@ -43,6 +43,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("access_code", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_access_code_user_id"))
+    # The table's index goes with it (MySQL refuses to drop an index a foreign key uses).
     op.drop_table("access_code")

@@ -33,21 +33,23 @@ def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any
         if m["To"].addresses[0].addr_spec == "ana@uni.edu" and "week 3" in m["Subject"]
     )
     assert reminder["From"] == "registry@uni.edu"
-    assert (
-        reminder["Subject"] == f"Reminder: week 3 of CS101 (offering {logged['A']}) is not logged"
-    )
+    assert reminder["Subject"] == "CS101 week 3: your weekly log is overdue"
     text = reminder.get_body(("plain",)).get_content()
     assert "week 3 (2026-01-19 to 2026-01-25)" in text
-    # The deadline in the institution's time zone: midnight after Jan 25 in Paris + 48 h.
-    assert (
-        "It was due by the end of Sun 25 Jan 2026; reminders go out after "
-        "00:00 Mon 26 Jan 2026 CET + 48 h grace." in text
-    )
+    # The deadline as the reader reads it, in the institution's time zone: the week ends
+    # Sun 25 Jan; midnight after it in Paris, plus 48 h of grace, is the end of Tue 27.
+    assert "It was due by the end of Tue 27 Jan 2026 (CET)." in text
+    assert "grace" not in text
     assert f"cms tracker log --offering {logged['A']} --week 3" in text
     assert "has not been logged" in text
     assert reminder.get_body(("html",)) is not None
     escalation = next(m for m in smtp.messages if m["To"].addresses[0].addr_spec == "dean@uni.edu")
-    assert escalation["Subject"].startswith("Escalation: ")
+    # Which offering, which week, and who is behind, in the subject itself.
+    assert escalation["Subject"] in {
+        "CS101 week 2: the weekly log is still incomplete (Ana Lopez)",
+        "CS101 week 3: the weekly log is still not logged (Ana Lopez)",
+        "MA201 week 2: the weekly log is still not logged (Ben Ode)",
+    }
     statuses = {r["status"] for r in cli.ok("notify", "list", "--json").json()}
     assert statuses == {"sent"}
     # The inbox has them too.
@@ -262,7 +264,7 @@ def test_mail_is_mail_and_says_what_is_missing(cli: Cli, logged: dict[str, int],
     assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
-    assert message["Subject"] == f"Reminder: week 2 of CS101 (offering {logged['A']}) is incomplete"
+    assert message["Subject"] == "CS101 week 2: your weekly log is incomplete"
     text = message.get_body(("plain",)).get_content()
     # week 2 of A: formative one done, the rest not started, no attendance: 1 of 7
     assert (

@@ -47,7 +47,7 @@ def test_one_digest_per_recipient_grouped_by_offering(
     assert len(smtp.messages) == 1
     message = smtp.messages[0]
     assert smtp.recipients == [["dean@uni.edu"]]
-    assert message["Subject"] == "Digest: 3 escalations for 2 offerings"
+    assert message["Subject"] == "CS101, MA201: 3 escalations for 2 offerings"
     assert message["Auto-Submitted"] == "auto-generated"
     text = message.get_body(("plain",)).get_content()
     a, b = logged["A"], logged["B"]
@@ -55,10 +55,24 @@ def test_one_digest_per_recipient_grouped_by_offering(
     assert len(items_of(message)) == 3
     assert sum("is incomplete (14%" in item for item in items_of(message)) == 1  # A2
     assert f"cms tracker list --offering {a} --status overdue" in text
+    assert "3 escalations need your attention:" in text
+    # The manager's digest names who is behind on each item, as the inbox does.
+    assert sum("Facilitator: Ana Lopez <ana@uni.edu>." in i for i in items_of(message)) == 2
+    assert sum("Facilitator: Ben Ode <ben@uni.edu>." in i for i in items_of(message)) == 1
     assert message.get_body(("html",)) is not None
     statuses = {r["id"]: r["status"] for r in rows(cli)}
     assert all(statuses[i] == "sent" for i in dean)
     assert inbox_count(db_url) == 3  # one inbox item per notification
+
+
+def test_a_digest_of_one_speaks_of_one(cli: Cli, logged: dict[str, int], smtp: Any) -> None:
+    cli.ok("notify", "sweep")
+    ben = [r["id"] for r in rows(cli) if r["recipient"] == "ben@uni.edu"]
+    assert len(ben) == 1
+    assert digest.deliver_digest(ben, cli.config(CMS_SMTP_URL=smtp.url)) == "sent"
+    message = smtp.messages[0]
+    assert message["Subject"] == "MA201: 1 reminder for 1 offering"
+    assert "1 reminder needs your attention:" in message.get_body(("plain",)).get_content()
 
 
 def test_a_failing_digest_counts_an_attempt_on_each_item(

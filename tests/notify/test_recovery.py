@@ -6,7 +6,6 @@ of the fault's end, with no sweep in between and nothing lost."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,9 +50,10 @@ def test_claims_behind_a_lock_are_delivered_after_its_release_without_a_sweep(
     holder = sa.create_engine(db_url).connect()
     holder.exec_driver_sql("SELECT id FROM notification FOR UPDATE").all()
     try:
-        for _ in range(2):
-            start_worker(cli, workers, "--workers", "2")
-        time.sleep(8)  # each claim meets the lock five times, then its task waits
+        heard = [Heard(start_worker(cli, workers, "--workers", "2")) for _ in range(2)]
+        # Held until a claim has given up (five lock waits) and its task waits: an
+        # event, not a duration.
+        assert any(h.wait_for("tried again in", timeout=90) for h in heard)
         assert smtp.messages == []
         assert {r["status"] for r in rows(cli)} == {"queued"}
     finally:
@@ -66,9 +66,38 @@ def test_claims_behind_a_lock_are_delivered_after_its_release_without_a_sweep(
     assert len(delivered) == 3  # a digest to each of the three recipients
     for proc in workers:
         proc.terminate()
-    logs = "".join(proc.communicate(timeout=30)[1] for proc in workers)
-    assert "tried again in" in logs  # the claims that met the lock kept their tasks
-    assert "a later sweep hands it over" not in logs  # none was dropped
+    for h in heard:
+        h.done(timeout=30)
+    logs = "".join(line for h in heard for line in h.lines)
+    assert "a later sweep hands it over" not in logs  # no task was dropped
+
+
+class Heard:
+    """A worker's stderr, read as it comes (a thread), to wait for what it says."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        import threading
+
+        self.proc = proc
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for(self, words: str, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: any(words in s for s in self.lines), timeout)
+
+    def done(self, timeout: float) -> None:
+        self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=timeout)
 
 
 APP = "cms_rt"
@@ -131,11 +160,16 @@ def test_rights_revoked_for_a_few_seconds_lose_no_task(
     total = len(rows(cli))
     _rights(db_url, "REVOKE")
     try:
-        for _ in range(2):
-            start_worker(
-                cli, workers, "--workers", "2", env_extra={"CMS_DATABASE_URL": runtime_url}
+        heard = [
+            Heard(
+                start_worker(
+                    cli, workers, "--workers", "2", env_extra={"CMS_DATABASE_URL": runtime_url}
+                )
             )
-        time.sleep(4)
+            for _ in range(2)
+        ]
+        # Revoked until a refused claim has kept its task (an event, not a duration).
+        assert any(h.wait_for("tried again in", timeout=90) for h in heard)
         assert smtp.messages == []
     finally:
         _rights(db_url, "GRANT")
@@ -144,6 +178,7 @@ def test_rights_revoked_for_a_few_seconds_lose_no_task(
     assert len({m["Subject"] + m["To"].addresses[0].addr_spec for m in smtp.messages}) == total
     for proc in workers:
         proc.terminate()
-    logs = "".join(proc.communicate(timeout=30)[1] for proc in workers)
-    assert "tried again in" in logs
+    for h in heard:
+        h.done(timeout=30)
+    logs = "".join(line for h in heard for line in h.lines)
     assert "a later sweep hands it over" not in logs

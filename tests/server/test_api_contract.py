@@ -211,10 +211,12 @@ def test_schemathesis_finds_no_server_error_and_nothing_outside_the_schema(
     people: dict[str, str],
     who: str,
     monkeypatch: pytest.MonkeyPatch,
+    smtp: Any,
 ) -> None:
     """Generated requests to every operation, as a manager and as a student (bounded):
     no 5xx, and every answer within its documented schema (problem documents included).
-    The operations that end the caller's own session are left to their own tests."""
+    The operations that end the caller's own session are left to their own tests. The
+    server has a mail server (invitations and resets send e-mail)."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
@@ -225,7 +227,8 @@ def test_schemathesis_finds_no_server_error_and_nothing_outside_the_schema(
     cli.login(who)
     token = cli.ok("auth", "token").stdout.strip()
     monkeypatch.setenv("CMS_NOW", cli.env["CMS_NOW"])
-    schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(cli.config()))
+    app = create_app(cli.config(CMS_SMTP_URL=smtp.url))
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     checks = [not_a_server_error, response_schema_conformance]
     failures: list[str] = []
     for result in schema.get_all_operations():

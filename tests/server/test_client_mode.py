@@ -51,7 +51,7 @@ def test_login_through_a_server_is_remembered_with_its_time_zone(
     assert (shown["server_url"], shown["database_url"], shown["timezone"]) == (paris, None, PARIS)
     assert "cms.db" not in far.ok("config", "show").stdout
     remembered = json.loads((far.home / "server-default.json").read_text())
-    assert remembered == {"url": paris, "timezone": PARIS}
+    assert remembered == {"url": paris, "timezone": PARIS, "remembered": True}
     assert (far.home / "server-default.json").stat().st_mode & 0o777 == 0o600
     # A time zone of the laptop's own wins.
     own = far.ok("config", "show", "--json", env={"CMS_TIMEZONE": "Asia/Tokyo"}).json()

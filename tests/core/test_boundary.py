@@ -167,6 +167,14 @@ def test_version_and_help(cli: Cli) -> None:
     # One version: the installed package's metadata is read from cms_cli/__init__.py.
     assert importlib.metadata.version("cms-cli") == __version__
     assert cli.ok("--version").stdout == f"cms {__version__} (schema {SCHEMA_HEAD})\n"
+    # The CHANGELOG's newest dated section is this version.
+    import re
+    from pathlib import Path
+
+    changelog = (Path(__file__).resolve().parents[2] / "CHANGELOG.md").read_text()
+    dated = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
+    assert dated
+    assert dated[0] == __version__
     top = cli.ok("--help").stdout
     for name in ("auth", "user", "audit", "db", "doctor", "config"):
         assert f"  {name}" in top

@@ -288,6 +288,7 @@ BOTH_TRANSPORTS = frozenset(
         "test_attendance",
         "test_deadlines",
         "test_report_by",
+        "test_report_view",
         "test_user_cli",
         "test_auth_cli",
         "test_codes",

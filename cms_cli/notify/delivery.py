@@ -272,7 +272,9 @@ def compose(
     command = f"cms tracker log --offering {offering.id} --week {week}"
     overdue = "overdue" if entry is None else "incomplete"
     if notification.kind is Kind.reminder:
-        subject = f"{module.code} week {week}: your weekly log is {overdue}"
+        subject = (
+            f"{module.code} week {week}: your weekly log is {overdue} (offering {offering.id})"
+        )
         lines = [
             f"Hello {recipient.name},",
             "",
@@ -288,7 +290,7 @@ def compose(
             else "no facilitator (none is assigned)"
         )
         behind = facilitator.name if facilitator else "no facilitator"
-        subject = f"{module.code} week {week}: the weekly log is still {short} ({behind})"
+        subject = f"{module.code} week {week}: log still {short} ({behind}, offering {offering.id})"
         lines = [
             f"Hello {recipient.name},",
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -255,62 +256,161 @@ def report(
             help="Totals per facilitator, module or week instead of the matrix.",
         ),
     ] = None,
+    sort: Annotated[
+        str,
+        typer.Option("--sort", metavar="rank|id", help="Rows worst first (rank) or by id."),
+    ] = "rank",
+    open_: Annotated[
+        bool, typer.Option("--open", help="Write the page to a temporary file and open it.")
+    ] = False,
     no_pager: NoPagerOpt = False,
 ) -> None:
     """The compliance matrix: offerings x weeks, with totals over the weeks due (managers).
 
-    Cells: complete, incomplete (not yet due), overdue (due, not complete), missing
-    (due, no log), upcoming. Filters as in cms offering list. --by sums the weeks due
-    per facilitator, module or week: due, complete, late, missing and the rate.
+    For people (the terminal, --html, --open): the headline first (the share of due
+    weeks complete, overdue, missing, offerings with nothing logged), the running
+    offerings only unless --all or --status (it says how many it hides), rows worst
+    first (--sort id: by id), this week marked, and the trend of the share complete,
+    week by week. Cells: complete, incomplete (not yet due), overdue (due, not
+    complete), missing (due, no log), upcoming. --by ranks facilitators, modules or
+    weeks by their rate, with a total. --json and --csv keep id order and every
+    offering the filters match.
 
     Example: cms tracker report --trimester 1 --html compliance.html
     """
     from cms_cli.core.errors import UsageError
     from cms_cli.core.output import choose, message, write_csv
-    from cms_cli.tracker import api, render
+    from cms_cli.tracker import api, headline, render
+    from cms_cli.tracker.public import VIEW_FIELDS
 
     fmt = choose(json_, csv_)
+    sort = sort.strip().lower()
+    if sort not in ("rank", "id"):
+        raise UsageError(f"--sort must be rank or id (got {sort!r})")
     if by is not None:
         by = by.strip().lower()
         if by not in render.GROUPINGS:
             raise UsageError(f"--by must be facilitator, module or week (got {by!r})")
-        if html is not None:
-            raise UsageError("--by and --html cannot be used together: the page is the matrix")
+    scripted = fmt in ("json", "csv")
+    if open_ and (html is not None or scripted):
+        raise UsageError("--open shows the page itself: not with --html, --json or --csv")
     chosen = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
     now = current().now
     data = call(api.report, api.ReportQuery(filters=chosen))
-    title = "Weekly activity compliance"
     caption = render.caption(chosen, now.astimezone(current().config().tz))
-    if by is not None:
-        title = f"Compliance by {by} ({render.describe(chosen)})"
-        _totals(render.totals_by(data, by), by, title, json_=json_, csv_=csv_)
+    if scripted and by is None:  # scripts: the contract's fields, id order, all
+        if fmt == "json":
+            hidden = {"offerings": {"__all__": set(VIEW_FIELDS)}}
+            write_json(data.model_dump(mode="json", exclude=hidden))
+        else:
+            write_csv(render.cells(data), render.CELL_COLUMNS)
         return
-    if html is not None:
-        page = render.page(data, title=title, caption=caption)
+    if by is not None and scripted:
+        _totals(render.totals_by(data, by), by, f"Compliance by {by}", json_=json_, csv_=csv_)
+        return
+    view, notes = data, []
+    scope = render.describe(chosen).capitalize()
+    if not all_ and status is None:
+        caption = render.caption(chosen, now.astimezone(current().config().tz), running=True)
+        view, hidden_counts = headline.running(data)
+        said = headline.hidden_line(hidden_counts)
+        notes += [said] if said else []
+        scope = "Running offerings" + (
+            f" ({render.describe(chosen)})" if chosen_any(chosen) else ""
+        )
+    if sort == "rank":
+        view = headline.ranked(view)
+    week = headline.current_week(view, now.astimezone(current().config().tz).date())
+    head = headline.headline(view, scope, week)
+    points = headline.trend(view)
+    trend = headline.trend_line(points)
+    totals = render.ranked_totals(render.totals_by(view, by)) if by is not None else None
+    title = "Weekly activity compliance" + (f" by {by}" if by else "")
+    if html is not None or open_:
+        figures = headline.figures(view)
+        page = render.page(
+            view,
+            title=title,
+            caption=caption,
+            figures=figures,
+            notes=[head, *notes],
+            week=week,
+            trend_svg=headline.svg(points),
+            totals=totals,
+            by=by,
+        )
         from cms_cli.core.files import write_output
 
-        write_output(html, page)
-        message(f"wrote {html}")
-    if fmt == "json":
-        write_json(data)
-    elif fmt == "csv":
-        write_csv(render.cells(data), render.CELL_COLUMNS)
-    elif html is None and not data.offerings:
-        message(f"no offerings match ({render.describe(chosen)})")
-    elif html is None:
-        from cms_cli.core import tables
-        from cms_cli.core.output import stdout_console
+        target = html if html is not None else _temporary_page()
+        write_output(target, page)
+        message(f"wrote {target}")
+        if open_:
+            _open_in_browser(target)
+        return
+    if not view.offerings:
+        message(head)
+        for note in notes:
+            message(note)
+        if not data.offerings:
+            message(f"no offerings match ({render.describe(chosen)})")
+        return
+    if totals is not None:
+        message(head)
+        for note in notes:
+            message(note)
+        _totals(totals, by or "", title, json_=False, csv_=False)
+        if trend:
+            message(trend)
+        return
+    from cms_cli.core import tables
+    from cms_cli.core.output import stdout_console
 
-        console = stdout_console()
-        on_screen = sys.stdout.isatty()
-        lines = render.terminal(data, console, title=caption, fit=on_screen)
-        tables.show(console, lines, pager=not no_pager)
+    console = stdout_console()
+    on_screen = sys.stdout.isatty()
+    lines = render.terminal(
+        view,
+        console,
+        title=caption,
+        fit=on_screen,
+        headline=head,
+        notes=notes,
+        week=week,
+    )
+    if trend:
+        lines.append(trend)
+    tables.show(console, lines, pager=not no_pager)
+
+
+def chosen_any(chosen: Any) -> bool:
+    """Whether any filter narrows the offerings (beyond the defaults)."""
+    from cms_cli.tracker import render
+
+    return render.describe(chosen) != "all offerings"
+
+
+def _temporary_page() -> Path:
+    import tempfile
+
+    handle, name = tempfile.mkstemp(prefix="cms-report-", suffix=".html")
+    os.close(handle)
+    return Path(name)
+
+
+def _open_in_browser(page: Path) -> None:
+    """The page in the person's browser (webbrowser: their default); said when none."""
+    import webbrowser
+
+    from cms_cli.core.output import message
+
+    if not webbrowser.open(page.as_uri()):
+        message(f"hint: no browser could be opened here; open {page} yourself")
 
 
 def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) -> None:
-    """`report --by`: one row per group, its key under the grouping's name."""
+    """`report --by`: one row per group, its key under the grouping's name. For people
+    the columns say "overdue" (the legend's word; the field is `late`)."""
     shown = [{by: r.group, **r.model_dump(exclude={"group"})} for r in rows]
     listing(
         shown,
@@ -321,7 +421,7 @@ def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) ->
         noun=f"{by}s",
         empty="no offerings match",
         table=(
-            (by, "offerings", "due", "complete", "late", "missing", "rate"),
+            (by, "offerings", "due", "complete", "overdue", "missing", "rate"),
             _shown_totals,
         ),
         drop=("offerings",),
@@ -330,8 +430,9 @@ def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) ->
 
 def _shown_totals(row: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(row)
+    shown["overdue"] = row.get("late")
     rate = row.get("rate")
-    shown["rate"] = "nothing due" if rate is None else f"{rate:g}%"
+    shown["rate"] = "nothing due" if rate is None else f"{round(rate)}%"
     if "facilitator" in shown and shown["facilitator"] is None:
         shown["facilitator"] = "—"
     return shown

@@ -57,12 +57,24 @@ class LogPublic(Model):
 
 
 class ReportRow(Model):
-    """An offering's row of the compliance matrix: week number -> cell state."""
+    """An offering's row of the compliance matrix: week number -> cell state.
+
+    The fields after ``weeks`` are for the views made for people (which offerings are
+    running, which week is now, rows told apart by class and mode); `tracker report
+    --json` leaves them out (VIEW_FIELDS): its fields are the contract's."""
 
     id: int
     module: str
     facilitator: str | None
     weeks: dict[str, str]
+    class_code: str = ""
+    mode: str = ""
+    start_date: date | None = None
+    status: str = ""
+
+
+#: The ReportRow fields that only the people's views use (not in `--json`).
+VIEW_FIELDS = frozenset({"class_code", "mode", "start_date", "status"})
 
 
 class Report(Model):

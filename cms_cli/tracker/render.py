@@ -41,20 +41,20 @@ MEANING = {
     "missing": "due, no log",
     "upcoming": "not yet due, no log",
 }
-HTML_COLOURS = {  # screen: background, text (contrast >= 4.5:1)
-    "complete": ("#1b5e20", "#ffffff"),
-    "incomplete": ("#f9a825", "#000000"),
-    "overdue": ("#b71c1c", "#ffffff"),
-    "missing": ("#4a0000", "#ffffff"),
-    "upcoming": ("#eeeeee", "#333333"),
-}
-PRINT_COLOURS = {  # paper: a light tint and a dark glyph, legible in greyscale too
-    "complete": ("#e8f5e9", "#1b5e20"),
-    "incomplete": ("#fff8e1", "#5d4200"),
-    "overdue": ("#ffebee", "#8e0000"),
-    "missing": ("#f3e0e0", "#4a0000"),
+#: One palette for the screen and for paper (each cell a background and its glyph's
+#: colour, contrast >= 4.5:1): quiet when fine, loud when not. Complete is a light tint
+#: with a dark glyph; incomplete a pale amber; overdue and missing saturated, missing the
+#: darkest, so that in greyscale (or to an eye without colour) lightness alone orders
+#: them: upcoming, complete, incomplete, overdue, missing. The glyphs carry the state
+#: without colour at all.
+HTML_COLOURS = {
     "upcoming": ("#ffffff", "#555555"),
+    "complete": ("#e3f1e5", "#1b5e20"),
+    "incomplete": ("#ffe9a8", "#4d3800"),
+    "overdue": ("#c62828", "#ffffff"),
+    "missing": ("#3d0000", "#ffffff"),
 }
+PRINT_COLOURS = HTML_COLOURS
 WEEK = 3  # characters a week takes in the terminal matrix
 FACILITATOR_CUT = 24  # a facilitator's width when the weeks need the room
 GAP = "  "
@@ -96,22 +96,29 @@ def describe(filters: Any) -> str:
     return ", ".join(parts) or "all offerings"
 
 
-def caption(filters: Any, at: datetime) -> str:
-    return f"Weekly activity compliance: {describe(filters)}; as of {at:%Y-%m-%d %H:%M %Z}"
+def caption(filters: Any, at: datetime, *, running: bool = False) -> str:
+    """What the report shows and when: "...: running offerings, trimester 1; as of ..."."""
+    scope = describe(filters)
+    if running:
+        scope = "running offerings" + (f", {scope}" if scope != "all offerings" else "")
+    return f"Weekly activity compliance: {scope}; as of {at:%Y-%m-%d %H:%M %Z}"
 
 
 def totals_line(data: Report) -> str:
     """The totals over the weeks due, in the legend's words."""
+    from cms_cli.core.text import plural
+    from cms_cli.tracker.headline import percent
+
     expected = data.expected
-    rate = f"{100 * data.complete / expected:.0f}%" if expected else "n/a"
     states = data.states
     late = expected - data.complete
     split = (
         f" ({states.get('overdue', 0)} overdue, {states.get('missing', 0)} missing)" if late else ""
     )
     return (
-        f"{expected} week(s) due: {data.complete} complete ({rate}), {late} not complete"
-        f"{split}; {data.submitted} submitted"
+        f"{plural(expected, 'week')} due: {data.complete} complete "
+        f"({percent(data.complete, expected)}), {late} not complete{split}; "
+        f"{data.submitted} submitted"
     )
 
 
@@ -132,10 +139,30 @@ def _facilitators(offerings: Sequence[ReportRow]) -> tuple[list[str], str | None
     return [e or "—" for e in emails], None
 
 
-def terminal(data: Report, console: Console, *, title: str, fit: bool) -> list[str]:
+def _constant(values: Sequence[str]) -> str | None:
+    """The one value every row has in a column (None when they differ, or no rows)."""
+    seen = set(values)
+    return seen.pop() if len(seen) == 1 and len(values) > 1 else None
+
+
+def terminal(
+    data: Report,
+    console: Console,
+    *,
+    title: str,
+    fit: bool,
+    headline: str | None = None,
+    notes: Sequence[str] = (),
+    week: int | None = None,
+) -> list[str]:
     """The matrix as lines, coloured when ``console`` shows colour: banded to
-    ``console.width`` when ``fit``. The facilitators' shared domain is named once, in
-    the title. Lines are built as strings from glyphs painted once (rich would take
+    ``console.width`` when ``fit``. ``headline`` comes first, then ``title`` and the
+    ``notes`` (what is hidden); ``week``, the current week, is marked above its column.
+
+    Rows are told apart: class and mode are shown beside the module, and a column whose
+    value is the same on every row is left out and named once in the title instead
+    (one class, one facilitator's own report). The facilitators' shared domain is named
+    once too. Lines are built as strings from glyphs painted once (rich would take
     seconds over 12,000 rows)."""
     from rich.cells import cell_len
 
@@ -146,37 +173,67 @@ def terminal(data: Report, console: Console, *, title: str, fit: bool) -> list[s
     offerings = data.offerings
     most = max((len(o.weeks) for o in offerings), default=0)
     people, domain = _facilitators(offerings)
-    ids = [str(o.id) for o in offerings]
-    modules = [neutralise(o.module) for o in offerings]
-    people = [neutralise(p) for p in people]
-    heads = ("id", "module", "facilitator")
-    w_id = max(cell_len(heads[0]), *(len(i) for i in ids))
-    w_mod = max(cell_len(heads[1]), *(cell_len(m) for m in modules))
-    w_fac = max(cell_len(heads[2]), *(cell_len(p) for p in people))
-    label = w_id + len(GAP) + w_mod + len(GAP) + w_fac + len(GAP)
-    if fit and label + WEEK * most > console.width and w_fac > FACILITATOR_CUT:
-        # too wide: long addresses are cut (with …) before the weeks go into bands
-        label -= w_fac - FACILITATOR_CUT
-        w_fac = FACILITATOR_CUT
-        people = [_cut(p, w_fac) for p in people]
+    columns: list[tuple[str, list[str]]] = [
+        ("id", [str(o.id) for o in offerings]),
+        ("module", [neutralise(o.module) for o in offerings]),
+        ("class", [neutralise(o.class_code) for o in offerings]),
+        ("mode", [o.mode for o in offerings]),
+        ("facilitator", [neutralise(p) for p in people]),
+    ]
+    shared: list[str] = []
+    kept = []
+    for name, values in columns:
+        same = _constant(values) if name in ("class", "mode", "facilitator") else None
+        if not any(values) or same is not None:
+            if same:
+                shared.append(f"{name} {same}{domain or '' if name == 'facilitator' else ''}")
+            continue
+        kept.append((name, values))
+    widths = [max(cell_len(name), *(cell_len(v) for v in values)) for name, values in kept]
+    label = sum(w + len(GAP) for w in widths)
+    if fit and label + WEEK * most > console.width and kept[-1][0] == "facilitator":
+        cut = min(widths[-1], max(FACILITATOR_CUT, len("facilitator")))
+        if widths[-1] > cut:  # long addresses are cut (with …) before the weeks band
+            label -= widths[-1] - cut
+            widths[-1] = cut
+            kept[-1] = (kept[-1][0], [_cut(v, cut) for v in kept[-1][1]])
     per = most
     if fit and label + WEEK * most > console.width:
         per = max(4, (console.width - label) // WEEK)
 
-    def row_label(first: str, second: str, third: str) -> str:
-        return f"{first:>{w_id}}{GAP}{_pad(second, w_mod)}{GAP}{_pad(third, w_fac)}{GAP}"
+    def row_label(values: Sequence[str]) -> str:
+        parts = [
+            f"{v:>{w}}" if n == 0 else _pad(v, w)
+            for n, (v, w) in enumerate(zip(values, widths, strict=True))
+        ]
+        return GAP.join(parts) + GAP
 
-    labels = [row_label(ids[n], modules[n], people[n]) for n in range(len(offerings))]
-    head = row_label(*heads)
-    shared = f" (facilitators {domain})" if domain else ""
+    labels = [row_label([values[n] for _, values in kept]) for n in range(len(offerings))]
+    head = row_label([name for name, _ in kept])
     width = console.width if fit else 10_000
-    lines = [paint(part, "bold") for part in textwrap.wrap(title + shared, width)]
+    named = [p for p in shared if not p.startswith("facilitator")]
+    if domain and not any(p.startswith("facilitator") for p in shared):
+        named.append(f"facilitators {domain}")
+    named += [p for p in shared if p.startswith("facilitator")]
+    lines: list[str] = []
+    if headline:
+        lines += [paint(part, "bold") for part in textwrap.wrap(headline, width)]
+    subtitle = title + (f" ({'; '.join(named)})" if named else "")
+    lines += textwrap.wrap(subtitle, width)
+    for note in notes:
+        lines += [paint(part, "dim") for part in textwrap.wrap(note, width)]
     for first in range(1, most + 1, per):
         last = min(most, first + per - 1)
         if per < most:
             lines += ["", paint(f"weeks {first} to {last}", "bold")]
-        numbers = "".join(f"{w:>2} " for w in range(first, last + 1)).rstrip()
-        lines.append(paint(head + numbers, "bold"))
+        if week is not None and first <= week <= last:
+            at = cell_len(head) + WEEK * (week - first)
+            lines.append(" " * at + paint(" ▾ now", "bold"))
+        numbers = "".join(
+            paint(f"{w:>2}", "reverse bold") + " " if w == week else f"{w:>2} "
+            for w in range(first, last + 1)
+        ).rstrip()
+        lines.append(paint(head, "bold") + numbers)
         span = [str(w) for w in range(first, last + 1)]
         for number, offering in enumerate(offerings):
             weeks = offering.weeks
@@ -238,32 +295,74 @@ def legend(
     return lines
 
 
-def page(data: Report, *, title: str, caption: str) -> str:
-    """A self-contained HTML page (no external assets) of the matrix."""
+def page(
+    data: Report,
+    *,
+    title: str,
+    caption: str,
+    figures: Sequence[tuple[str, str]] = (),
+    notes: Sequence[str] = (),
+    week: int | None = None,
+    trend_svg: str = "",
+    totals: Sequence[ReportTotals] | None = None,
+    by: str | None = None,
+) -> str:
+    """A self-contained HTML page (no external assets): the headline as a few figures,
+    the trend as an inline SVG line, then the matrix (or, with ``totals``, the table of
+    `--by`). A cell carries its state's word (copied with the table, read out by a
+    screen reader) beside its glyph (shown, never copied)."""
     offerings = data.offerings
     most = max((len(o.weeks) for o in offerings), default=0)
     states = data.states
-    head = "".join(f"<th scope='col' class='wk'>{w}</th>" for w in range(1, most + 1))
+    head = "".join(
+        f"<th scope='col' class='wk{' now' if w == week else ''}'"
+        + (f" aria-label='week {w}, this week'" if w == week else "")
+        + f">{w}</th>"
+        for w in range(1, most + 1)
+    )
+    extra = [
+        (name, values)
+        for name, values in (
+            ("class", [o.class_code for o in offerings]),
+            ("mode", [o.mode for o in offerings]),
+        )
+        if any(values) and _constant(values) is None
+    ]
     rows = []
-    for offering in offerings:
+    for n, offering in enumerate(offerings):
         cells = []
-        for week in range(1, most + 1):
-            state = offering.weeks.get(str(week))
+        for w in range(1, most + 1):
+            state = offering.weeks.get(str(w))
             if state is None:
                 cells.append("<td class='none'></td>")
             else:
-                name = f"week {week}: {state}"
+                now = " now" if w == week else ""
                 cells.append(
-                    f"<td class='{state}' title='{name}'><span aria-hidden='true'>"
-                    f"{STYLE[state][0]}</span><span class='sr'>{name}</span></td>"
+                    f"<td class='{state}{now}' title='week {w}: {state}'>"
+                    f"<span class='glyph' aria-hidden='true'>{STYLE[state][0]}</span>"
+                    f"<span class='word'>{state}</span></td>"
                 )
         due, done = _row_counts(offering.weeks)
+        more = "".join(f"<td>{html.escape(values[n])}</td>" for _, values in extra)
         rows.append(
             f"<tr><th scope='row' class='id'>{offering.id}</th>"
-            f"<td class='module'>{html.escape(offering.module)}</td>"
+            f"<td class='module'>{html.escape(offering.module)}</td>{more}"
             f"<td class='who'>{html.escape(offering.facilitator or '—')}</td>"
             f"{''.join(cells)}<td class='count'>{done}</td><td class='count'>{due}</td></tr>"
         )
+    extra_heads = "".join(f"<th scope='col'>{name}</th>" for name, _ in extra)
+    figure_items = "".join(
+        f"<li><strong>{html.escape(value)}</strong> {html.escape(label)}</li>"
+        for value, label in figures
+    )
+    figures_html = f"<ul class='figures'>{figure_items}</ul>" if figures else ""
+    notes_html = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
+    trend_html = (
+        f"<figure class='trend'>{trend_svg}<figcaption>Share of due weeks complete, week by "
+        "week</figcaption></figure>"
+        if trend_svg
+        else ""
+    )
     screen = "".join(
         f".{state}{{background:{bg};color:{fg}}}" for state, (bg, fg) in HTML_COLOURS.items()
     )
@@ -280,8 +379,8 @@ def page(data: Report, *, title: str, caption: str) -> str:
 <table>
 <caption id="caption">{html.escape(caption)}</caption>
 <thead><tr><th scope="col" class="id">id</th><th scope="col" class="module">module</th>
-<th scope="col" class="who">facilitator</th>{head}<th scope="col" class="count">complete</th>
-<th scope="col" class="count">due</th></tr></thead>
+{extra_heads}<th scope="col" class="who">facilitator</th>{head}
+<th scope="col" class="count">complete</th><th scope="col" class="count">due</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody>
@@ -290,6 +389,8 @@ def page(data: Report, *, title: str, caption: str) -> str:
         if offerings
         else f"<p id='caption'>{html.escape(caption)}</p>\n<p>No offerings match.</p>"
     )
+    if totals is not None and by is not None:
+        body = _totals_table(totals, by, caption)
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -315,7 +416,21 @@ min-width:3.5rem;max-width:3.5rem}}
 thead .id,thead .module{{background:#f2f2f2;z-index:2}}
 .who{{text-align:left}}
 .count{{text-align:right;font-variant-numeric:tabular-nums}}
-.sr{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}}
+.sr,.word{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
+white-space:nowrap}}
+th.now{{outline:3px solid #111;outline-offset:-3px}}
+td.now{{box-shadow:inset 3px 0 0 #111,inset -3px 0 0 #111}}
+ul.figures{{list-style:none;padding:0;margin:.4rem 0 .8rem;display:flex;flex-wrap:wrap;gap:.6rem}}
+ul.figures li{{border:1px solid #999;border-radius:4px;padding:.4rem .7rem;min-width:7rem}}
+ul.figures strong{{display:block;font-size:1.6rem;line-height:1.1}}
+figure.trend{{margin:.2rem 0 .8rem}}
+figure.trend figcaption{{font-size:.85rem;color:#444}}
+svg.trend .line{{fill:none;stroke:#1a4fa0;stroke-width:2.5}}
+svg.trend .dots{{fill:#1a4fa0}}
+svg.trend .axis{{stroke:#999;stroke-width:1}}
+p.note{{color:#444;margin:.2rem 0}}
+table.totals td,table.totals th{{text-align:right}}
+table.totals th:first-child,table.totals td:first-child{{text-align:left}}
 .key{{display:inline-block;min-width:1.5em;text-align:center;border:1px solid #777}}
 ul.legend{{list-style:none;padding:0;margin:.6rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem}}
 .meaning{{color:#444}}
@@ -331,6 +446,9 @@ body{{margin:0;font-size:10pt}}
 <body>
 <main>
 <h1>{html.escape(title)}</h1>
+{figures_html}
+{notes_html}
+{trend_html}
 <p>{html.escape(totals_line(data))}.</p>
 <ul class="legend">{legend_items}</ul>
 {body}
@@ -338,6 +456,62 @@ body{{margin:0;font-size:10pt}}
 </body>
 </html>
 """
+
+
+def _totals_table(totals: Sequence[ReportTotals], by: str, caption: str) -> str:
+    """`--by` as a table: one row per group, worst first, and the total."""
+    heads = (by, "offerings", "due", "complete", "overdue", "missing", "rate")
+    rows = []
+    for row in totals:
+        rate = "n/a" if row.rate is None else f"{round(row.rate)}%"
+        name = "—" if row.group is None else str(row.group)
+        cells = [name, row.offerings, row.due, row.complete, row.late, row.missing, rate]
+        first = "th" if name == "total" else "td"
+        shown = [
+            f"<{first} scope='row'>"
+            if i == 0 and first == "th"
+            else f"<{first if i == 0 else 'td'}>"
+            for i in range(len(cells))
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(
+                f"{opening}{html.escape(str(c))}</{first if i == 0 else 'td'}>"
+                for i, (opening, c) in enumerate(zip(shown, cells, strict=True))
+            )
+            + "</tr>"
+        )
+    head = "".join(f"<th scope='col'>{h}</th>" for h in heads)
+    return (
+        f"<div class='scroll' role='region' aria-labelledby='caption' tabindex='0'>"
+        f"<table class='totals'><caption id='caption'>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def ranked_totals(rows: Sequence[ReportTotals]) -> list[ReportTotals]:
+    """`--by` for people: facilitators and modules ranked by their rate, lowest first
+    (nothing due last), weeks in their order; then the total."""
+    by_week = bool(rows) and all(isinstance(r.group, int) for r in rows)
+    ordered = (
+        list(rows)
+        if by_week
+        else sorted(rows, key=lambda r: (r.rate is None, r.rate or 0.0, -r.due, str(r.group)))
+    )
+    due = sum(r.due for r in rows)
+    complete = sum(r.complete for r in rows)
+    total = ReportTotals(
+        group="total",
+        offerings=sum(r.offerings for r in rows)
+        if not by_week
+        else max((r.offerings for r in rows), default=0),
+        due=due,
+        complete=complete,
+        late=sum(r.late for r in rows),
+        missing=sum(r.missing for r in rows),
+        rate=round(100 * complete / due, 1) if due else None,
+    )
+    return [*ordered, total]
 
 
 #: What `tracker report --by` groups by.

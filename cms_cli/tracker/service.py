@@ -24,6 +24,7 @@ from cms_cli.core.db import table_of, upsert
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment, Offering, OfferingPublic
+from cms_cli.offerings.rules import status_of
 from cms_cli.tracker import calendar
 from cms_cli.tracker.calendar import Deadlines
 from cms_cli.tracker.models import (
@@ -641,6 +642,16 @@ def report(
                 "module": offering.module,
                 "facilitator": offering.facilitator,
                 "weeks": weeks,
+                "class_code": offering._mapping["class"],
+                "mode": str(getattr(offering.mode, "value", offering.mode)),
+                "start_date": offering.start_date,
+                "status": status_of(
+                    offering.start_date,
+                    offering.end_date,
+                    offering.cancelled_at is not None,
+                    today,
+                    closed=offering.closed_at is not None,
+                ),
             }
         )
     return Report.model_validate(

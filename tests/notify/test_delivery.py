@@ -33,7 +33,8 @@ def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any
         if m["To"].addresses[0].addr_spec == "ana@uni.edu" and "week 3" in m["Subject"]
     )
     assert reminder["From"] == "registry@uni.edu"
-    assert reminder["Subject"] == "CS101 week 3: your weekly log is overdue"
+    a, b = logged["A"], logged["B"]
+    assert reminder["Subject"] == f"CS101 week 3: your weekly log is overdue (offering {a})"
     text = reminder.get_body(("plain",)).get_content()
     assert "week 3 (2026-01-19 to 2026-01-25)" in text
     # The deadline as the reader reads it, in the institution's time zone: the week ends
@@ -46,9 +47,9 @@ def test_delivery_by_email_and_inbox(cli: Cli, logged: dict[str, int], smtp: Any
     escalation = next(m for m in smtp.messages if m["To"].addresses[0].addr_spec == "dean@uni.edu")
     # Which offering, which week, and who is behind, in the subject itself.
     assert escalation["Subject"] in {
-        "CS101 week 2: the weekly log is still incomplete (Ana Lopez)",
-        "CS101 week 3: the weekly log is still not logged (Ana Lopez)",
-        "MA201 week 2: the weekly log is still not logged (Ben Ode)",
+        f"CS101 week 2: log still incomplete (Ana Lopez, offering {a})",
+        f"CS101 week 3: log still not logged (Ana Lopez, offering {a})",
+        f"MA201 week 2: log still not logged (Ben Ode, offering {b})",
     }
     statuses = {r["status"] for r in cli.ok("notify", "list", "--json").json()}
     assert statuses == {"sent"}
@@ -264,7 +265,9 @@ def test_mail_is_mail_and_says_what_is_missing(cli: Cli, logged: dict[str, int],
     assert message["Auto-Submitted"] == "auto-generated"
     assert message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
-    assert message["Subject"] == "CS101 week 2: your weekly log is incomplete"
+    assert message["Subject"] == (
+        f"CS101 week 2: your weekly log is incomplete (offering {logged['A']})"
+    )
     text = message.get_body(("plain",)).get_content()
     # week 2 of A: formative one done, the rest not started, no attendance: 1 of 7
     assert (

@@ -287,8 +287,13 @@ def test_report_outputs(cli: Cli, logged: dict[str, int], tmp_path: Path) -> Non
     assert "CS101" in table
     # the footer counts what the legend shows: every state's cells, and the weeks due
     assert "✓ complete 2   ◐ incomplete 1   ! overdue 1   ✗ missing 2   · upcoming 10" in table
-    assert "5 week(s) due: 2 complete (40%), 3 not complete (1 overdue, 2 missing)" in table
-    assert "(facilitators @uni.edu)" in table
+    assert "5 weeks due: 2 complete (40%), 3 not complete (1 overdue, 2 missing)" in table
+    # The headline first: the share complete, overdue and missing.
+    assert table.splitlines()[0] == (
+        "Running offerings: 40% complete: 2 of 5 due weeks · 1 overdue · 2 missing"
+    )
+    # What every row shares is said once, above them, not repeated in a column.
+    assert "(class 2026J; mode online; facilitators @uni.edu)" in table
     data = cli.ok("tracker", "report", "--json").json()
     assert data["states"] == {
         "complete": 2,
@@ -308,10 +313,16 @@ def test_report_outputs(cli: Cli, logged: dict[str, int], tmp_path: Path) -> Non
     assert text.startswith("<!doctype html>")
     assert "CS101" in text
     assert "title='week 3: missing'" in text
-    assert "<span class='sr'>week 3: missing</span>" in text  # named for screen readers
+    # The state's word is in the cell (read out, and what a copy of the table gives);
+    # the glyph beside it is shown only.
+    assert (
+        "<span class='glyph' aria-hidden='true'>✗</span><span class='word'>missing</span>" in text
+    )
     assert "<main>" in text
     assert '<caption id="caption">' in text
-    assert "Weekly activity compliance: all offerings; as of 2026-02-01 12:00 UTC" in text
+    assert "Weekly activity compliance: running offerings; as of 2026-02-01 12:00 UTC" in text
+    assert "<ul class='figures'><li><strong>40%</strong> complete: 2 of 5 due weeks</li>" in text
+    assert '<svg class="trend" role="img"' in text
     assert "print-color-adjust:exact" in text
     assert "@media print" in text
     assert "<strong>2</strong>" in text  # the legend's counts

@@ -418,6 +418,7 @@ thead .id,thead .module{{background:#f2f2f2;z-index:2}}
 .count{{text-align:right;font-variant-numeric:tabular-nums}}
 .sr,.word{{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
 white-space:nowrap}}
+.glyph{{user-select:none;-webkit-user-select:none}}
 th.now{{outline:3px solid #111;outline-offset:-3px}}
 td.now{{box-shadow:inset 3px 0 0 #111,inset -3px 0 0 #111}}
 ul.figures{{list-style:none;padding:0;margin:.4rem 0 .8rem;display:flex;flex-wrap:wrap;gap:.6rem}}

@@ -791,7 +791,9 @@ def test_the_report_page_is_accessible_and_names_every_cell(
     )
     assert page.locator("main table").count() == 1
     first = page.locator("tbody tr").first
-    assert "week 1: missing" in first.inner_text()  # read out, not shown
+    cell = first.locator("td.missing").first
+    assert cell.locator(".word").inner_text() == "missing"  # read out, copied
+    assert cell.locator(".glyph").get_attribute("aria-hidden") == "true"
     assert first.locator("td.count").all_inner_texts() == ["3", "10"]  # complete, due
 
 
@@ -819,15 +821,191 @@ def test_on_a_phone_the_matrix_scrolls_in_its_box(
     screenshot(page, "report-phone")
 
 
-def test_printed_the_cells_are_light_with_dark_glyphs(make_page: Any, report: str) -> None:
+def test_printed_the_cells_keep_the_screens_palette(make_page: Any, report: str) -> None:
+    """One palette for screen and paper (printed exactly): what a meeting saw on the
+    projector is what its minutes show."""
     page = make_page().page
     page.goto(report)
-    page.emulate_media(media="print")
-    missing = page.locator("td.missing").first
-    colours = missing.evaluate(
+    style = (
         "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color,"
         " getComputedStyle(e).printColorAdjust]"
     )
-    assert colours == ["rgb(243, 224, 224)", "rgb(74, 0, 0)", "exact"]
+    on_screen = {s: page.locator(f"td.{s}").first.evaluate(style) for s in STATES}
+    page.emulate_media(media="print")
+    printed = {s: page.locator(f"td.{s}").first.evaluate(style) for s in STATES}
+    assert printed == on_screen
+    assert printed["missing"] == ["rgb(61, 0, 0)", "rgb(255, 255, 255)", "exact"]
+    assert printed["complete"] == ["rgb(227, 241, 229)", "rgb(27, 94, 32)", "exact"]
     assert page.locator(".scroll").evaluate("e => getComputedStyle(e).overflowX") == "visible"
     screenshot(page, "report-print")
+
+
+# -- the report as a meeting reads it: headline figures, trend, quiet when fine ----------
+
+
+def _png_luminance(png: bytes) -> float:
+    """The mean relative luminance (0..1) of an 8-bit RGB(A) PNG, decoded here (no
+    imaging library): the rendered pixels, after any emulation of the eye."""
+    import struct
+    import zlib
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, header = 8, [], b""
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = data
+        elif kind == b"IDAT":
+            chunks.append(data)
+        pos += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
+    assert depth == 8
+    channels = {2: 3, 6: 4}[colour]
+    raw = zlib.decompress(b"".join(chunks))
+    stride = width * channels
+    rows: list[bytearray] = []
+    previous = bytearray(stride)
+    offset = 0
+    for _ in range(height):
+        kind, line = raw[offset], bytearray(raw[offset + 1 : offset + 1 + stride])
+        offset += 1 + stride
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                pred = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[i] = (line[i] + pred) & 255
+        rows.append(line)
+        previous = line
+    total = 0.0
+    for line in rows:
+        for x in range(0, stride, channels):
+            r, g, b = (line[x + k] / 255 for k in range(3))
+            total += 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return total / (width * height)
+
+
+@pytest.fixture
+def meeting_page(tmp_path: Path) -> str:
+    """A report as `tracker report --html` writes it for people: figures, the trend,
+    this week (week 4) marked."""
+    from cms_cli.tracker import headline
+
+    offerings = [
+        {
+            "id": n + 1,
+            "module": f"CS{101 + n}",
+            "facilitator": f"f{n}@uni.example",
+            "weeks": {str(w): STATES[(n + w) % 5] for w in range(1, 13)},
+            "class_code": "2026J",
+            "mode": "online" if n % 2 else "hybrid",
+            "status": "active",
+        }
+        for n in range(8)
+    ]
+    states = {s: sum(list(o["weeks"].values()).count(s) for o in offerings) for s in STATES}
+    data = Report.model_validate(
+        {
+            "expected": 10,
+            "submitted": 6,
+            "complete": 5,
+            "overdue": 5,
+            "states": states,
+            "offerings": offerings,
+        }
+    )
+    data = headline.ranked(headline.subset(data, data.offerings))
+    points = headline.trend(data)
+    page = tmp_path / "meeting.html"
+    page.write_text(
+        render.page(
+            data,
+            title="Weekly activity compliance",
+            caption="Weekly activity compliance: running offerings; as of 2026-11-30 14:05 UTC",
+            figures=headline.figures(data),
+            notes=[headline.headline(data, "Running offerings", 4), "2 completed hidden: --all"],
+            week=4,
+            trend_svg=headline.svg(points),
+        ),
+        encoding="utf-8",
+    )
+    return page.as_uri()
+
+
+def test_the_headline_comes_first_with_the_trend(
+    make_page: Any, axe_source: str, meeting_page: str
+) -> None:
+    page = make_page().page
+    page.goto(meeting_page)
+    assert axe(page, axe_source) == []
+    figures = page.locator("ul.figures li").all_inner_texts()
+    assert len(figures) == 4
+    assert figures[0].split("\n")[0].endswith("%")
+    assert page.locator("p.note").first.inner_text().startswith("Running offerings, week 4: ")
+    trend = page.locator("svg.trend")
+    assert trend.count() == 1
+    assert trend.get_attribute("aria-label").startswith("Share of due weeks complete: week 1 ")
+    assert page.locator("svg.trend polyline").count() == 1
+    assert page.locator("th.now").inner_text() == "4"
+    assert page.locator("th.now").get_attribute("aria-label") == "week 4, this week"
+    # Above the matrix: figures, then the trend, then the table.
+    tops = [
+        page.locator(sel).first.bounding_box()["y"] for sel in ("ul.figures", "svg.trend", "table")
+    ]
+    assert tops == sorted(tops)
+    screenshot(page, "report-meeting")
+
+
+def test_copying_the_matrix_gives_the_state_words(make_page: Any, meeting_page: str) -> None:
+    page = make_page().page
+    page.goto(meeting_page)
+    copied = page.evaluate(
+        """() => { const r = document.createRange();
+        r.selectNodeContents(document.querySelector('tbody'));
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+        return s.toString(); }"""
+    )
+    assert "missing" in copied
+    assert "complete" in copied
+    for glyph in ("✓", "✗", "!", "◐", "·"):
+        assert glyph not in copied
+
+
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_without_colour_complete_and_overdue_differ_in_lightness(
+    make_page: Any, meeting_page: str, media: str
+) -> None:
+    """Chromium's achromatopsia emulation (no colour at all): complete is light,
+    overdue and missing dark, in that order, on screen and on paper."""
+    page = make_page().page
+    page.goto(meeting_page)
+    page.emulate_media(media=media)
+    session = page.context.new_cdp_session(page)
+    session.send("Emulation.setEmulatedVisionDeficiency", {"type": "achromatopsia"})
+    seen = {
+        s: _png_luminance(page.locator(f"td.{s}").first.screenshot())
+        for s in ("complete", "incomplete", "overdue", "missing")
+    }
+    assert seen["complete"] - seen["overdue"] > 0.3
+    assert seen["complete"] > seen["incomplete"] > seen["overdue"] > seen["missing"]
+    screenshot(page, f"report-achromatopsia-{media}")
+
+
+def test_on_a_phone_the_headline_fits(make_page: Any, meeting_page: str) -> None:
+    page = make_page(viewport=(390, 844)).page
+    page.goto(meeting_page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator("ul.figures").bounding_box()
+    assert box is not None
+    assert box["width"] <= 390
+    screenshot(page, "report-meeting-phone")

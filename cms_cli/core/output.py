@@ -238,6 +238,8 @@ def listing(
     empty: str = "nothing to show",
     table: tuple[Sequence[str], Callable[[Row], Row]] | None = None,
     drop: Sequence[str] = (),
+    style: Callable[[Row, str], str | None] | None = None,
+    footer: str | None = None,
 ) -> None:
     """Print a listing as a table (plain rows when piped), a JSON array or CSV.
 
@@ -245,7 +247,8 @@ def listing(
     function from a row to the table's row). ``drop`` names the table's columns that
     may go when the terminal is too narrow, least important first (core.tables).
     ``--json``/``--csv`` always carry every row; people get ``view.limit`` rows and a
-    note on stderr of how many more match.
+    note on stderr of how many more match. ``style(row, column)`` colours a cell on a
+    terminal (never in a pipe); ``footer`` is a last line for people (a count).
     """
     fmt = choose(json_, csv_)
     matching = getattr(rows, "total", 0)  # core.operation.Rows: a page of how many
@@ -274,6 +277,7 @@ def listing(
         headers=[c.replace("_", " ") for c in columns],
         rows=cells,
         numeric=[_numeric(shown, c) for c in columns],
+        styles=[[style(row, c) for c in columns] for row in shown] if style else None,
     )
     if not sys.stdout.isatty():
         tables.write_plain(grid)
@@ -284,6 +288,8 @@ def listing(
             console.width = width
         laid = tables.table(grid, width=width, drop=drop, wide=view.wide, title=title)
         tables.show(console, [laid], pager=view.pager)
+    if footer:
+        message(footer)
     total = max(matching, len(rows))
     more = total - len(shown)
     if more:

@@ -37,6 +37,8 @@ class Grid:
     headers: Sequence[str]
     rows: Sequence[Sequence[str]]
     numeric: Sequence[bool]
+    #: A rich style per cell on a terminal (None: plain), the shape of ``rows``.
+    styles: Sequence[Sequence[str | None]] | None = None
 
 
 def fit(grid: Grid, width: int, drop: Sequence[str]) -> tuple[list[int], list[int]]:
@@ -114,8 +116,9 @@ def table(grid: Grid, *, width: int, drop: Sequence[str], wide: bool, title: str
             max_width=None if wide else size,
             min_width=None if wide else size,
         )
-    for row in grid.rows:
-        out.add_row(*(Text(row[i]) for i in shown))
+    for number, row in enumerate(grid.rows):
+        paint = grid.styles[number] if grid.styles is not None else [None] * len(row)
+        out.add_row(*(Text(row[i], style=paint[i] or "") for i in shown))
     return out
 
 

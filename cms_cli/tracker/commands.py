@@ -466,13 +466,18 @@ def attendance(
     run of absences and the last week attended.
 
     Managers see every offering, facilitators theirs, students their own. Filters as
-    in cms offering list.
+    in cms offering list; the running offerings unless --all or --status. For people the
+    students most at risk come first (lowest rate, then the longest run of absences),
+    present/recorded side by side, rates under 50% and 75% coloured on a terminal, and
+    a count at the end.
 
     Example: cms tracker attendance --below 75
     """
     from cms_cli.tracker import api
     from cms_cli.tracker.public import AttendanceFilters, AttendancePublic
 
+    if not all_ and status is None and offering is None:
+        status = "active"
     offerings = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
     )
@@ -481,7 +486,10 @@ def attendance(
     )
     view = View.of(limit, wide, no_pager)
     query = api.AttendanceQuery(filters=chosen)
-    rows = listed(api.attendance, query, limit=view.fetch(json_, csv_))
+    people = not (json_ or csv_)
+    rows = listed(api.attendance, query, limit=0 if people else view.fetch(json_, csv_))
+    if people:
+        rows = type(rows)(sorted(rows, key=_at_risk_first), getattr(rows, "total", None))
     listing(
         rows,
         columns(AttendancePublic),
@@ -496,7 +504,6 @@ def attendance(
                 "student",
                 "offering_id",
                 "module",
-                "weeks_recorded",
                 "present",
                 "rate",
                 "absent_run",
@@ -504,15 +511,53 @@ def attendance(
             ),
             _shown_attendance,
         ),
-        drop=("last_present_week", "module", "weeks_recorded", "present"),
+        drop=("last_present_week", "module"),
+        style=_rate_style,
+        footer=_attendance_count(rows, below, status) if people else None,
     )
 
 
+def _at_risk_first(row: Any) -> tuple[bool, float, int, str]:
+    """Lowest rate first (none recorded yet last), then the longest absence run."""
+    rate = row.rate
+    return (rate is None, rate if rate is not None else 0.0, -row.absent_run, row.student)
+
+
+def _attendance_count(rows: Any, below: float | None, status: str | None) -> str:
+    """ "10 students below 75% in 7 active offerings" (all of them, without --below)."""
+    from cms_cli.core.text import plural
+    from cms_cli.tracker.headline import percent
+
+    students = len({r.student for r in rows})
+    offerings = len({r.offering_id for r in rows})
+    under = f" below {percent(round(below), 100)}" if below is not None else ""
+    kind = f"{status} " if status else ""
+    return f"{plural(students, 'student')}{under} in {offerings} {kind}offering" + (
+        "" if offerings == 1 else "s"
+    )
+
+
+def _rate_style(row: Mapping[str, Any], column: str) -> str | None:
+    """Rates under 50% red, under 75% yellow, on a terminal."""
+    if column != "rate":
+        return None
+    rate = row.get("_rate")
+    if rate is None:
+        return None
+    return "bold red" if rate < 50 else "yellow" if rate < 75 else None
+
+
 def _shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A rate for people: "83.3%", or "none yet" before any week recorded attendance."""
+    """For people: present/recorded together, a whole-percent rate ("none yet" before
+    any week recorded attendance), "never" for a student never present."""
+
     shown = dict(row)
     rate = row.get("rate")
-    shown["rate"] = "none yet" if rate is None else f"{rate:g}%"
+    shown["_rate"] = rate
+    shown["present"] = f"{row.get('present', 0)}/{row.get('weeks_recorded', 0)}"
+    shown["rate"] = "none yet" if rate is None else f"{round(rate)}%"
+    if row.get("weeks_recorded") and row.get("last_present_week") is None:
+        shown["last_present_week"] = "never"
     return shown
 
 

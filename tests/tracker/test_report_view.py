@@ -133,3 +133,55 @@ def test_open_writes_a_page_and_opens_it(cli: Cli, meeting: dict[str, int], tmp_
     assert "<ul class='figures'>" in page.read_text()
     page.unlink()
     assert cli("tracker", "report", "--open", "--json").exit_code == 2
+
+
+def test_students_at_risk_ranked_with_a_count(cli: Cli, meeting: dict[str, int]) -> None:
+    a = str(meeting["A"])
+    cli.login("ana@uni.edu")
+    cli.ok("tracker", "log", "--offering", a, "--week", "2", "--absent", "sue@uni.edu")
+    cli.ok(
+        "tracker", "log", "--offering", a, "--week", "3",
+        "--absent", "sue@uni.edu", "--absent", "sam@uni.edu",
+    )  # fmt: skip
+    cli.login("dean@uni.edu")
+    shown = cli.ok("tracker", "attendance", "--below", "75").stdout
+    rows = [line.split("\t") for line in shown.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["sue@uni.edu", "sam@uni.edu"]  # 33% before 67%
+    assert rows[0][3] == "1/3"  # present/recorded
+    assert rows[0][4] == "33%"
+    cut = cli.ok("tracker", "attendance", "--below", "75")
+    assert cut.stderr.strip() == "2 students below 75% in 1 active offering"
+    data = cli.ok("tracker", "attendance", "--below", "75", "--json").json()
+    assert {r["student"] for r in data} == {"sue@uni.edu", "sam@uni.edu"}
+    assert list(data[0]) == [
+        "student", "offering_id", "module", "weeks_recorded", "present", "rate",
+        "absent_run", "last_present_week",
+    ]  # fmt: skip
+
+
+@pytest.mark.local_only("a pseudo-terminal of a real process")
+def test_rates_at_risk_are_coloured_on_a_terminal(cli: Cli, meeting: dict[str, int]) -> None:
+    import pexpect
+
+    a = str(meeting["A"])
+    cli.login("ana@uni.edu")
+    cli.ok("tracker", "log", "--offering", a, "--week", "2", "--absent", "sue@uni.edu")
+    cli.ok("tracker", "log", "--offering", a, "--week", "3", "--absent", "sue@uni.edu")
+    cli.login("dean@uni.edu")
+    env = {**os.environ, **{k: v for k, v in cli.env.items() if v is not None}}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "cms_cli", "tracker", "attendance", "--no-pager"],
+        env={**env, "TERM": "xterm-256color", "FORCE_COLOR": "1"},
+        dimensions=(30, 80),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    text = (child.before or "").replace("\r", "")
+    sue = next(line for line in text.splitlines() if "sue@uni.edu" in line)
+    sam = next(line for line in text.splitlines() if "sam@uni.edu" in line)
+    assert "\x1b[1;31m33%" in sue  # under 50%: red
+    assert "\x1b[" not in sam.split("100%")[0][-12:]  # at 100%: plain
+    assert "2 students in 1 active offering" in text

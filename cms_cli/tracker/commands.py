@@ -379,7 +379,9 @@ def report(
         week=week,
     )
     if trend:
-        lines.append(trend)
+        import textwrap
+
+        lines += textwrap.wrap(trend, console.width if on_screen else 10_000)
     tables.show(console, lines, pager=not no_pager)
 
 

@@ -191,14 +191,27 @@ def terminal(
         kept.append((name, values))
     widths = [max(cell_len(name), *(cell_len(v) for v in values)) for name, values in kept]
     label = sum(w + len(GAP) for w in widths)
-    if fit and label + WEEK * most > console.width and kept[-1][0] == "facilitator":
-        cut = min(widths[-1], max(FACILITATOR_CUT, len("facilitator")))
-        if widths[-1] > cut:  # long addresses are cut (with …) before the weeks band
+
+    def too_wide() -> bool:
+        return fit and label + WEEK * most > console.width
+
+    # Too wide for the weeks: the facilitator gives way first (cut to FACILITATOR_CUT,
+    # then as far as its header, then left out), class and mode last; then the weeks
+    # go into bands.
+    for floor in (FACILITATOR_CUT, len("facilitator"), 0):
+        if not too_wide() or kept[-1][0] != "facilitator":
+            break
+        if floor == 0:
+            label -= widths.pop() + len(GAP)
+            kept.pop()
+            continue
+        cut = max(floor, widths[-1] - (label + WEEK * most - console.width))
+        if widths[-1] > cut:
             label -= widths[-1] - cut
             widths[-1] = cut
             kept[-1] = (kept[-1][0], [_cut(v, cut) for v in kept[-1][1]])
     per = most
-    if fit and label + WEEK * most > console.width:
+    if too_wide():
         per = max(4, (console.width - label) // WEEK)
 
     def row_label(values: Sequence[str]) -> str:
@@ -227,8 +240,9 @@ def terminal(
         if per < most:
             lines += ["", paint(f"weeks {first} to {last}", "bold")]
         if week is not None and first <= week <= last:
-            at = cell_len(head) + WEEK * (week - first)
-            lines.append(" " * at + paint(" ▾ now", "bold"))
+            at = cell_len(head) + WEEK * (week - first) + 1  # the glyph's column
+            mark = "▾ now" if at + 5 <= width else "now ▾"
+            lines.append(" " * (at if mark[0] == "▾" else at - 4) + paint(mark, "bold"))
         numbers = "".join(
             paint(f"{w:>2}", "reverse bold") + " " if w == week else f"{w:>2} "
             for w in range(first, last + 1)

@@ -41,7 +41,12 @@ CONTRACT = {
 
 @pytest.mark.parametrize("model", list(CONTRACT), ids=lambda m: m.__name__)
 def test_each_public_model_shows_the_contracts_fields_in_order(model: type) -> None:
-    assert columns(model) == tuple(CONTRACT[model].split())
+    from cms_cli.tracker.public import VIEW_FIELDS
+
+    # A report row also carries what only the people's views use; --json leaves it out
+    # (tests/tracker/test_report_view.py reads the JSON itself).
+    shown = tuple(c for c in columns(model) if not (model is ReportRow and c in VIEW_FIELDS))
+    assert shown == tuple(CONTRACT[model].split())
 
 
 def test_a_model_dumps_under_the_contracts_names() -> None:

@@ -134,14 +134,22 @@ def test_every_listing_fits(busy: Cli, columns: int) -> None:
 
 
 def test_the_report_fits_80_columns_and_bands_weeks_that_do_not(busy: Cli) -> None:
-    shown = screen(busy, "tracker", "report", "--no-pager", columns=80)
+    # --all: every offering of the term, running or not (by default only the running)
+    shown = screen(busy, "tracker", "report", "--all", "--no-pager", columns=80)
     assert all(width(line) <= 80 for line in shown), "\n".join(shown)
     rows = [line for line in shown if re.match(r"\s*\d+  ", line)]
     assert len(rows) == 12  # 12 weeks at most: one band
-    assert any("maria.fernanda.de.los.a…" in row for row in rows)  # cut, not wrapped
-    narrow = screen(busy, "tracker", "report", "--no-pager", columns=60)
+    assert any("maria.fernanda" in row and "…" in row for row in rows)  # cut, not wrapped
+    # Narrower: the facilitator gives way (class and mode stay), then the weeks band.
+    narrow = screen(busy, "tracker", "report", "--all", "--no-pager", columns=60)
     assert all(width(line) <= 60 for line in narrow), "\n".join(narrow)
-    assert any(line.startswith("weeks 1 to") for line in narrow)
+    header = next(line for line in narrow if line.startswith("id  "))
+    assert "facilitator" not in header
+    assert "class" in header
+    assert "mode" in header
+    banded = screen(busy, "tracker", "report", "--all", "--no-pager", columns=44)
+    assert all(width(line) <= 44 for line in banded), "\n".join(banded)
+    assert any(line.startswith("weeks 1 to") for line in banded)
 
 
 def test_long_output_goes_through_the_pager_on_a_terminal_only(busy: Cli, tmp_path: Path) -> None:

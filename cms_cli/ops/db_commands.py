@@ -179,6 +179,15 @@ def restore(
     invocation().may_create = True  # restoring onto a new machine makes its database
     config = invocation().config()
     revision, counts = transfer.inspect_backup(file)
+    alive = transfer.live_workers(engine_of(config))
+    if alive:
+        from cms_cli.core.errors import Conflict
+
+        raise Conflict(
+            f"a worker is running on this database ({', '.join(alive[:3])}): a restore "
+            "under it would race its writes; nothing was changed",
+            hint="stop the workers and cms serve first (systemctl stop cms-worker cms-serve)",
+        )
     confirm(
         f"Replace everything in {mask_url(config.database_url)} with {display_name(file)} "
         f"({sum(counts.values()):,} rows, schema {revision})?",

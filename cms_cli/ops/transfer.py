@@ -145,6 +145,12 @@ def require_empty(engine: Engine, revision: str, where: str) -> bool:
         )
     if current is None and not counts:
         return True
+    if current is not None and current != revision:
+        # An empty cms schema of another revision (a copy that stopped while it built
+        # the schema: DDL is not transactional on MySQL): its tables go, and the copy
+        # starts again.
+        empty(engine)
+        return True
     if current != revision:
         raise Conflict(
             f"{where} has an empty schema at {current or 'no revision'}, the source is at "
@@ -183,6 +189,7 @@ def copy_database(
     where: str = "the target",
     progress: Progress = _quiet,
     build: bool | None = None,
+    keep: tuple[str, ...] = (),
 ) -> Transfer:
     """Copy every cms row of ``source`` into the empty ``target`` (schema built at the
     source's revision), ids kept, counts compared before the commit."""
@@ -200,14 +207,22 @@ def copy_database(
             with target.connect() as conn:
                 migrate.migrate_on(conn, "upgrade", revision)
         source_tables = _tables(src)
-        expected = _counts(src, source_tables)
         done = Transfer(revision=revision)
         with target.connect() as out:
             target_tables = _tables(out)
             out.rollback()
+            foreign = sorted(set(source_tables.tables) - set(target_tables.tables) - NOT_COPIED)
+            if foreign:
+                raise ValidationError(
+                    f"the source has table(s) cms {revision} does not have "
+                    f"({', '.join(foreign[:5])}); nothing was copied",
+                    hint="a cms database holds cms's tables only",
+                )
+            expected = _counts(src, source_tables)
             with _loading(out), out.begin():
+                skipped = NOT_COPIED - set(keep)
                 for table in target_tables.sorted_tables:
-                    if table.name in NOT_COPIED or table.name not in source_tables.tables:
+                    if table.name in skipped or table.name not in source_tables.tables:
                         continue
                     done.tables[table.name] = _copy_table(
                         src, source_tables.tables[table.name], out, table, progress
@@ -217,6 +232,8 @@ def copy_database(
                 _verify(expected, found)
                 if out.dialect.name == "sqlite":
                     migrate._foreign_keys_hold(out)
+                else:
+                    _references_hold(out, target_tables)
     done.seconds = time.monotonic() - started
     return done
 
@@ -239,6 +256,30 @@ def _copy_table(
         copied += len(rows)
         progress(target.name, copied)
     return copied
+
+
+def _references_hold(out: sa.Connection, metadata: sa.MetaData) -> None:
+    """On MySQL (loaded with its checks off): ValidationError, and a rollback, when a row
+    refers to one that is not there. One query per foreign key."""
+    for table in metadata.sorted_tables:
+        for key in table.foreign_keys:
+            column, parent = key.parent, key.column
+            if column.table is not table:
+                continue
+            dangling = out.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(
+                    column.is_not(None),
+                    ~sa.exists().where(parent == column),
+                )
+            ).scalar_one()
+            if dangling:
+                raise ValidationError(
+                    f"{dangling} row(s) of {table.name} refer to a missing "
+                    f"{parent.table.name}; nothing was copied",
+                    hint="the source is damaged: use another backup",
+                )
 
 
 def _forget_workers(out: sa.Connection, metadata: sa.MetaData) -> None:
@@ -299,8 +340,14 @@ def backup(source: Engine, path: Path, *, progress: Progress = _quiet) -> Transf
 
     started = time.monotonic()
     partial = _partial(path)
-    partial.unlink(missing_ok=True)
-    private_file(partial)
+    try:
+        partial.unlink(missing_ok=True)
+        private_file(partial)
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot write a backup beside {path} ({exc.strerror})",
+            hint="choose a file in a folder you may write to",
+        ) from None
     try:
         if source.dialect.name == "sqlite":
             done = _sqlite_backup(source, partial)
@@ -406,21 +453,126 @@ def empty(engine: Engine) -> None:
             metadata.drop_all(conn)
 
 
+def _same_file(path: Path, target: Engine) -> bool:
+    database = target.url.database if target.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return False
+    try:
+        return Path(database).exists() and path.resolve().samefile(Path(database).resolve())
+    except OSError:
+        return False
+
+
+def live_workers(target: Engine, within: float = 15.0) -> list[str]:
+    """Workers whose heartbeat is fresh (they write to ``target`` now): a restore
+    under them would race their writes."""
+    from datetime import timedelta
+
+    from cms_cli.core import clock
+
+    try:
+        with target.connect() as conn:
+            if "worker_heartbeat" not in sa.inspect(conn).get_table_names():
+                return []
+            table = sa.table(
+                "worker_heartbeat", sa.column("name"), sa.column("seen_at"), sa.column("stopped_at")
+            )
+            since = (clock.now() - timedelta(seconds=within)).replace(tzinfo=None)
+            rows = conn.execute(
+                sa.select(table.c.name).where(
+                    table.c.stopped_at.is_(None), table.c.seen_at >= since
+                )
+            ).all()
+            conn.rollback()
+    except sa.exc.DBAPIError:
+        return []
+    return [str(r[0]) for r in rows]
+
+
 def restore(path: Path, target: Engine, *, progress: Progress = _quiet) -> Transfer:
-    """`cms db restore FILE`: the configured database emptied, then the file copied in
-    and brought to this cms's schema. The file is checked before anything is dropped."""
+    """`cms db restore FILE`: the file is checked, then copied whole into a staging
+    SQLite file beside it (schema built at its revision, every count and reference
+    checked, brought to this cms's schema): any problem stops there, the configured
+    database untouched. Then the staged copy goes in: on SQLite in one step (SQLite's
+    backup, a single transaction), on MySQL by emptying the database and loading it
+    again. Sweep marks come along (the same deployment), worker heartbeats do not."""
+    if _same_file(path, target):
+        raise ValidationError(
+            "that file is the database cms uses now: restore from a backup of it",
+            hint="cms db backup FILE writes one",
+        )
     inspect_backup(path)
     started = time.monotonic()
-    source = readonly_engine(path)
+    staging = path.with_name(f".{path.name}.restoring")
+    _remove_sqlite(staging)
+    from cms_cli.core.files import private_file
+
+    private_file(staging)
     try:
-        empty(target)
-        done = copy_database(source, target, build=True, progress=progress)
+        stage = make_engine(f"sqlite:///{staging}")
+        source = readonly_engine(path)
+        try:
+            done = _checked_copy(source, stage, keep=("sweep_mark",), progress=progress)
+            if done.revision != migrate.SCHEMA_HEAD:
+                with stage.connect() as conn:
+                    migrate.migrate_on(conn, "upgrade", "head")
+                done.upgraded_to = migrate.SCHEMA_HEAD
+        finally:
+            source.dispose()
+            stage.dispose()
+        _single_file(staging)
+        if target.dialect.name == "sqlite":
+            _sqlite_replace(staging, target)
+        else:
+            empty(target)
+            staged = readonly_engine(staging)
+            try:
+                copy_database(staged, target, build=True, keep=("sweep_mark",))
+            except BaseException as exc:
+                raise InternalError(
+                    f"the restore stopped while loading ({type(exc).__name__}: "
+                    f"{str(exc)[:160]}): the database is empty now",
+                    hint="run the restore again (the backup file is fine)",
+                ) from exc
+            finally:
+                staged.dispose()
     finally:
-        source.dispose()
-    if done.revision != migrate.SCHEMA_HEAD:
-        with target.connect() as conn:
-            migrate.migrate_on(conn, "upgrade", "head")
-        done.upgraded_to = migrate.SCHEMA_HEAD
+        _remove_sqlite(staging)
     migrate.forget_schema_checks()
     done.seconds = time.monotonic() - started
     return done
+
+
+def _checked_copy(
+    source: Engine, stage: Engine, *, keep: tuple[str, ...], progress: Progress
+) -> Transfer:
+    """The copy into the staging file; what makes a backup unusable is a ValidationError
+    (exit 1), never an internal error."""
+    try:
+        return copy_database(source, stage, build=True, keep=keep, progress=progress)
+    except (sa.exc.NoSuchTableError, sa.exc.DBAPIError, InternalError) as exc:
+        if isinstance(exc, sa.exc.DBAPIError) and "disk" in str(exc).lower():
+            raise
+        reason = exc.message if isinstance(exc, InternalError) else f"{type(exc).__name__}"
+        raise ValidationError(
+            f"the backup cannot be restored ({reason}); nothing was changed",
+            hint="use another backup, or report it with --debug",
+        ) from exc
+
+
+def _sqlite_replace(staging: Path, target: Engine) -> None:
+    """The staged database copied over the live one in one step (SQLite's online
+    backup into it: one transaction; readers see the old or the new)."""
+    with target.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        staged = sqlite3.connect(staging)
+        try:
+            staged.backup(raw)
+        finally:
+            staged.close()
+        conn.rollback()
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

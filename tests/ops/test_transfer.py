@@ -4,6 +4,7 @@ databases and in both directions; bad files and occupied targets change nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -289,3 +290,73 @@ def test_backup_refuses_a_folder_and_a_missing_one(cli: Cli, db_url: str, tmp_pa
     nowhere = cli("db", "backup", str(tmp_path / "no" / "such" / "b.sqlite"), env=here)
     assert nowhere.exit_code == 1
     assert "does not exist" in nowhere.stderr
+
+
+def test_a_restore_that_cannot_finish_changes_nothing(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    """Every check runs on a staged copy before the database is touched: a backup with
+    a broken reference, with a table cms does not have, or the live database itself
+    as the file is refused (exit 1) and the database is as it was."""
+    cli.bootstrap()
+    here = {"CMS_DATABASE_URL": db_url}
+    before = contents(db_url)
+    good = tmp_path / "good.sqlite"
+    assert cli("db", "backup", str(good), env=here).exit_code == 0
+    dangling = tmp_path / "dangling.sqlite"
+    shutil.copy(good, dangling)
+    with sqlite3.connect(dangling) as conn:
+        conn.execute(
+            "INSERT INTO enrolment (offering_id, student_id, created_at) "
+            "VALUES (999999, 1, '2026-01-01 00:00:00')"
+        )
+    foreign = tmp_path / "foreign.sqlite"
+    shutil.copy(good, foreign)
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE evil (a)")
+        conn.execute("INSERT INTO evil VALUES (1)")
+    for file in (dangling, foreign):
+        refused = cli("db", "restore", str(file), "--yes", env=here)
+        assert refused.exit_code == 1, (file, refused)
+        assert "nothing was changed" in refused.stderr or "nothing was copied" in refused.stderr
+        assert contents(db_url) == before, file
+        assert not list(tmp_path.glob(".*restoring*"))
+    if db_url.startswith("sqlite"):
+        live = sa.make_url(db_url).database
+        itself = cli("db", "restore", str(live), "--yes", env=here)
+        assert itself.exit_code == 1
+        assert "the database cms uses now" in itself.stderr
+        assert contents(db_url) == before
+
+
+def test_a_restore_refuses_while_a_worker_runs(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    cli.bootstrap()
+    here = {"CMS_DATABASE_URL": db_url}
+    file = tmp_path / "b.sqlite"
+    assert cli("db", "backup", str(file), env=here).exit_code == 0
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    sql(
+        db_url,
+        "INSERT INTO worker_heartbeat (name, started_at, seen_at, scheduler) "
+        "VALUES ('host:1', :n, :n, 0)",
+        {"n": now},
+    )
+    busy = cli("db", "restore", str(file), "--yes", env={**here, "CMS_NOW": None})  # type: ignore[dict-item]
+    assert busy.exit_code == 6
+    assert "a worker is running on this database (host:1)" in busy.stderr
+
+
+@pytest.mark.mysql
+def test_a_copy_that_stopped_while_building_the_schema_runs_again(
+    cli: Cli, db_url: str, other_url: str
+) -> None:
+    """A copy killed while it built the target's tables (DDL is not transactional on
+    MySQL) leaves empty cms tables at some revision: the next copy starts again."""
+    cli.bootstrap()
+    partial = cli("db", "upgrade", "0003", env={"CMS_DATABASE_URL": other_url, "CMS_NOW": None})  # type: ignore[dict-item]
+    assert partial.exit_code == 0, partial
+    copied = cli("db", "copy", "--to", other_url, "--yes", env={"CMS_DATABASE_URL": db_url})
+    assert copied.exit_code == 0, copied
+    assert sql(other_url, "SELECT COUNT(*) FROM app_user") == 1

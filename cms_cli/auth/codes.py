@@ -67,6 +67,16 @@ def _mail_ready(config: Config, hint: str) -> None:
         )
 
 
+def forget_codes(session: Session, user_id: int | None) -> None:
+    """The account's unused codes are void: its password was set by a manager, or it was
+    deactivated (a code e-mailed before must not undo either)."""
+    session.execute(
+        sa.delete(AccessCode).where(
+            col(AccessCode.user_id) == user_id, col(AccessCode.used_at).is_(None)
+        )
+    )
+
+
 def _issue(session: Session, user: User, purpose: str, now: datetime, hours: int) -> str:
     """A new code for ``user``: the earlier unused ones of the same purpose go."""
     assert user.id is not None
@@ -95,7 +105,7 @@ def _message(user: User, code: str, purpose: str, expires: datetime, config: Con
 
     local = expires.astimezone(config.tz)
     until = f"{local:%A %d %B %Y, %H:%M} ({config.settings.timezone})"
-    server = config.settings.server_url
+    server = config.settings.public_url or config.settings.server_url
     where = f"cms --server {server} auth accept {code}" if server else f"cms auth accept {code}"
     if purpose == INVITE:
         subject = "Your cms account: set your password"
@@ -121,24 +131,38 @@ def _message(user: User, code: str, purpose: str, expires: datetime, config: Con
     return Message(to=user.email, name=user.name, subject=subject, text=text, html=html)
 
 
-def _send_after_commit(session: Session, config: Config, messages: list[Message]) -> None:
+def _send_after_commit(
+    session: Session, config: Config, messages: list[Message], *, quiet: bool = False
+) -> None:
     """Send ``messages`` once the transaction has committed (never while it holds a
-    lock); a failure is exit 7, the codes saved but unused."""
+    lock). A failure is exit 7 naming who got their code and who did not (``quiet``:
+    logged only, for `auth forgot`, whose answer must not depend on the account)."""
     if not messages:
         return
     from cms_cli.core.session import after_commit
 
     def send() -> None:
+        import logging
+
         from cms_cli.notify.delivery import close_connections, send_email
 
+        sent: list[str] = []
         try:
             for message in messages:
                 send_email(config, message)
+                sent.append(message.to)
         except Exception as exc:
+            if quiet:
+                logging.getLogger("cms.auth").warning(
+                    "a reset code was not e-mailed (%s)", type(exc).__name__
+                )
+                return
+            missed = [m.to for m in messages if m.to not in sent]
+            said = f"; sent to {', '.join(sent)}" if sent else ""
             raise Unavailable(
-                f"the mail server did not take the e-mail ({type(exc).__name__}: "
-                f"{str(exc)[:120]}); no code was sent",
-                hint="check cms doctor (smtp), then run the command again: it sends new codes",
+                f"the mail server did not take the e-mail to {', '.join(missed[:5])} "
+                f"({type(exc).__name__}: {str(exc)[:100]}){said}",
+                hint=f"check cms doctor (smtp), then invite {', '.join(missed[:5])} again",
             ) from exc
         finally:
             close_connections()
@@ -210,7 +234,7 @@ def forgot(session: Session, email: str, *, config: Config, source: str | None =
     code = _issue(session, user, RESET, now, hours)
     expires = now + timedelta(hours=hours)
     audit.record(session, None, "forgot", "user", address, after={"expires_at": expires})
-    _send_after_commit(session, config, [_message(user, code, RESET, expires, config)])
+    _send_after_commit(session, config, [_message(user, code, RESET, expires, config)], quiet=True)
     return answer
 
 

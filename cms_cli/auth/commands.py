@@ -121,12 +121,20 @@ def logout() -> None:
     Example: cms auth logout
     """
     from cms_cli.auth import api, credentials
+    from cms_cli.core.config import forget_server
+    from cms_cli.core.errors import Unavailable
 
     store = _store()
-    done = call(api.logout, api.Nothing())
+    try:
+        done = call(api.logout, api.Nothing())
+    except Unavailable as exc:
+        # The server cannot be reached: this machine forgets all the same, and says the
+        # session could not be revoked (it ends at its expiry, or by a manager).
+        credentials.delete(current().config())
+        forget_server(current().config())
+        warning(f"{exc.message}: the session was forgotten here but not revoked on the server")
+        raise
     credentials.delete(current().config())
-    from cms_cli.core.config import forget_server
-
     forget_server(current().config())
     result(f"Logged out {done.email}.")
     if store == "env":

@@ -437,6 +437,9 @@ def set_password(
     user.updated_at = clock.now()
     _unlock(session, user.email)
     _revoke_all(session, user)
+    from cms_cli.auth.codes import forget_codes
+
+    forget_codes(session, user.id)  # an invitation e-mailed before must not undo it
     audit.record(session, actor, "set-password", "user", user.email)
     return user
 
@@ -466,6 +469,9 @@ def set_active(session: Session, actor: User, email: str, active: bool) -> Stand
     user.updated_at = clock.now()
     if not active:
         _revoke_all(session, user)
+        from cms_cli.auth.codes import forget_codes
+
+        forget_codes(session, user.id)  # a deactivated account's codes are void
     audit.record(
         session,
         actor,

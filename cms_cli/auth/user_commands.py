@@ -113,6 +113,14 @@ def import_(
     from cms_cli.core.csvfile import header_first, upload
 
     columns = IMPORT_COLUMNS
+    config = current().config()
+    if invite_ and not dry_run and not current().server_url and not config.settings.smtp_url:
+        from cms_cli.core.errors import Unavailable
+
+        raise Unavailable(  # before anything is written: the invitations could not go
+            "e-mail is off (no CMS_SMTP_URL): --invite e-mails each account a code",
+            hint="configure smtp_url, or import without --invite and invite later",
+        )
     report = call(api.importing, upload(file, dry_run), ask=header_first(columns))
     import_result(report, "account", json_=json_ and not invite_)
     if invite_ and not dry_run:
@@ -263,6 +271,8 @@ def deactivate(
         already = f"; {gone.already} inactive already" if gone.already else ""
         verb = "would be deactivated (dry run)" if dry_run else "deactivated"
         result(f"{n} student(s) of {code} {verb}{kept}{already}.")
+        for email in gone.accounts:
+            result(f"  {email}")
         return
     assert email is not None
     if dry_run:

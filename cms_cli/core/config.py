@@ -97,9 +97,12 @@ class Settings(BaseModel):
     #: The sweep leaves an offering alone this many days after its last day (its last
     #: weeks' reminders and escalations go out meanwhile); `offering close` at once.
     remind_days_after_end: int = Field(default=14, ge=0, le=3650)
-    #: Each sweep prunes the outbox rows (sent or failed, of closed or cancelled
+    #: Each sweep prunes the outbox rows (sent or failed, of closed
     #: offerings) older than this many days, and their inbox items; 0 keeps them all.
     outbox_retention_days: int = Field(default=0, ge=0, le=36500)
+    #: `cms serve`: the address its clients use (https://cms.uni.example), named in the
+    #: invitations and resets it e-mails (`cms --server URL auth accept CODE`).
+    public_url: str | None = None
     #: How long an invitation or password-reset code stays valid (`cms auth accept`).
     invite_hours: int = Field(default=72, ge=1, le=24 * 60)
     delivery_attempts: int = Field(default=5, ge=1, le=20)
@@ -124,6 +127,15 @@ class Settings(BaseModel):
     # Work factor of password hashes. 12 in production; the test suite lowers it
     # (CMS_BCRYPT_ROUNDS) so that hundreds of logins stay fast. Not a config-file key.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    @field_validator("database_url", "redis_url", "smtp_url", "server_url", "public_url")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        """A URL whose address can be read, or a clear error (never an internal one,
+        never a message quoting part of a password)."""
+        if value:
+            check_url_shape(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -235,6 +247,22 @@ def load_config(profile: str | None = None) -> Config:
             hint="check the environment and " + str(where.config_file),
         ) from exc
     return _as_client(Config(settings=settings, profile=name, paths=where, file_found=found))
+
+
+def check_url_shape(url: str) -> None:
+    """ValueError unless ``url``'s host and port can be read: a user or password with
+    ``@``, ``:`` or ``/`` in it must be percent-encoded (%40, %3A, %2F)."""
+    parts = urlsplit(url)
+    if parts.netloc.count("@") > 1:
+        raise ValueError(
+            "more than one @ in the address: write an @ of the user or password as %40"
+        )
+    try:
+        parts.port  # noqa: B018  (reading it checks it)
+    except ValueError:
+        raise ValueError(
+            "the port is not a number (a : or / in the password must be written %3A, %2F)"
+        ) from None
 
 
 def server_file(config: Config) -> Path:

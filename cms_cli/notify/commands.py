@@ -122,7 +122,7 @@ def prune(
     json_: JsonOpt = False,
 ) -> None:
     """Delete old outbox history: notifications sent or failed before DATE, of offerings
-    closed or cancelled, with their inbox items (operator).
+    closed by cms offering close, with their inbox items (operator).
 
     Rows still waiting are never touched, nor those of offerings the sweep may still
     visit (it would write them again). Audited. The outbox_retention_days setting has

@@ -4,10 +4,11 @@ matter again.
 A notification row is what makes the sweep's "never twice" hold: the sweep writes one
 per (recipient, kind, offering, week, ...) and skips those that exist. So only rows the
 sweep can never want again are deleted: rows already `sent` or `failed` (never one
-waiting), of offerings the sweep leaves alone for good (closed by `cms offering close`,
-or cancelled). Their inbox items go with them. Deliveries never slow down as the
-history grows (every statement after the claim goes by id; bench/notify.py (d)); the
-point of pruning is the size of the database and of its backups.
+waiting), of offerings the sweep leaves alone for good (closed by `cms offering close`;
+not cancelled ones, which may be reinstated). Their inbox items go with them.
+Deliveries never slow down as the history grows (every statement after the claim
+goes by id; bench/notify.py (d)): the point of pruning is the size of the database
+and of its backups.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ OFFERING = table_of(Offering)
 
 
 def _prunable(before: datetime) -> sa.ColumnElement[bool]:
-    ended = sa.select(OFFERING.c.id).where(
-        sa.or_(OFFERING.c.closed_at.is_not(None), OFFERING.c.cancelled_at.is_not(None))
-    )
+    # Closed only: a closed offering is never swept again (nothing reopens it), where a
+    # cancelled one may be reinstated (`offering update --status active`) and swept.
+    ended = sa.select(OFFERING.c.id).where(OFFERING.c.closed_at.is_not(None))
     return sa.and_(
         OUTBOX.c.created_at < before,
         OUTBOX.c.status.in_([NotificationStatus.sent.value, NotificationStatus.failed.value]),

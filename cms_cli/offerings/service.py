@@ -300,6 +300,7 @@ def check_load(
         .where(
             Offering.facilitator_id == facilitator.id,
             col(Offering.cancelled_at).is_(None),
+            col(Offering.closed_at).is_(None),  # a term closed early frees its people
             col(Offering.start_date) <= end,
             col(Offering.end_date) >= start,
         )

@@ -253,11 +253,16 @@ def _target_url(url: str, source: str) -> str:
     """The target's URL checked: a database cms can use, and not the source itself."""
     import sqlalchemy as sa
 
+    from cms_cli.core.config import check_url_shape
     from cms_cli.core.errors import ValidationError
 
     try:
+        check_url_shape(url)
+    except ValueError as exc:
+        raise ValidationError(f"--to: {exc}") from None
+    try:
         parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):
         raise ValidationError(
             "--to is not a database URL",
             hint="e.g. mysql+pymysql://user:pw@host/cms or sqlite:////srv/cms/cms.db",

@@ -94,13 +94,14 @@ def choose_offering(
 
 
 def active_offerings(session: Session, actor: User, today: date) -> list[Offering]:
-    """The facilitator's offerings running today (not cancelled), by id."""
+    """The facilitator's offerings running today (not cancelled, not closed), by id."""
     return list(
         session.exec(
             select(Offering)
             .where(
                 Offering.facilitator_id == actor.id,
                 col(Offering.cancelled_at).is_(None),
+                col(Offering.closed_at).is_(None),
                 col(Offering.start_date) <= today,
                 col(Offering.end_date) >= today,
             )

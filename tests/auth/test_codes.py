@@ -95,7 +95,7 @@ def test_an_smtp_server_that_is_down_sends_no_code(cli: Cli, people: dict[str, s
         "user", "invite", "sam@uni.edu", env={"CMS_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"}
     )
     assert down.exit_code == 7
-    assert "no code was sent" in down.stderr
+    assert "did not take the e-mail to sam@uni.edu" in down.stderr
 
 
 def test_forgot_answers_alike_and_a_reset_ends_the_sessions(
@@ -184,3 +184,47 @@ def test_two_accepts_of_one_code_at_once_one_wins(
     assert codes == [0, 4]
     winners = [n for n in range(2) if login(cli, "sam@uni.edu", f"racing-pass-{n}") == 0]
     assert len(winners) == 1
+
+
+def test_a_code_is_void_once_a_manager_sets_the_password_or_deactivates(
+    cli: Cli, people: dict[str, str], mail: Any
+) -> None:
+    cli.ok("user", "invite", "sam@uni.edu", "sue@uni.edu")
+    codes = {m["To"].addresses[0].addr_spec: code_in(m) for m in mail.messages}
+    cli.ok("user", "set-password", "sam@uni.edu", "--password-stdin", input="manager-set-1\n" * 2)
+    cli.ok("user", "deactivate", "sue@uni.edu", "--yes")
+    cli.ok("user", "activate", "sue@uni.edu")
+    assert accept(cli, codes["sam@uni.edu"]).exit_code == 4
+    assert accept(cli, codes["sue@uni.edu"]).exit_code == 4
+
+
+def test_forgot_says_the_same_when_the_mail_server_refuses(
+    cli: Cli, people: dict[str, str], mail: Any
+) -> None:
+    mail.refuse["sam@uni.edu"] = "550 5.1.1 no such mailbox"
+    known = cli("auth", "forgot", "--email", "sam@uni.edu")
+    unknown = cli("auth", "forgot", "--email", "nobody@uni.edu")
+    assert (
+        (known.exit_code, known.stdout) == (unknown.exit_code, unknown.stdout) == (0, SAME + "\n")
+    )
+
+
+def test_one_refused_mailbox_is_named_and_the_others_codes_stand(
+    cli: Cli, people: dict[str, str], mail: Any
+) -> None:
+    mail.refuse["sue@uni.edu"] = "550 5.1.1 no such mailbox"
+    partly = cli("user", "invite", "sam@uni.edu", "sue@uni.edu")
+    assert partly.exit_code == 7
+    assert "did not take the e-mail to sue@uni.edu" in partly.stderr
+    assert "sent to sam@uni.edu" in partly.stderr
+    assert accept(cli, code_in(mail.messages[0])).exit_code == 0  # sam's code works
+
+
+@pytest.mark.local_only("the client's own configuration")
+def test_import_invite_without_mail_writes_nothing(cli: Cli, manager: str, tmp_path: Path) -> None:
+    file = tmp_path / "staff.csv"
+    file.write_text("email,name,role\neve@uni.edu,Eve Ng,facilitator\n")
+    refused = cli("user", "import", str(file), "--invite", env={"CMS_SMTP_URL": None})
+    assert refused.exit_code == 7
+    emails = {u["email"] for u in cli.ok("user", "list", "--json").json()}
+    assert "eve@uni.edu" not in emails

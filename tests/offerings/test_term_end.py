@@ -98,18 +98,20 @@ def test_deactivate_a_class_students_who_have_nothing_running(
     running = create(cli, klass="2026K", cohort="Cohort B", start="2026-01-12", end="2026-05-01")
     cli.ok("offering", "enrol", str(running), "--student", "sue@uni.edu")
     early = cli.ok("user", "deactivate", "--class", "2026J", "--role", "student", "--dry-run")
-    assert early.stdout.strip() == (
+    assert early.stdout.splitlines()[0] == (
         "0 student(s) of 2026J would be deactivated (dry run); 2 kept (enrolled in a running "
         "offering)."
     )
     cli.ok("offering", "close", "--class", "2026J", "--yes")
     dry = cli.ok("user", "deactivate", "--class", "2026J", "--dry-run")
     assert "1 student(s) of 2026J would be deactivated (dry run); 1 kept" in dry.stdout
+    assert "  sam@uni.edu" in dry.stdout.splitlines()
     assert cli("user", "deactivate", "--class", "2026J").exit_code == 2  # no --yes, no TTY
     done = cli.ok("user", "deactivate", "--class", "2026J", "--role", "student", "--yes")
-    assert done.stdout.strip() == (
-        "1 student(s) of 2026J deactivated; 1 kept (enrolled in a running offering)."
-    )
+    assert done.stdout.splitlines() == [
+        "1 student(s) of 2026J deactivated; 1 kept (enrolled in a running offering).",
+        "  sam@uni.edu",  # whom, by name
+    ]
     users = {u["email"]: u["is_active"] for u in cli.ok("user", "list", "--json").json()}
     assert (users["sam@uni.edu"], users["sue@uni.edu"]) == (False, True)
     gone = cli("auth", "login", "--email", "sam@uni.edu", "--password-stdin", input=PASSWORD + "\n")
@@ -132,8 +134,9 @@ def test_deactivate_a_class_students_who_have_nothing_running(
 def test_prune_lets_go_of_closed_history_only(
     cli: Cli, logged: dict[str, int], db_url: str
 ) -> None:
-    """Only rows sent or failed, of closed or cancelled offerings, created before the
-    day; their inbox items go too; a sweep afterwards writes none of them again."""
+    """Only rows sent or failed, of closed offerings, created before the day; their
+    inbox items go too; a sweep afterwards writes none of them again. (Not those of a
+    cancelled offering: it may be reinstated, and swept again.)"""
     a, b = logged["A"], logged["B"]
     cli.ok("notify", "sweep")
     sql(db_url, "UPDATE notification SET status = 'sent' WHERE offering_id = :a", {"a": a})
@@ -147,8 +150,7 @@ def test_prune_lets_go_of_closed_history_only(
         "INSERT INTO inbox_item (user_id, notification_id, subject, body, created_at) "
         "SELECT recipient_id, id, 's', 'b', created_at FROM notification",
     )
-    cli.ok("offering", "cancel", str(a), "--yes")
-    cli.ok("offering", "close", "--class", "2026J", "--yes")  # B: closed
+    cli.ok("offering", "close", "--class", "2026J", "--yes")  # A and B: closed
     later = {"CMS_NOW": "2026-02-10T12:00:00+00:00"}
     dry = cli.ok("notify", "prune", "--before", "2026-02-05", "--dry-run", "--json", env=later)
     assert dry.json() == {"deleted": 0, "prunable": total - 1, "dry_run": True}
@@ -186,3 +188,23 @@ def test_a_retention_setting_prunes_at_each_sweep(
     gone = {"CMS_NOW": "2026-02-12T12:00:00+00:00", "CMS_OUTBOX_RETENTION_DAYS": "7"}
     cli.ok("notify", "sweep", env=gone)
     assert sql(db_url, "SELECT COUNT(*) FROM notification WHERE offering_id = :b", {"b": b}) == 0
+
+
+def test_prune_keeps_a_cancelled_offerings_history(
+    cli: Cli, logged: dict[str, int], db_url: str
+) -> None:
+    """A cancelled offering may be reinstated and swept again: its history stays, so
+    nothing already sent goes out twice."""
+    a = logged["A"]
+    cli.ok("notify", "sweep")
+    sql(db_url, "UPDATE notification SET status = 'sent'")
+    before = sql(db_url, "SELECT COUNT(*) FROM notification WHERE offering_id = :a", {"a": a})
+    cli.ok("offering", "cancel", str(a), "--yes")
+    later = {"CMS_NOW": "2026-02-10T12:00:00+00:00"}
+    done = cli.ok("notify", "prune", "--before", "2026-02-05", "--yes", "--json", env=later)
+    assert done.json()["deleted"] == 0
+    cli.ok("offering", "update", str(a), "--status", "active")
+    swept = cli.ok("notify", "sweep", "--json").json()
+    assert (swept["reminders"], swept["escalations"]) == (0, 0)
+    after = sql(db_url, "SELECT COUNT(*) FROM notification WHERE offering_id = :a", {"a": a})
+    assert after == before

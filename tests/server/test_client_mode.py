@@ -26,7 +26,9 @@ def laptop(tmp_path: Path, cli: Cli) -> Cli:
     """A fresh laptop: no database, no server configured, no time zone of its own."""
     home = tmp_path / "laptop"
     home.mkdir()
-    env: dict[str, str] = {"CMS_HOME": str(home), "CMS_NOW": cli.env["CMS_NOW"]}
+    env: dict[str, str] = {"CMS_HOME": str(home)}
+    if cli.env.get("CMS_NOW"):
+        env["CMS_NOW"] = cli.env["CMS_NOW"]
     for key in ("CMS_DATABASE_URL", "CMS_SERVER_URL", "CMS_TIMEZONE"):
         env[key] = None  # type: ignore[assignment]  # unset for the runner
     return Cli(home, env)
@@ -86,3 +88,21 @@ def test_the_health_check_says_the_time_zone(cli: Cli, paris: str) -> None:
     assert urllib.parse.urlsplit(paris).scheme == "http"
     health = httpx.get(paris + "/health", timeout=10).json()
     assert health["timezone"] == PARIS
+
+
+def test_logout_forgets_here_when_the_server_is_gone(
+    cli: Cli, manager: str, tmp_path: Path
+) -> None:
+    from servers import free_port
+
+    far = laptop(tmp_path, cli)
+    gone = f"http://127.0.0.1:{free_port()}"
+    (far.home / "server-default.json").write_text(
+        json.dumps({"url": gone, "timezone": None, "remembered": True})
+    )
+    (far.home / "token-default").write_text("a-token-of-a-session\n")
+    out = far("auth", "logout")
+    assert out.exit_code == 7
+    assert "forgotten here but not revoked on the server" in out.stderr
+    assert not (far.home / "server-default.json").exists()
+    assert not (far.home / "token-default").exists()

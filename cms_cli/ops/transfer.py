@@ -486,7 +486,11 @@ def live_workers(target: Engine, within: float = 15.0) -> list[str]:
             conn.rollback()
     except sa.exc.DBAPIError:
         return []
-    return [str(r[0]) for r in rows]
+    from cms_cli.notify.worker import alive_here
+
+    # On this host the process table says more than a heartbeat (a worker stopped by
+    # SIGKILL, or one run on a frozen clock): a worker whose process is gone is not there.
+    return [str(r[0]) for r in rows if alive_here(str(r[0])) is not False]
 
 
 def restore(path: Path, target: Engine, *, progress: Progress = _quiet) -> Transfer:

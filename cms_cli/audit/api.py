@@ -18,11 +18,13 @@ class AuditQuery(Model):
     #: Who did it: an e-mail, or "system".
     actor_email: str | None = Field(default=None, alias="actor")
     since: date | None = None
+    #: With ``entity``: one object's history (an offering's id, a user's e-mail...).
+    entity_id: str | None = Field(default=None, alias="id")
 
 
 listing = Operation(
     name="audit.list",
-    summary="Audit events, oldest first (managers).",
+    summary="Audit events, newest first (managers).",
     method="GET",
     path="/audit",
     input=AuditQuery,

@@ -36,21 +36,29 @@ def list_(
         str | None, typer.Option("--actor", help="Who did it: an e-mail, or 'system'.")
     ] = None,
     since: Annotated[datetime | None, day("--since", "From this day on.")] = None,
+    id_: Annotated[
+        str | None,
+        typer.Option("--id", help="With --entity: one object's history (an id, an e-mail)."),
+    ] = None,
     json_: JsonOpt = False,
     csv_: CsvOpt = False,
     limit: LimitOpt = DEFAULT_LIMIT,
     wide: WideOpt = False,
     no_pager: NoPagerOpt = False,
 ) -> None:
-    """List audit events, oldest first.
+    """List audit events, newest first.
 
-    Example: cms audit list --entity user --since 2026-09-01 --json
+    --entity with --id gives one object's history (an offering's id, a user's e-mail).
+
+    Example: cms audit list --entity offering --id 9
     """
     from cms_cli.audit import api
     from cms_cli.audit.public import AuditEventPublic, with_change
 
     view = View.of(limit, wide, no_pager)
-    query = api.AuditQuery(entity=entity, actor=actor, since=since.date() if since else None)
+    query = api.AuditQuery(
+        entity=entity, actor=actor, since=since.date() if since else None, id=id_
+    )
     rows = listed(api.listing, query, limit=view.fetch(json_, csv_))
     listing(
         rows,

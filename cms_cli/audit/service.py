@@ -76,10 +76,17 @@ def list_events(
     entity: str | None = None,
     actor_email: str | None = None,
     since: date | None = None,
+    entity_id: str | None = None,
     tz: ZoneInfo,
 ) -> list[AuditEventPublic]:
-    """Events oldest first; ``since`` is a day in the institution's time zone. Managers."""
+    """Events newest first (today's change at the top); ``since`` is a day in the
+    institution's time zone; ``entity_id`` with ``entity``, one object's history.
+    Managers."""
     require(actor, Role.manager)
+    if entity_id is not None and entity is None:
+        from cms_cli.core.errors import UsageError
+
+        raise UsageError("--id goes with --entity (e.g. --entity offering --id 9)")
     query = select(AuditEvent)
     if entity is not None:
         if entity not in ENTITIES:
@@ -87,10 +94,13 @@ def list_events(
                 f"unknown entity {entity!r}", hint="entities: " + ", ".join(ENTITIES)
             )
         query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id.strip().lower())
     if actor_email is not None:
         query = query.where(AuditEvent.actor == actor_email.strip().lower())
     if since is not None:
         start = datetime.combine(since, time.min, tzinfo=tz)
         query = query.where(col(AuditEvent.at) >= start)
-    events = session.exec(query.order_by(col(AuditEvent.at), col(AuditEvent.id))).all()
+    newest = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+    events = session.exec(newest).all()
     return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]

@@ -14,7 +14,9 @@ def test_writes_are_audited_with_before_and_after(cli: Cli, people: dict[str, st
     events = cli.ok("audit", "list", "--json").json()
     assert list(events[0]) == FIELDS
     actions = [(e["actor"], e["action"], e["entity"], e["entity_id"]) for e in events]
-    assert actions[0] == ("system", "bootstrap", "user", "dean@uni.edu")
+    # Newest first: today's change at the top, the bootstrap at the bottom.
+    assert actions[0] == ("dean@uni.edu", "deactivate", "user", "ben@uni.edu")
+    assert actions[-1] == ("system", "bootstrap", "user", "dean@uni.edu")
     assert ("dean@uni.edu", "login", "session", "1") in actions
     assert ("dean@uni.edu", "create", "user", "ana@uni.edu") in actions
     deactivation = next(e for e in events if e["action"] == "deactivate")
@@ -22,7 +24,18 @@ def test_writes_are_audited_with_before_and_after(cli: Cli, people: dict[str, st
     assert deactivation["after"]["is_active"] is False
     assert all("password" not in str(e) for e in events)
     times = [e["at"] for e in events]
-    assert times == sorted(times)
+    assert times == sorted(times, reverse=True)
+
+
+def test_one_objects_history(cli: Cli, people: dict[str, str]) -> None:
+    cli.ok("user", "deactivate", "ben@uni.edu", "--yes")
+    cli.ok("user", "activate", "ben@uni.edu")
+    ben = cli.ok("audit", "list", "--entity", "user", "--id", "BEN@uni.edu", "--json").json()
+    assert [e["action"] for e in ben] == ["activate", "deactivate", "create"]
+    assert {e["entity_id"] for e in ben} == {"ben@uni.edu"}
+    alone = cli("audit", "list", "--id", "ben@uni.edu")
+    assert alone.exit_code == 2
+    assert "--id goes with --entity" in alone.stderr
 
 
 def test_filters(cli: Cli, people: dict[str, str]) -> None:

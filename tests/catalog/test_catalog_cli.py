@@ -131,7 +131,7 @@ def test_everyone_reads_only_managers_write(cli: Cli, people: dict[str, str]) ->
 def test_catalog_writes_are_audited(cli: Cli, manager: str) -> None:
     cli.ok("module", "add", "CS101", "--name", "Intro", "--credits", "5")
     cli.ok("module", "deactivate", "CS101")
-    events = cli.ok("audit", "list", "--entity", "module", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "module", "--json").json()[::-1]
     assert [(e["action"], e["entity_id"]) for e in events] == [
         ("create", "CS101"),
         ("deactivate", "CS101"),

@@ -57,7 +57,7 @@ def test_a_student_at_risk_is_told_to_the_facilitator_once(
     assert {(r["recipient"], r["offering_id"], r["week"]) for r in rows} == {("ana@uni.edu", a, 0)}
     assert sweep(cli)["attendance"] == 0  # never twice
     assert len(attendance_rows(cli)) == 2
-    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()[::-1]
     assert [e["after"]["attendance"] for e in events if e["action"] == "sweep"] == [0, 2]
 
 

@@ -133,7 +133,7 @@ def test_smtp_down_retries_then_fails_then_retry_delivers(
     assert "1 notification(s) queued again" in again.stdout
     assert delivery.deliver(target, config) == "sent"
     assert len(smtp.messages) == 1
-    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "notification", "--json").json()[::-1]
     assert [e["action"] for e in events] == ["sweep", "retry"]
     assert (events[0]["actor"], events[0]["after"]) == (
         "system",

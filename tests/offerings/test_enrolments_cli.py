@@ -40,7 +40,7 @@ def test_enrol_and_unenrol(cli: Cli, term: dict[str, str]) -> None:
     assert missing.exit_code == 3
     assert "not enrolled" in missing.stderr
     actions = [
-        e["action"] for e in cli.ok("audit", "list", "--entity", "enrolment", "--json").json()
+        e["action"] for e in cli.ok("audit", "list", "--entity", "enrolment", "--json").json()[::-1]
     ]
     assert actions == ["enrol", "unenrol"]
 

@@ -363,7 +363,7 @@ def test_update(cli: Cli, term: dict[str, str]) -> None:
         "offering", "update", str(offering_id), "--facilitator", "ana@uni.edu", "--no-facilitator"
     )
     assert both.exit_code == 1
-    events = cli.ok("audit", "list", "--entity", "offering", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "offering", "--json").json()[::-1]
     update = next(e for e in events if e["action"] == "update")
     assert update["before"]["facilitator"] == "ana@uni.edu"
     assert update["after"]["facilitator"] == "ben@uni.edu"
@@ -414,7 +414,7 @@ def test_cancel_and_reinstate(cli: Cli, term: dict[str, str]) -> None:
     cli.ok("offering", "update", str(offering_id), "--status", "cancelled")
     assert cli.ok("offering", "show", str(offering_id), "--json").json()["status"] == "cancelled"
     actions = [
-        e["action"] for e in cli.ok("audit", "list", "--entity", "offering", "--json").json()
+        e["action"] for e in cli.ok("audit", "list", "--entity", "offering", "--json").json()[::-1]
     ]
     assert actions == ["create", "cancel", "update", "update"]
 

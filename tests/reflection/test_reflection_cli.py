@@ -65,7 +65,7 @@ def test_a_new_submission_replaces_the_old(
     cli.login("dean@uni.edu")
     rows = cli.ok("reflection", "list", "--offering", str(a), "--json").json()
     assert [(r["language"], r["answers"]["question1"]) for r in rows] == [("en", "Projects")]
-    events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()[::-1]
     assert [e["action"] for e in events] == ["submit", "replace"]
     assert events[1]["before"]["answers"]["question1"] == "The labs"
 
@@ -256,7 +256,7 @@ def test_a_drop_box_of_200_files_with_2_bad_stores_nothing(
     listed = cli.ok("reflection", "list", "--offering", str(a), "--limit", "0")
     assert listed.stdout.splitlines()[-1] == "200 of 202 enrolled students (99 %)"
     cli.login("dean@uni.edu")
-    events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()[::-1]
     assert len(events) == 200
     assert {e["actor"] for e in events} == {"ana@uni.edu"}
 

@@ -78,7 +78,7 @@ def test_rows_create_and_update_with_the_fields_they_give(
     assert (again["created"], again["updated"]) == (0, 3)
     assert week(cli, a, 1) | {"updated_at": None} == first | {"updated_at": None}
     cli.login("dean@uni.edu")
-    events = cli.ok("audit", "list", "--entity", "log", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "log", "--json").json()[::-1]
     assert events[-1]["action"] == "import"
     assert events[-1]["actor"] == "ana@uni.edu"
     assert events[-1]["after"] == {"created": 0, "updated": 3}

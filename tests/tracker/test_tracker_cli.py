@@ -179,7 +179,7 @@ def test_a_manager_may_log_and_is_audited(cli: Cli, offerings: dict[str, int]) -
     a = str(offerings["A"])
     cli.ok("tracker", "log", "--offering", a, "--week", "1", "--formative-one", "done")
     cli.ok("tracker", "log", "--offering", a, "--week", "1", "--formative-two", "pending")
-    events = cli.ok("audit", "list", "--entity", "log", "--json").json()
+    events = cli.ok("audit", "list", "--entity", "log", "--json").json()[::-1]
     assert [(e["actor"], e["action"], e["entity_id"]) for e in events] == [
         ("dean@uni.edu", "create", f"{a}/1"),
         ("dean@uni.edu", "update", f"{a}/1"),
@@ -354,7 +354,7 @@ def test_delete(cli: Cli, logged: dict[str, int]) -> None:
     assert cli("tracker", "delete", "--offering", "999", "--week", "1", "--yes").exit_code == 3
     events = [
         e
-        for e in cli.ok("audit", "list", "--entity", "log", "--json").json()
+        for e in cli.ok("audit", "list", "--entity", "log", "--json").json()[::-1]
         if e["action"] == "delete"
     ]
     assert events[0]["before"]["complete"] is True

@@ -463,12 +463,14 @@ def _same_file(path: Path, target: Engine) -> bool:
         return False
 
 
-def live_workers(target: Engine, within: float = 15.0) -> list[str]:
+def live_workers(target: Engine) -> list[str]:
     """Workers whose heartbeat is fresh (they write to ``target`` now): a restore
-    under them would race their writes."""
+    under them would race their writes. Fresh: younger than STALE_HEARTBEAT, as
+    `cms doctor` judges it."""
     from datetime import timedelta
 
     from cms_cli.core import clock
+    from cms_cli.notify.worker import STALE_HEARTBEAT
 
     try:
         with target.connect() as conn:
@@ -477,7 +479,7 @@ def live_workers(target: Engine, within: float = 15.0) -> list[str]:
             table = sa.table(
                 "worker_heartbeat", sa.column("name"), sa.column("seen_at"), sa.column("stopped_at")
             )
-            since = (clock.now() - timedelta(seconds=within)).replace(tzinfo=None)
+            since = (clock.now() - timedelta(seconds=STALE_HEARTBEAT)).replace(tzinfo=None)
             rows = conn.execute(
                 sa.select(table.c.name).where(
                     table.c.stopped_at.is_(None), table.c.seen_at >= since

@@ -8,7 +8,7 @@ contract's order and fields, and every offering the filters match.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ def subset(data: Report, rows: Sequence[ReportRow]) -> Report:
     )
 
 
-def row_counts(weeks: dict[str, str]) -> tuple[int, int, int]:
+def row_counts(weeks: Mapping[str, str]) -> tuple[int, int, int]:
     """(weeks due, complete, overdue or missing) of one row."""
     due = sum(1 for s in weeks.values() if s in DUE)
     done = sum(1 for s in weeks.values() if s == "complete")

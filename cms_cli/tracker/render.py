@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cms_cli.core.errors import UsageError
+from cms_cli.tracker.headline import row_counts
 from cms_cli.tracker.public import ReportTotals
 
 if TYPE_CHECKING:
@@ -120,13 +121,6 @@ def totals_line(data: Report) -> str:
         f"({percent(data.complete, expected)}), {late} not complete{split}; "
         f"{data.submitted} submitted"
     )
-
-
-def _row_counts(weeks: Mapping[str, str]) -> tuple[int, int]:
-    """(weeks due, of them complete) for one offering."""
-    due = sum(1 for s in weeks.values() if s in ("complete", "overdue", "missing"))
-    done = sum(1 for s in weeks.values() if s == "complete")
-    return due, done
 
 
 def _facilitators(offerings: Sequence[ReportRow]) -> tuple[list[str], str | None]:
@@ -356,7 +350,7 @@ def page(
                     f"<span class='glyph' aria-hidden='true'>{STYLE[state][0]}</span>"
                     f"<span class='word'>{state}</span></td>"
                 )
-        due, done = _row_counts(offering.weeks)
+        due, done, _ = row_counts(offering.weeks)
         more = "".join(f"<td>{html.escape(values[n])}</td>" for _, values in extra)
         rows.append(
             f"<tr><th scope='row' class='id'>{offering.id}</th>"

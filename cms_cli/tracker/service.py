@@ -587,9 +587,6 @@ def list_logs(
 
 
 #: A matrix cell's states, in the order the legend and the footer show them.
-CELL_STATES = ("complete", "incomplete", "overdue", "missing", "upcoming")
-
-
 def cell_state(due: bool, log_complete: bool | None) -> str:
     """complete, overdue, missing (due), incomplete, upcoming (not yet due)."""
     if log_complete:

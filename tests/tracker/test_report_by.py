@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,14 +61,18 @@ def test_totals_per_facilitator_module_and_week(cli: Cli, logged: dict[str, int]
     assert "nothing due" in human
 
 
-def test_filters_apply_and_bad_uses_are_refused(cli: Cli, logged: dict[str, int]) -> None:
+def test_filters_apply_and_bad_uses_are_refused(
+    cli: Cli, logged: dict[str, int], tmp_path: Path
+) -> None:
     assert [r["module"] for r in totals(cli, "module", "--module", "MA201")] == ["MA201"]
     assert totals(cli, "facilitator", "--module", "XX999") == []
     wrong = cli("tracker", "report", "--by", "day")
     assert wrong.exit_code == 2
     assert "--by must be facilitator, module or week (got 'day')" in wrong.stderr
-    both = cli("tracker", "report", "--by", "nothing", "--html", "x.html")
+    page = tmp_path / "x.html"
+    both = cli("tracker", "report", "--by", "nothing", "--html", str(page))
     assert both.exit_code == 2
+    assert not page.exists()
     cli.login("ana@uni.edu")
     assert cli("tracker", "report", "--by", "week").exit_code == 5
 

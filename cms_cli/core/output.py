@@ -240,11 +240,16 @@ def listing(
     drop: Sequence[str] = (),
     style: Callable[[Row, str], str | None] | None = None,
     footer: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> None:
     """Print a listing as a table (plain rows when piped), a JSON array or CSV.
 
     ``table`` optionally gives people other columns than scripts get: (columns, a
-    function from a row to the table's row). ``drop`` names the table's columns that
+    function from a row to the table's row); a cell that is a core.relative ``Ago`` or
+    ``Due`` reads "3 Dec 19:14 · 2 min ago" on a terminal and the absolute time when
+    piped. ``headers`` renames the table's columns for people (the piped header keeps
+    the keys). On a terminal a column that is empty on every shown row is left out
+    (unless ``--wide``). ``drop`` names the table's columns that
     may go when the terminal is too narrow, least important first (core.tables).
     ``--json``/``--csv`` always carry every row; people get ``view.limit`` rows and a
     note on stderr of how many more match. ``style(row, column)`` colours a cell on a
@@ -270,16 +275,24 @@ def listing(
     if table is not None:
         columns, shape = table[0], table[1]
         shown = [shape(row) for row in shown]
+    tty = sys.stdout.isatty()
     tz = _local_zone()
-    cells = [[_flat_cell(row.get(c), tz) for c in columns] for row in shown]
+    from cms_cli.core.clock import now as clock_now
+
+    now = clock_now() if tty else None
+    cells = [[_flat_cell(row.get(c), tz, now) for c in columns] for row in shown]
+    names = [(headers or {}).get(c, c.replace("_", " ")) for c in columns]
+    kept = list(range(len(columns)))
+    if tty and not view.wide:
+        kept = [i for i in kept if i == 0 or any(row[i] for row in cells)]
     grid = tables.Grid(
-        keys=columns,
-        headers=[c.replace("_", " ") for c in columns],
-        rows=cells,
-        numeric=[_numeric(shown, c) for c in columns],
-        styles=[[style(row, c) for c in columns] for row in shown] if style else None,
+        keys=[columns[i] for i in kept],
+        headers=[names[i] for i in kept],
+        rows=[[row[i] for i in kept] for row in cells],
+        numeric=[_numeric(shown, columns[i]) for i in kept],
+        styles=([[style(row, columns[i]) for i in kept] for row in shown] if style else None),
     )
-    if not sys.stdout.isatty():
+    if not tty:
         tables.write_plain(grid)
     else:
         console = stdout_console()
@@ -306,8 +319,16 @@ def _numeric(rows: Sequence[Row], column: str) -> bool:
     )
 
 
-def _flat_cell(value: Any, tz: Any) -> str:
-    """A cell on one line: newlines become spaces, tabs and other controls visible."""
+def _flat_cell(value: Any, tz: Any, now: datetime | None = None) -> str:
+    """A cell on one line: newlines become spaces, tabs and other controls visible.
+    A time for people (core.relative) reads relatively when ``now`` is given (a
+    terminal), else as the absolute time."""
+    from cms_cli.core import relative
+
+    if isinstance(value, relative.Ago):
+        return relative.ago_cell(value, tz, now) if now else _cell(value.at, tz)
+    if isinstance(value, relative.Due):
+        return relative.due_cell(value, tz, now) if now else _cell(value.at, tz)
     text = value if isinstance(value, str) else _cell(value, tz)
     return neutralise(text.replace("\n", " "))
 

@@ -1,9 +1,11 @@
 """Listings for people: a table fitted to the terminal, plain rows when piped, a pager
 when long.
 
-On a terminal a table never wraps a cell: when it is wider than the screen, the
-columns a listing names as least important drop first (``drop``, in that order), then
-the widest values are cut with ``…``; ``--wide`` shows every column in full. When
+On a terminal a table never wraps a cell: when it is wider than the screen, a column
+whose value is the same on every row drops first (a facilitator's own address in their
+own listing; its value is then named once in the title), then the columns a listing
+names as least important (``drop``, in that order), then the widest values are cut
+with ``…``; ``--wide`` shows every column in full. When
 stdout is not a terminal, the same rows are printed as tab-separated lines with a
 header and nothing cut (what ``gh`` does), so ``grep``, ``cut -f`` and ``sort`` work.
 Long output on a terminal goes through ``$PAGER`` (else ``less -FRX``) unless
@@ -41,12 +43,20 @@ class Grid:
     styles: Sequence[Sequence[str | None]] | None = None
 
 
+def constant(values: Sequence[str]) -> str | None:
+    """The one value every row has in a column (None when they differ, or when there
+    are fewer than two rows: one row's values are all "the same")."""
+    seen = set(values)
+    return seen.pop() if len(seen) == 1 and len(values) > 1 else None
+
+
 def fit(grid: Grid, width: int, drop: Sequence[str]) -> tuple[list[int], list[int]]:
     """The columns to show (indexes) and each one's width, for a screen ``width`` wide.
 
-    Columns in ``drop`` go first, in that order, until the rest fit at their natural
-    width; then the widest columns are narrowed together (never below their header or
-    six characters) so that the table fits, values being cut with ``…``.
+    Columns whose value is the same on every row go first (never the first column, the
+    row's name), then those in ``drop``, in that order, until the rest fit at their
+    natural width; then the widest columns are narrowed together (never below their
+    header or six characters) so that the table fits, values being cut with ``…``.
     """
     from rich.cells import cell_len
 
@@ -56,7 +66,8 @@ def fit(grid: Grid, width: int, drop: Sequence[str]) -> tuple[list[int], list[in
     def total(indexes: list[int]) -> int:
         return sum(natural[i] for i in indexes) + GAP * (len(indexes) - 1)
 
-    for key in drop:
+    same = [grid.keys[i] for i in range(1, len(grid.keys)) if constant(_column(grid, i))]
+    for key in [*same, *(k for k in drop if k not in same)]:
         if total(shown) <= width:
             break
         if key in grid.keys and len(shown) > 1:
@@ -98,7 +109,7 @@ def table(grid: Grid, *, width: int, drop: Sequence[str], wide: bool, title: str
     else:
         shown, widths = fit(grid, width, drop)
     out = Table(
-        title=title,
+        title=titled(grid, shown, title),
         title_justify="left",
         title_style="bold",
         header_style="bold",
@@ -120,6 +131,23 @@ def table(grid: Grid, *, width: int, drop: Sequence[str], wide: bool, title: str
         paint = grid.styles[number] if grid.styles is not None else [None] * len(row)
         out.add_row(*(Text(row[i], style=paint[i] or "") for i in shown))
     return out
+
+
+def titled(grid: Grid, shown: Sequence[int], title: str | None) -> str | None:
+    """``title`` naming the values of the columns left out because every row has the
+    same one: "Weekly logs (facilitator ana.lopez@uni.example)"."""
+    named = []
+    for index in range(len(grid.keys)):
+        same = None if index in shown else constant(_column(grid, index))
+        if same:
+            named.append(f"{grid.headers[index]} {same}")
+    if not named:
+        return title
+    return f"{title or ''} ({'; '.join(named)})".strip()
+
+
+def _column(grid: Grid, index: int) -> list[str]:
+    return [row[index] for row in grid.rows]
 
 
 def write_plain(grid: Grid) -> None:

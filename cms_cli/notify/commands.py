@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -188,8 +189,24 @@ def list_(
         title="Notifications",
         noun="notifications",
         empty="no notifications",
-        drop=("sent_at", "attempts", "created_at", "kind", "week", "offering_id"),
+        table=(columns(NotificationPublic), _shown_notification),
+        headers={"offering_id": "offering", "created_at": "created", "sent_at": "sent"},
+        # kind stays: a reminder and an escalation are different things to act on
+        drop=("sent_at", "attempts", "created_at", "week", "offering_id", "last_error"),
     )
+
+
+def _shown_notification(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A notification's row for people: times with how long ago; no week for an
+    attendance alert (it is about the offering, not one week)."""
+    from cms_cli.core.relative import Ago
+
+    shown = dict(row)
+    if row.get("kind") == "attendance":
+        shown["week"] = None
+    shown["created_at"] = Ago(row["created_at"])
+    shown["sent_at"] = Ago(row["sent_at"]) if row.get("sent_at") is not None else None
+    return shown
 
 
 @app.command()
@@ -240,13 +257,24 @@ def inbox(
         title="Inbox",
         noun="notifications",
         empty="no unread notifications",
-        # "read at" only when read ones are listed: for unread ones it is always empty
+        # "read" only when read ones are listed: for unread ones it is always empty
         table=(
             ("id", "created_at", "subject", "read_at") if all_ else ("id", "created_at", "subject"),
-            dict,
+            _shown_item,
         ),
-        drop=("read_at", "created_at"),
+        headers={"created_at": "received", "read_at": "read"},
+        drop=("read_at",),  # the subject is cut before "received" goes
     )
+
+
+def _shown_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An inbox item's row for people: when it came and was read, with how long ago."""
+    from cms_cli.core.relative import Ago
+
+    shown = dict(row)
+    shown["created_at"] = Ago(row["created_at"])
+    shown["read_at"] = Ago(row["read_at"]) if row.get("read_at") is not None else None
+    return shown
 
 
 @inbox_app.command()

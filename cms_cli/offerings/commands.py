@@ -153,7 +153,9 @@ def list_(
         noun="offerings",
         empty="no offerings match",
         table=(TABLE_COLUMNS, _shown_offering),
-        drop=("weeks", "class", "enrolled", "end_date", "mode", "cohort", "status"),
+        # class and mode tell two offerings of a module apart: they stay; a long address
+        # is cut rather than the row losing what tells it apart
+        drop=("weeks", "enrolled", "end_date", "cohort"),
     )
 
 

@@ -214,20 +214,27 @@ def list_(
         title="Weekly logs",
         noun="weeks",
         empty="no logs match",
-        drop=("updated_at", "due_at", "module"),
+        drop=("updated_at", "module", "due_at"),
         table=(
             ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
             _shown_log,
         ),
+        headers={"offering_id": "offering", "due_at": "due", "updated_at": "updated"},
     )
 
 
 def _shown_log(row: Mapping[str, Any]) -> dict[str, Any]:
     """A log's row for people: completion as a percentage, a week with no log at all
-    said as such (not a 0 % log), a blank facilitator as a dash."""
+    said as such (not a 0 % log), a blank facilitator as a dash, the deadline with how
+    late it is ("21 Jul · 19 weeks late") and the last change with how long ago."""
+    from cms_cli.core.relative import Ago, Due
+
     shown = dict(row)
-    shown["completion"] = "no log" if row.get("updated_at") is None else f"{row['completion']}%"
+    updated = row.get("updated_at")
+    shown["completion"] = "no log" if updated is None else f"{row['completion']}%"
     shown["facilitator"] = row.get("facilitator") or "—"
+    shown["due_at"] = Due(row["due_at"], met=bool(row.get("complete")))
+    shown["updated_at"] = Ago(updated) if updated is not None else None
     return shown
 
 

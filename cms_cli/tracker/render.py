@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cms_cli.core.errors import UsageError
+from cms_cli.core.tables import constant
 from cms_cli.tracker.headline import row_counts
 from cms_cli.tracker.public import ReportTotals
 
@@ -133,12 +134,6 @@ def _facilitators(offerings: Sequence[ReportRow]) -> tuple[list[str], str | None
     return [e or "—" for e in emails], None
 
 
-def _constant(values: Sequence[str]) -> str | None:
-    """The one value every row has in a column (None when they differ, or no rows)."""
-    seen = set(values)
-    return seen.pop() if len(seen) == 1 and len(values) > 1 else None
-
-
 def terminal(
     data: Report,
     console: Console,
@@ -177,7 +172,7 @@ def terminal(
     shared: list[str] = []
     kept = []
     for name, values in columns:
-        same = _constant(values) if name in ("class", "mode", "facilitator") else None
+        same = constant(values) if name in ("class", "mode", "facilitator") else None
         if not any(values) or same is not None:
             if same:
                 shared.append(f"{name} {same}{domain or '' if name == 'facilitator' else ''}")
@@ -334,7 +329,7 @@ def page(
             ("class", [o.class_code for o in offerings]),
             ("mode", [o.mode for o in offerings]),
         )
-        if any(values) and _constant(values) is None
+        if any(values) and constant(values) is None
     ]
     rows = []
     for n, offering in enumerate(offerings):

@@ -89,20 +89,118 @@ def test_tables_fit_the_terminal_and_never_wrap_a_cell(busy: Cli, columns: int) 
     shown = screen(busy, "offering", "list", "--no-pager", columns=columns)
     assert all(width(line) <= columns for line in shown), "\n".join(shown)
     title, header, _rule, *rows = shown
-    assert title.strip() == "Offerings"
+    # values every row shares are named once ("weeks 8; enrolled 0") when room is short
+    assert title.startswith("Offerings (")
+    assert "weeks 8" in title
     assert len(rows) == 12  # one line per offering: nothing wrapped
     for kept in ("id", "module", "facilitator", "start date"):
         assert kept in header
     if columns == 80:
         assert "weeks" not in header
-        assert "class" not in header
+        assert "cohort" not in header
+        # class and mode tell CS101 2026J online from CS101 2026K hybrid: they stay
+        assert "class" in header
+        assert "mode" in header
         assert any("…" in row for row in rows)  # the long address is cut, not wrapped
+        assert len({re.sub(r"^\s*\d+\s+", "", row) for row in rows}) > 6
     else:  # room for more columns, and for the long values whole
-        for column in ("cohort", "mode", "status"):
+        for column in ("class", "mode", "status"):
             assert column in header
+        # the 50-character cohort goes before class and mode would (issue 27.2)
+        assert "cohort" not in header
         assert "…" not in "\n".join(rows)
         assert "maria.fernanda.de.los.angeles.gutierrez@faculty.uni.edu" in "\n".join(rows)
-        assert "Cohort of the Evening Programme for Working Adults" in "\n".join(rows)
+
+
+def test_a_column_the_same_on_every_row_goes_first_and_is_named_once(busy: Cli) -> None:
+    """Ana's own listings: her address on every row is said once in the title, and the
+    room goes to what tells her rows apart."""
+    busy.login("ana@uni.edu")
+    shown = screen(busy, "offering", "list", "--no-pager", columns=80)
+    title, header, _rule, *rows = shown
+    assert title.startswith("Offerings (")
+    assert "facilitator ana@uni.edu" in title
+    assert "facilitator" not in header
+    assert "class" in header
+    assert "mode" in header
+    assert rows
+    assert not any("ana@uni.edu" in row for row in rows)
+    # Room enough for everything: nothing is left out, nothing named in the title.
+    wide = screen(busy, "offering", "list", "--no-pager", columns=200)
+    assert wide[0].strip() == "Offerings"
+    assert "facilitator" in wide[1]
+    # Piped, every column is there on every row, for cut and grep.
+    piped = busy.ok("offering", "list").stdout.splitlines()
+    assert "facilitator" in piped[0].split("\t")
+    assert all("ana@uni.edu" in line for line in piped[1:])
+
+
+def test_times_read_relatively_on_a_terminal_and_whole_in_a_pipe(
+    cli: Cli, logged: dict[str, int]
+) -> None:
+    """Now is Sun 1 Feb 2026 12:00 UTC. Offering A's week 2 (a log, not complete) ended
+    Sun 18 Jan; with 48 h of grace it was due by the end of Tue 20 Jan."""
+    a = str(logged["A"])
+    shown = screen(cli, "tracker", "list", "--offering", a, "--no-pager", columns=160)
+    header = shown[1]
+    assert re.search(r"\bdue\b", header)
+    assert "updated" in header
+    week = {int(line.split()[1]): line for line in shown[3:] if re.match(r"\s*\d+\s+\d+", line)}
+    assert "20 Jan · 11 days late" in week[2]  # 11½ days: whole days, counted down
+    assert "1 Feb 12:00 · just now" in week[2]  # logged by the fixture "now"
+    assert "13 Jan" in week[1]
+    assert "late" not in week[1]
+    overdue = screen(cli, "tracker", "list", "--status", "missing", "--no-pager", columns=160)
+    assert any("27 Jan · 4 days late" in line for line in overdue)
+    # Piped: absolute times only, for sort and grep; JSON keeps ISO 8601.
+    piped = cli.ok("tracker", "list", "--offering", a).stdout
+    assert "late" not in piped
+    assert "ago" not in piped
+    assert "\t2026-01-21 00:00 UTC\t" in piped
+    logs = cli.ok("tracker", "list", "--offering", a, "--json").json()
+    assert {log["week"]: log["due_at"] for log in logs}[2] == "2026-01-21T00:00:00+00:00"
+    # A month later the same logs read a month later (the wording: test_relative.py).
+    later = screen(
+        cli,
+        "tracker",
+        "list",
+        "--offering",
+        a,
+        "--no-pager",
+        columns=160,
+        env={"CMS_NOW": "2026-03-01T09:00:00+00:00"},
+    )
+    assert any("20 Jan · 5 weeks late" in line for line in later)
+    assert any("1 Feb 12:00 · 3 weeks ago" in line for line in later)
+
+
+def test_notify_list_keeps_kind_drops_an_empty_column_and_says_when(
+    cli: Cli, logged: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cms_cli.notify import delivery
+
+    cli.ok("notify", "sweep")
+    shown = screen(cli, "notify", "list", "--no-pager", columns=80)
+    header = shown[1]
+    assert "kind" in header
+    assert "last error" not in header  # empty on every row: left out at any width
+    assert all(width(line) <= 80 for line in shown)
+    wide = screen(cli, "notify", "list", "--no-pager", columns=200)
+    assert "last error" not in wide[1]
+    assert "sent" not in wide[1].split()
+    assert any("1 Feb 12:00 · just now" in line for line in wide)
+    assert "last_error" in cli.ok("notify", "list").stdout.splitlines()[0]  # piped: every one
+    monkeypatch.setenv("CMS_NOW", cli.env["CMS_NOW"])  # delivered in-process, at "now"
+    for row in cli.ok("notify", "list", "--json").json():
+        delivery.deliver(row["id"], cli.config())
+    cli.login("ana@uni.edu")
+    later = {"CMS_NOW": "2026-02-01T12:02:00+00:00"}
+    inbox = screen(cli, "inbox", "--no-pager", columns=160, env=later)
+    assert "received" in inbox[1]
+    assert sum("1 Feb 12:00 · 2 min ago" in line for line in inbox[3:]) == 2
+    # At 80 columns both came in the same sweep: the time is said once, in the title.
+    narrow = screen(cli, "inbox", "--no-pager", columns=80, env=later)
+    assert narrow[0].rstrip() == "Inbox (received 1 Feb 12:00 · 2 min ago)"
 
 
 def test_wide_shows_every_column_in_full(busy: Cli) -> None:

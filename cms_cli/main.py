@@ -14,10 +14,11 @@ import sys
 # the first model it builds: ~10 ms of every command's start-up, for plugins cms does
 # not use. A user who wants one sets PYDANTIC_DISABLE_PLUGINS themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer import _click as click  # Typer's vendored Click, the base of TyperGroup
+from typer._click.exceptions import BadParameter, UsageError
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cms_cli import __version__
@@ -28,29 +29,48 @@ from cms_cli.core.failures import as_cms_error
 #: name -> ("module:attribute" of a Typer app, one-line summary shown by `cms --help`).
 COMMANDS: dict[str, tuple[str, str]] = {
     "auth": ("cms_cli.auth.commands:app", "Log in and out, sessions and your own password."),
-    "user": ("cms_cli.auth.user_commands:app", "Manage accounts (managers)."),
+    "user": ("cms_cli.auth.user_commands:app", "Accounts: add, import, invite, deactivate."),
     "module": ("cms_cli.catalog.commands:module_app", "Modules of the catalog."),
     "cohort": ("cms_cli.catalog.commands:cohort_app", "Cohorts of students."),
     "class": ("cms_cli.catalog.commands:class_app", "Classes: year, trimester, intake."),
-    "offering": ("cms_cli.offerings.commands:app", "Allocate courses: offerings and enrolments."),
-    "tracker": ("cms_cli.tracker.commands:app", "Weekly activity logs and the compliance report."),
+    "offering": (
+        "cms_cli.offerings.commands:app",
+        "Allocate courses: offerings, enrolments (students: your own).",
+    ),
+    "tracker": (
+        "cms_cli.tracker.commands:app",
+        "Weekly logs, attendance, deadlines; the compliance report.",
+    ),
     "notify": (
         "cms_cli.notify.commands:app",
         "Reminders and escalations: sweep, list, retry, prune.",
     ),
     "inbox": ("cms_cli.notify.commands:inbox_app", "Your in-app notifications."),
     "worker": ("cms_cli.notify.commands:worker_app", "Deliver notifications (Huey consumer)."),
-    "reflection": ("cms_cli.reflection.commands:app", "Students' end-of-course reflections."),
-    "audit": ("cms_cli.audit.commands:app", "Read the audit trail (managers)."),
+    "reflection": (
+        "cms_cli.reflection.commands:app",
+        "End-of-course reflections: yours, or your courses' rate.",
+    ),
+    "audit": ("cms_cli.audit.commands:app", "The audit trail: who changed what, newest first."),
     "db": (
         "cms_cli.ops.db_commands:app",
-        "Migrate, back up, restore, copy the database (operator).",
+        "Migrate, back up, restore or copy the database.",
     ),
     "doctor": ("cms_cli.ops.commands:app", "Check config, database, queue, SMTP and keyring."),
     "config": ("cms_cli.ops.config_commands:app", "Show the effective settings and their file."),
     "demo": ("cms_cli.ops.demo_commands:app", "Build a realistic demo term and show it."),
-    "serve": ("cms_cli.server.commands:app", "Serve the API that clients talk to (operator)."),
+    "serve": ("cms_cli.server.commands:app", "Serve the API that a team's clients talk to."),
 }
+
+#: `cms --help` lists the commands by who uses them, as gh and kubectl do; each once,
+#: under its main users (a test holds that every command is in one section).
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Everyone", ("auth", "inbox")),
+    ("Registry staff", ("offering", "user", "module", "cohort", "class", "audit")),
+    ("Facilitators", ("tracker",)),
+    ("Students", ("reflection",)),
+    ("Operators", ("db", "doctor", "config", "notify", "worker", "serve", "demo")),
+)
 
 #: Entries that are one command rather than a group of subcommands.
 SINGLE_COMMANDS = frozenset({"demo", "doctor", "worker", "serve"})
@@ -70,7 +90,19 @@ def load_command(name: str) -> click.Command:
     command.name = name
     command.short_help = summary
     _tidy_metavars(command)
+    _whole_summaries(command)
     return command
+
+
+def _whole_summaries(group: click.Command) -> None:
+    """A group's help lists each subcommand by the first sentence of its help, whole:
+    wrapped in its column at 80 columns rather than cut with "..." as Click does."""
+    for sub in getattr(group, "commands", {}).values():
+        if sub.short_help is None and sub.help:
+            paragraph = sub.help.strip().split("\n\n")[0]
+            sentence = " ".join(paragraph.split()).split(". ")[0].removesuffix(".")
+            sub.short_help = sentence + "."
+        _whole_summaries(sub)
 
 
 #: The placeholder shown in --help for an option's value, by option name.
@@ -158,15 +190,29 @@ class LazyGroup(TyperGroup):
 
             near = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
             if near:
-                from typer._click.exceptions import UsageError
-
                 raise UsageError(f"No such command '{name}'. Did you mean '{near[0]}'?", ctx)
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        """The commands by who uses them (SECTIONS), the names aligned across sections."""
+        width = max(len(name) for name in COMMANDS)
+        for title, names in SECTIONS:
+            with formatter.section(title):
+                formatter.write_dl(
+                    [(name.ljust(width), COMMANDS[name][1]) for name in names], col_max=width
+                )
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except UsageError as exc:  # the root's own options (`cms --bogus`)
+            usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -175,6 +221,8 @@ class LazyGroup(TyperGroup):
             return outcome
         except BrokenPipeError:
             closed_pipe(ctx)
+        except UsageError as exc:  # a command line that cannot be read: exit 2
+            usage_error(exc)
         except (typer.Exit, typer.Abort, typer.TyperException):
             try:
                 sys.stdout.flush()
@@ -196,6 +244,79 @@ class LazyGroup(TyperGroup):
             ctx.exit(error.exit_code)
 
 
+def usage_error(exc: UsageError) -> NoReturn:
+    """A command line that cannot be read, said as every other error is: one ``error:``
+    line naming what was wrong and what was given, one ``hint:`` line with the
+    command's usage; exit 2. No Click usage block, no pydantic wording."""
+    from cms_cli.core.text import neutralise
+
+    sys.stderr.write(f"error: {neutralise(usage_message(exc))}\n")
+    ctx = exc.ctx or _innermost_context(exc)
+    if ctx is not None:
+        import re
+
+        usage = " ".join(ctx.get_usage().split()).removeprefix("Usage: ")
+        usage = re.sub(r"\{([A-Z_.]+)\}", r"\1", usage)  # Typer's "{ID}" for a required ID
+        sys.stderr.write(f"hint: usage: {neutralise(usage)} (-h for help)\n")
+    raise SystemExit(exc.exit_code)
+
+
+def _innermost_context(exc: BaseException) -> click.Context | None:
+    """The context of the command whose line could not be read, for an error raised
+    without one (Click's parser does so for ``--week`` with no value): the innermost
+    frame of the traceback that holds one."""
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        candidate = trace.tb_frame.f_locals.get("ctx")
+        if isinstance(candidate, click.Context):
+            found = candidate
+        trace = trace.tb_next
+    return found
+
+
+#: What a value of a parameter of this type must be, in words.
+_EXPECTED = {
+    "int": "a whole number",
+    "list[int]": "a whole number",
+    "float": "a number",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date and time (ISO 8601)",
+}
+
+
+def usage_message(exc: UsageError) -> str:
+    """The error's sentence: for a value of the wrong type, what it must be and what
+    was given (``ID must be a whole number, got 'abc'``); else Click's own message,
+    beginning in lower case as cms's messages do."""
+    cause = exc.__cause__
+    param = getattr(exc, "param", None)
+    if (
+        isinstance(exc, BadParameter)
+        and param is not None
+        and cause is not None
+        and hasattr(cause, "errors")
+    ):
+        name = _param_name(param)
+        problem = cause.errors()[0]
+        given = problem.get("input")
+        shown = f", got {given!r}" if isinstance(given, str) else ""
+        bare = param.bare_type() if hasattr(param, "bare_type") else ""
+        expected = _EXPECTED.get(bare)
+        if expected is not None:
+            return f"{name} must be {expected}{shown}"
+        return f"{name}: {problem.get('msg', 'not a valid value')}{shown}"
+    message = exc.format_message().strip().removesuffix(".")
+    return message[:1].lower() + message[1:] if message[1:2].islower() else message
+
+
+def _param_name(param: click.Parameter) -> str:
+    """How the person typed it: ``--week`` for an option, ``ID`` for an argument."""
+    if isinstance(param, TyperOption) and param.opts:
+        return max(param.opts, key=len)
+    return (param.metavar or (param.name or "value").upper()).rstrip(".")
+
+
 def closed_pipe(ctx: click.Context) -> None:
     """The reader of stdout went away (``| head``): stop at once and quietly, as
     coreutils do, with their status: 141 (128 + SIGPIPE). What is left in the buffer
@@ -214,12 +335,15 @@ def closed_pipe(ctx: click.Context) -> None:
 
 def report(error: CmsError) -> None:
     """``error:`` and ``hint:`` lines on stderr, each one line, control characters shown."""
-    from cms_cli.core.errors import FileProblems
+    from cms_cli.core.errors import Cancelled, FileProblems
     from cms_cli.core.text import neutralise
 
     if isinstance(error, FileProblems):
         for problem in error.problems:
             sys.stderr.write(neutralise(problem) + "\n")
+    if isinstance(error, Cancelled):  # the person's choice: said, not as a failure
+        sys.stderr.write(f"{neutralise(error.message)}\n")
+        return
     sys.stderr.write(f"error: {neutralise(error.message)}\n")
     if error.hint:
         sys.stderr.write(f"hint: {neutralise(error.hint)}\n")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cms_cli.api import listed
+from cms_cli.audit.public import ENTITIES
 from cms_cli.core.options import day
 from cms_cli.core.output import (
     DEFAULT_LIMIT,
@@ -30,7 +31,7 @@ app = typer.Typer(
 def list_(
     entity: Annotated[
         str | None,
-        typer.Option("--entity", help="user, session, module, cohort, class, offering, ..."),
+        typer.Option("--entity", help=f"What was changed: {', '.join(ENTITIES)}."),
     ] = None,
     actor: Annotated[
         str | None, typer.Option("--actor", help="Who did it: an e-mail, or 'system'.")

@@ -30,6 +30,17 @@ class ValidationError(CmsError):
     exit_code = 1
 
 
+class Cancelled(ValidationError):
+    """The person stopped at a question (Ctrl-D, or "no" at a confirmation): nothing
+    was written (exit 1). Said without ``error:``: it is their choice, not a failure."""
+
+
+class Interrupted(Cancelled):
+    """Ctrl-C at a question: as ``Cancelled``, with the exit code of an interrupt (130)."""
+
+    exit_code = 130
+
+
 class FileProblems(ValidationError):
     """A file with one or more bad lines; each problem is reported as ``line N: ...``."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import typer
 
-from cms_cli.core.errors import UsageError, ValidationError
+from cms_cli.core.errors import Cancelled, Interrupted, UsageError, ValidationError
 
 T = TypeVar("T")
 
@@ -29,6 +30,25 @@ def nothing_open() -> None:
             "internal error: a question was about to wait inside a database transaction",
             hint="report it; nothing was changed",
         )
+
+
+@contextmanager
+def asking(cancelled: str = "cancelled; nothing was saved") -> Iterator[None]:
+    """Around a question a person is answering: Ctrl-C ends the line the cursor is on
+    and says ``cancelled`` (exit 130), Ctrl-D the same (exit 1), instead of a bare
+    "interrupted" or Click's "Aborted!". No transaction is open while asking
+    (``nothing_open``), so there is nothing to undo."""
+    try:
+        yield
+    except (KeyboardInterrupt, typer.Abort) as stop:
+        sys.stderr.write("\n")
+        # Click turns Ctrl-C into Abort, and Ctrl-D too: its cause tells them apart.
+        if isinstance(stop, typer.Abort) and isinstance(stop.__context__, EOFError):
+            raise Cancelled(cancelled) from None
+        raise Interrupted(cancelled) from None
+    except EOFError:
+        sys.stderr.write("\n")
+        raise Cancelled(cancelled) from None
 
 
 #: The most --password-stdin reads looking for the end of a line.
@@ -67,7 +87,8 @@ def read_password(from_stdin: bool, *, prompt: str = "Password", confirm: bool =
             hint="pass it with --password-stdin (one line on stdin)",
         )
     nothing_open()
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    with asking("cancelled; nothing was changed"):
+        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value
 
 
@@ -80,8 +101,10 @@ def confirm(question: str, *, yes: bool) -> None:
             "this changes data and stdin is not a terminal", hint="add --yes to confirm"
         )
     nothing_open()
-    if not typer.confirm(question, default=False):
-        raise ValidationError("cancelled; nothing was changed")
+    with asking("cancelled; nothing was changed"):
+        sure = typer.confirm(question, default=False)
+    if not sure:
+        raise Cancelled("cancelled; nothing was changed")
 
 
 def confirming(question: str, *, yes: bool) -> Callable[[T], T] | None:

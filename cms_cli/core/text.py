@@ -193,6 +193,17 @@ def shorten(text: str, limit: int = 80) -> str:
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
+def percent(value: float) -> str:
+    """One percentage format for people everywhere (terminal, HTML, mail): whole
+    percents, rounded half up (62.5 is "63%"), no space: "53%". JSON keeps the number."""
+    return f"{int(value + 0.5) if value >= 0 else -int(-value + 0.5)}%"
+
+
+def share(part: int, whole: int, *, none: str = "n/a") -> str:
+    """``part`` of ``whole`` as a ``percent``; ``none`` of nothing."""
+    return percent(100 * part / whole) if whole else none
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``count`` and ``word`` in agreement: "1 week", "2 weeks" (``many``: an irregular
     plural)."""

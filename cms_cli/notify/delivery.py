@@ -35,7 +35,7 @@ from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import rowcount
 from cms_cli.core.session import in_transaction, session_scope
-from cms_cli.core.text import neutralise, one_line, plural
+from cms_cli.core.text import neutralise, one_line, percent, plural
 from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
@@ -239,7 +239,10 @@ def log_state(entry: WeeklyLog | None) -> tuple[str, str]:
     todo = [word for name, word in ACTIVITY_WORDS.items() if _status(entry, name) != "done"]
     if not entry.attendance_taken:
         todo.append("attendance")
-    return "incomplete", f"is incomplete ({entry.completion}%: still to do: {', '.join(todo)})"
+    return (
+        "incomplete",
+        f"is incomplete ({percent(entry.completion)}: still to do: {', '.join(todo)})",
+    )
 
 
 def _status(entry: WeeklyLog, name: str) -> str:
@@ -355,7 +358,7 @@ def _attendance_message(
     )
     settings = config.settings
     why = (
-        f"attends under {settings.attendance_alert_pct}%"
+        f"attends under {percent(settings.attendance_alert_pct)}"
         if notification.reason == "rate"
         else f"has missed {settings.attendance_alert_run} or more weeks in a row"
     )
@@ -370,9 +373,11 @@ def _attendance_message(
         if student
         else []
     )
+    rate = found[0].rate if found else None
+    rate_text = "no rate yet" if rate is None else percent(rate)
     now = (
         f"So far: present {found[0].present} of "
-        f"{plural(found[0].weeks_recorded, 'recorded week')} ({found[0].rate}%), "
+        f"{plural(found[0].weeks_recorded, 'recorded week')} ({rate_text}), "
         f"{found[0].absent_run} missed in a row, last attended week "
         f"{found[0].last_present_week or 'none'}."
         if found
@@ -387,7 +392,7 @@ def _attendance_message(
         f" --student {student.email}" if student else ""
     )
     short = (
-        f"under {settings.attendance_alert_pct}%"
+        f"under {percent(settings.attendance_alert_pct)}"
         if notification.reason == "rate"
         else f"{settings.attendance_alert_run}+ weeks missed"
     )

@@ -95,14 +95,16 @@ def list_(
 
 
 def rate_line(rate: Any, listed: int) -> str:
-    """``12 of 19 enrolled students (63 %)``: the end of `reflection list` (``listed``
+    """``12 of 19 enrolled students (63%)``: the end of `reflection list` (``listed``
     reflections above it, some maybe of students no longer enrolled)."""
     others = listed - rate.submitted
     more = f"; {others} more from students no longer enrolled" if others > 0 else ""
     if not rate.enrolled:
         return f"nobody is enrolled in offering {rate.offering_id} now{more}"
-    percent = int(100 * rate.submitted / rate.enrolled + 0.5)  # half up: 62.5 -> 63
-    return f"{rate.submitted} of {rate.enrolled} enrolled students ({percent} %){more}"
+    from cms_cli.core.text import share
+
+    shown = share(rate.submitted, rate.enrolled)
+    return f"{rate.submitted} of {rate.enrolled} enrolled students ({shown}){more}"
 
 
 @app.command("import")
@@ -200,5 +202,7 @@ def summary(
 def _shown_rate(row: Any) -> Any:
     shown = dict(row)
     rate = row.get("rate")
-    shown["rate"] = "nobody enrolled" if rate is None else f"{rate:g}%"
+    from cms_cli.core.text import percent
+
+    shown["rate"] = "nobody enrolled" if rate is None else percent(rate)
     return shown

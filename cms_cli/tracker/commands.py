@@ -27,6 +27,7 @@ from cms_cli.core.output import (
     write_json,
 )
 from cms_cli.core.prompts import confirming, interactive
+from cms_cli.core.text import percent
 from cms_cli.offerings.options import (
     AllOpt,
     ClassOpt,
@@ -133,7 +134,7 @@ def log(
     else:
         result(
             f"Week {shown.week} of offering {shown.offering_id} ({shown.module}) saved: "
-            f"{shown.completion}% complete."
+            f"{percent(shown.completion)} complete."
         )
 
 
@@ -231,7 +232,7 @@ def _shown_log(row: Mapping[str, Any]) -> dict[str, Any]:
 
     shown = dict(row)
     updated = row.get("updated_at")
-    shown["completion"] = "no log" if updated is None else f"{row['completion']}%"
+    shown["completion"] = "no log" if updated is None else percent(row["completion"])
     shown["facilitator"] = row.get("facilitator") or "—"
     shown["due_at"] = Due(row["due_at"], met=bool(row.get("complete")))
     shown["updated_at"] = Ago(updated) if updated is not None else None
@@ -441,7 +442,7 @@ def _shown_totals(row: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(row)
     shown["overdue"] = row.get("late")
     rate = row.get("rate")
-    shown["rate"] = "nothing due" if rate is None else f"{round(rate)}%"
+    shown["rate"] = "nothing due" if rate is None else percent(rate)
     if "facilitator" in shown and shown["facilitator"] is None:
         shown["facilitator"] = "—"
     return shown
@@ -535,11 +536,10 @@ def _at_risk_first(row: Any) -> tuple[bool, float, int, str]:
 def _attendance_count(rows: Any, below: float | None, status: str | None) -> str:
     """ "10 students below 75% in 7 active offerings" (all of them, without --below)."""
     from cms_cli.core.text import plural
-    from cms_cli.tracker.headline import percent
 
     students = len({r.student for r in rows})
     offerings = len({r.offering_id for r in rows})
-    under = f" below {percent(round(below), 100)}" if below is not None else ""
+    under = f" below {percent(below)}" if below is not None else ""
     kind = f"{status} " if status else ""
     return f"{plural(students, 'student')}{under} in {offerings} {kind}offering" + (
         "" if offerings == 1 else "s"
@@ -564,7 +564,7 @@ def _shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
     rate = row.get("rate")
     shown["_rate"] = rate
     shown["present"] = f"{row.get('present', 0)}/{row.get('weeks_recorded', 0)}"
-    shown["rate"] = "none yet" if rate is None else f"{round(rate)}%"
+    shown["rate"] = "none yet" if rate is None else percent(rate)
     if row.get("weeks_recorded") and row.get("last_present_week") is None:
         shown["last_present_week"] = "never"
     return shown

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from cms_cli.core import limits, text
-from cms_cli.core.errors import ValidationError
+from cms_cli.core.errors import Cancelled, ValidationError
 from cms_cli.tracker.public import ACTIVITIES, Status
 
 if TYPE_CHECKING:
@@ -35,23 +35,16 @@ LABELS = {
 }
 
 
-class Cancelled(ValidationError):
-    """The person stopped the form (Ctrl-D, or "no" at the end): nothing was written."""
-
-
 def ask(console: Console, question: str, parse: Callable[[str], T]) -> T:
     """Ask until ``parse`` accepts the answer; its ValidationError is shown, not fatal."""
-    from cms_cli.core.prompts import nothing_open
+    from cms_cli.core.prompts import asking, nothing_open
 
     nothing_open()
     while True:
         from rich.text import Text
 
-        try:
+        with asking("cancelled; nothing was saved"):  # Ctrl-C or Ctrl-D: nothing written
             answer = console.input(Text(question))
-        except EOFError:
-            console.print()
-            raise Cancelled("cancelled; nothing was saved") from None
         try:
             return parse(answer.strip())
         except ValidationError as problem:
@@ -236,4 +229,4 @@ def _summary(
         attendance = f"{len(draft.students) - len(absent)} present, absent: {', '.join(absent)}"
     console.print(f"  {'Attendance':<22} {_escape(attendance)}", highlight=False)
     console.print(f"  {'Notes':<22} {_escape(text.shorten(notes or '', 50) or 'none')}")
-    console.print(f"  {'Completion':<22} {completion}%", highlight=False)
+    console.print(f"  {'Completion':<22} {text.percent(completion)}", highlight=False)

@@ -85,8 +85,10 @@ def current_week(data: Report, today: date) -> int | None:
 
 
 def percent(part: int, whole: int) -> str:
-    """One percentage format everywhere: whole percents, "n/a" of nothing."""
-    return f"{round(100 * part / whole)}%" if whole else "n/a"
+    """``part`` of ``whole`` in the one percentage format (core.text.percent)."""
+    from cms_cli.core.text import share
+
+    return share(part, whole)
 
 
 def headline(data: Report, scope: str, week: int | None) -> str:
@@ -156,13 +158,20 @@ def sparkline(points: list[tuple[int, float]]) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, int(share * len(SPARKS)))] for _, share in points)
 
 
+def share_of(fraction: float) -> str:
+    """A share between 0 and 1 in the one percentage format."""
+    from cms_cli.core.text import percent as as_percent
+
+    return as_percent(100 * fraction)
+
+
 def trend_line(points: list[tuple[int, float]]) -> str | None:
     if not points:
         return None
     (first, start), (last, end) = points[0], points[-1]
     return (
         f"trend, due weeks complete: {sparkline(points)}  week {first} "
-        f"{percent(round(start * 100), 100)} → week {last} {percent(round(end * 100), 100)}"
+        f"{share_of(start)} → week {last} {share_of(end)}"
     )
 
 
@@ -180,7 +189,7 @@ def svg(points: list[tuple[int, float]], *, width: int = 320, height: int = 80) 
         for n, (_, share) in enumerate(points)
     ]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    words = ", ".join(f"week {w} {round(s * 100)}%" for w, s in points)
+    words = ", ".join(f"week {w} {share_of(s)}" for w, s in points)
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>' for x, y in xy)
     return (
         f'<svg class="trend" role="img" viewBox="0 0 {width} {height}" width="{width}" '

@@ -30,6 +30,49 @@ def test_every_registry_entry_imports_and_has_help(name: str) -> None:
     assert command.help, f"{name} has no help text"
 
 
+def _help(*args: str, columns: int = 80) -> str:
+    from typer.testing import CliRunner
+
+    from cms_cli.main import app
+
+    run = CliRunner().invoke(app, [*args, "--help"], prog_name="cms", env={"COLUMNS": str(columns)})
+    assert run.exit_code == 0, run.output
+    return run.stdout
+
+
+def test_the_root_help_lists_every_command_once_by_who_uses_it() -> None:
+    from cms_cli.main import SECTIONS
+
+    listed = [name for _, names in SECTIONS for name in names]
+    assert sorted(listed) == sorted(COMMANDS)  # every command, each once
+    shown = _help()
+    at = [shown.index(f"\n{title}:\n") for title, _ in SECTIONS]
+    assert at == sorted(at)
+    assert "\nCommands:\n" not in shown
+    for title, names in SECTIONS:
+        section = shown.split(f"\n{title}:\n")[1].split("\n\n")[0]
+        assert [line.split()[0] for line in section.splitlines()] == list(names)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_fits_80_columns_and_cuts_no_summary(name: str) -> None:
+    """Every group's list of subcommands gives each one's first sentence whole, wrapped
+    in its column; no line of any help is wider than 80 columns."""
+    command = load_command(name)
+    pages = [(name,)] + [(name, sub) for sub in getattr(command, "commands", {})]
+    for args in pages:
+        shown = _help(*args)
+        for line in shown.splitlines():
+            assert len(line) <= 80, (args, line)
+            if not line.startswith("Usage:"):
+                assert not line.rstrip().endswith("..."), (args, line)
+    for sub_name, sub in getattr(command, "commands", {}).items():
+        first = " ".join((sub.help or "").split("\n\n")[0].split()).split(". ")[0]
+        assert " ".join(_help(name, columns=200).split()).count(first.removesuffix(".")) >= 1, (
+            sub_name
+        )
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_has_an_example(name: str) -> None:
     command = load_command(name)

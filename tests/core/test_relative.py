@@ -67,3 +67,30 @@ def test_the_year_is_said_when_it_is_not_this_years() -> None:
 def test_a_naive_time_read_back_from_a_driver_is_utc() -> None:
     naive = datetime(2026, 12, 3, 19, 12)
     assert relative.ago_cell(Ago(naive), UTC, NOW) == "3 Dec 19:12 · 2 min ago"
+
+
+def test_one_percentage_format_everywhere() -> None:
+    """Whole percents, half up, no space; and no other percentage format is written
+    anywhere in cms (terminal, HTML, mail): every one goes through core.text."""
+    import re
+    from pathlib import Path
+
+    from cms_cli.core.text import percent, share
+
+    assert percent(53.3) == "53%"
+    assert percent(62.5) == "63%"
+    assert percent(0) == "0%"
+    assert percent(100) == "100%"
+    assert share(1, 8) == "13%"
+    assert share(3, 0) == "n/a"
+    assert share(3, 0, none="nothing due") == "nothing due"
+    root = Path(__file__).parents[2] / "cms_cli"
+    written = re.compile(r"\}\s?%")  # f"{rate}%", f"{n} %": a percentage formatted by hand
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        if path.name != "text.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if written.search(line)
+    ]
+    assert found == []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Cli, create
@@ -114,8 +116,83 @@ def test_a_mistyped_command_suggests_the_right_one(cli: Cli) -> None:
     for typed, meant in (("offerings", "offering"), ("tracke", "tracker"), ("users", "user")):
         run = cli(typed, "list")
         assert run.exit_code == 2
-        assert f"No such command '{typed}'. Did you mean '{meant}'?" in run.stderr
+        assert f"error: no such command '{typed}'. Did you mean '{meant}'?" in run.stderr
     assert "Did you mean" not in cli("zzz").stderr
+
+
+def _number_parameters() -> list[tuple[list[str], str, bool]]:
+    """Every whole-number or number parameter of every command: (command path, the
+    option or argument's name, whether it is an option)."""
+    from typer.core import TyperArgument, TyperOption
+
+    from cms_cli.main import COMMANDS, load_command
+
+    found = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, sub_name])
+        for param in command.params:
+            if isinstance(param, TyperOption | TyperArgument) and param.bare_type() in (
+                "int",
+                "list[int]",
+                "float",
+            ):
+                found.append((path, param, command))
+
+    for name in COMMANDS:
+        walk(load_command(name), [name])
+    return [
+        (
+            path,
+            param.opts[0] if isinstance(param, TyperOption) else param.name,
+            param.param_type_name == "option",
+        )
+        for path, param, _ in found
+    ]
+
+
+NUMBER_PARAMETERS = _number_parameters()
+
+
+@pytest.mark.local_only("read from the command line before anything is asked of a server")
+def test_a_number_that_is_not_one_is_named_with_what_was_given(cli: Cli) -> None:
+    """`offering show abc`, `tracker log --week x`, `--below many`: one error line that
+    names the parameter, says what it must be and echoes what was typed; the usage on
+    one hint line; exit 2. No Click usage block, no pydantic wording (the whole class:
+    every number parameter of every command)."""
+    assert len(NUMBER_PARAMETERS) > 30
+    for path, name, is_option in NUMBER_PARAMETERS:
+        args = [*path, name, "abc"] if is_option else [*path, "abc", "abc", "abc"]
+        run = cli(*args)
+        assert run.exit_code == 2, (args, run.stderr)
+        first, *rest = run.stderr.splitlines()
+        assert re.fullmatch(r"error: \S+ must be a (whole )?number, got 'abc'", first), (
+            args,
+            first,
+        )
+        assert rest[0].startswith(f"hint: usage: cms {' '.join(path)} "), (args, rest)
+        assert "Usage:" not in run.stderr
+        assert "Input should" not in run.stderr
+        assert len(rest) == 1
+    show = cli("offering", "show", "abc")
+    assert show.stderr.splitlines()[0] == "error: ID must be a whole number, got 'abc'"
+    week = cli("tracker", "list", "--week", "1.5")
+    assert week.stderr.splitlines()[0] == "error: --week must be a whole number, got '1.5'"
+
+
+def test_other_command_lines_that_cannot_be_read_say_so_on_one_line(cli: Cli) -> None:
+    for args, said in (
+        (("offering", "show"), "error: missing argument 'ID'"),
+        (("offering", "list", "--bogus"), "error: no such option: --bogus"),
+        (("--bogus",), "error: no such option: --bogus"),
+        (("tracker", "log", "--week"), "error: option '--week' requires an argument"),
+    ):
+        run = cli(*args)
+        assert run.exit_code == 2, args
+        assert run.stderr.splitlines()[0] == said, (args, run.stderr)
+        assert run.stderr.splitlines()[1].startswith("hint: usage: cms"), (args, run.stderr)
+        assert "Usage:" not in run.stderr
 
 
 @pytest.mark.local_only("a client cannot see that the server's database is empty")

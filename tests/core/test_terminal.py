@@ -421,6 +421,43 @@ def test_saying_no_writes_nothing(cli: Cli, two_active: dict[str, int]) -> None:
     assert cli("tracker", "show", "--offering", first, "--week", "3").exit_code == 3
 
 
+def test_ctrl_c_or_ctrl_d_in_the_form_says_cancelled_and_writes_nothing(
+    cli: Cli, two_active: dict[str, int]
+) -> None:
+    first = str(two_active["first"])
+    for key, code in (("\x03", 130), ("\x04", 1)):  # Ctrl-C, Ctrl-D
+        child = terminal(cli, "tracker", "log", "--offering", first, "--week", "3", env=PLAIN)
+        for _ in range(3):
+            child.expect(r"\]: ")
+            child.sendline("d")
+        child.expect(r"\]: ")
+        child.send(key)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == code, child.before
+        said = ANSI.sub("", child.before).replace("\r\n", "\n")
+        # the answer line ends (the terminal echoes ^C), then one plain sentence
+        assert re.fullmatch(r"(\^C|\^D)?\ncancelled; nothing was saved", said.rstrip()), said
+        assert "error:" not in said
+        assert "Traceback" not in said
+        assert cli("tracker", "show", "--offering", first, "--week", "3").exit_code == 3
+
+
+def test_ctrl_c_at_a_confirmation_says_cancelled(cli: Cli, two_active: dict[str, int]) -> None:
+    cli.login("dean@uni.edu")
+    offering = str(two_active["second"])
+    child = terminal(cli, "offering", "cancel", offering, env=PLAIN)
+    child.expect(r"\[y/N\]: ")
+    child.send("\x03")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    said = ANSI.sub("", child.before).replace("\r\n", "\n")
+    assert re.fullmatch(r"(\^C)?\ncancelled; nothing was changed", said.rstrip()), said
+    assert "Aborted" not in said
+    assert cli.ok("offering", "show", offering, "--json").json()["status"] != "cancelled"
+
+
 def test_with_field_options_a_terminal_only_asks_which_offering(
     cli: Cli, two_active: dict[str, int]
 ) -> None:

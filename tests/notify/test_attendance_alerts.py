@@ -131,7 +131,7 @@ def test_the_message_names_the_student_the_reason_and_the_command(
     ]
     text = smtp.messages[0].get_body(("plain",)).get_content()
     assert "Sam Stu <sam@uni.edu>" in text
-    assert "present 0 of 3 recorded weeks (0.0%), 3 missed in a row" in text
+    assert "present 0 of 3 recorded weeks (0%), 3 missed in a row" in text
     assert f"cms tracker attendance --offering {a} --student sam@uni.edu" in text
     cli.login("sam@uni.edu")
     assert cli.ok("inbox", "--json").json() == []  # never told about themselves

@@ -254,7 +254,7 @@ def test_a_drop_box_of_200_files_with_2_bad_stores_nothing(
     done = cli.ok("reflection", "import", str(box))
     assert done.stdout == "Stored 200 reflection(s), replaced 0.\n"
     listed = cli.ok("reflection", "list", "--offering", str(a), "--limit", "0")
-    assert listed.stdout.splitlines()[-1] == "200 of 202 enrolled students (99 %)"
+    assert listed.stdout.splitlines()[-1] == "200 of 202 enrolled students (99%)"
     cli.login("dean@uni.edu")
     events = cli.ok("audit", "list", "--entity", "reflection", "--json").json()[::-1]
     assert len(events) == 200
@@ -324,12 +324,12 @@ def test_response_rates(cli: Cli, offerings: dict[str, int], tmp_path: Path) -> 
     a, b = offerings["A"], offerings["B"]
     cli.login("ana@uni.edu")
     empty = cli.ok("reflection", "list", "--offering", str(a))
-    assert empty.stdout == "0 of 2 enrolled students (0 %)\n"
+    assert empty.stdout == "0 of 2 enrolled students (0%)\n"
     cli.login("sam@uni.edu")
     cli.ok("reflection", "submit", page_file(tmp_path, a))
     cli.login("dean@uni.edu")
     assert cli.ok("reflection", "list", "--offering", str(a)).stdout.endswith(
-        "\n1 of 2 enrolled students (50 %)\n"
+        "\n1 of 2 enrolled students (50%)\n"
     )
     assert cli.ok("reflection", "list", "--offering", str(b)).stdout == (
         f"nobody is enrolled in offering {b} now\n"
@@ -385,7 +385,7 @@ def test_import_refuses_what_cannot_be_a_reflection_and_names_any_file(
     cli.ok("reflection", "import", page_file(tmp_path, a, name="sue.json", email="sue@uni.edu"))
     cli.ok("offering", "unenrol", str(a), "--student", "sue@uni.edu")
     listed = cli.ok("reflection", "list", "--offering", str(a)).stdout.splitlines()
-    assert listed[-1] == "0 of 1 enrolled students (0 %); 1 more from students no longer enrolled"
+    assert listed[-1] == "0 of 1 enrolled students (0%); 1 more from students no longer enrolled"
     cli.ok("offering", "cancel", str(a), "--yes")
     late = page_file(tmp_path, a, name="late.json", email="sam@uni.edu")
     refused = cli("reflection", "import", late)

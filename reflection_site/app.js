@@ -50,6 +50,17 @@
   var offering = /^[0-9]{1,10}$/.test(offeringParam) && Number(offeringParam) >= 1 &&
     Number(offeringParam) <= 2147483647 ? String(Number(offeringParam)) : null;
   var course = (query.get("course") || "").trim().slice(0, 200);
+  // Where the file is handed in (?handin=URL): a web page of the course (its drop box),
+  // shown as a button. Only an http(s) address is taken; anything else is ignored.
+  var handin = (function (raw) {
+    if (!raw || raw.length > 2000) { return null; }
+    try {
+      var url = new URL(raw);
+      return url.protocol === "https:" || url.protocol === "http:" ? url : null;
+    } catch (e) {
+      return null;
+    }
+  })((query.get("handin") || "").trim());
   // A link without a valid offering keeps its draft under the whole link: two courses'
   // broken links never share one.
   var draftKey = "cms.reflection.draft." + (offering || "link:" + offeringParam.slice(0, 40) + "|" + course);
@@ -110,12 +121,31 @@
       button.setAttribute("aria-pressed", String(button.getAttribute("data-lang") === language));
     });
     showCourse();
+    showHandin();
     fields.forEach(updateCount);
     fields.concat([emailField]).forEach(function (field) {
       if (field.getAttribute("aria-invalid") === "true") { markField(field, true); }
     });
     $("save-status").textContent = t(status.key, status.params);
-    if (pending) { $("ready-text").textContent = t("readyText", { file: pending.file }); }
+    if (pending) { $("ready-text").textContent = readyText(); }
+    if (!$("error-summary").hidden) { listProblems(missing()); }
+  }
+
+  function readyText() {
+    return handin ? t("readyTextLink", { file: pending.file, host: handin.host })
+      : t("readyText", { file: pending.file });
+  }
+
+  function showHandin() {
+    ["done-handin", "ready-handin"].forEach(function (id) {
+      var link = $(id);
+      if (handin) {
+        link.href = handin.href;
+        link.querySelector(".host").textContent = "(" + handin.host + ")";
+      }
+    });
+    $("done-handin").hidden = !handin;
+    $("ready-handin-row").hidden = !handin;
   }
 
   var languageAsked = 0;
@@ -250,7 +280,7 @@
     var error = $(field.id + "-error");
     if (bad) {
       field.setAttribute("aria-invalid", "true");
-      error.textContent = t(problemOf(field) || "errorEmpty", { max: MAX_ANSWER.toLocaleString(language) });
+      error.textContent = messageOf(field);
       error.hidden = false;
     } else {
       field.removeAttribute("aria-invalid");
@@ -271,9 +301,17 @@
     return EMAIL_SHAPE.test(value) && value.length <= 254 && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
   }
 
-  // What is wrong with a field, as the key of its message, or null.
+  function messageOf(field) {
+    return t(problemOf(field) || "errorEmpty", { max: MAX_ANSWER.toLocaleString(language) });
+  }
+
+  // What is wrong with a field, as the key of its message, or null: an e-mail left
+  // empty is missing; one typed wrong is "not an e-mail address".
   function problemOf(field) {
-    if (field === emailField) { return emailOk() ? null : "errorEmail"; }
+    if (field === emailField) {
+      if (emailOk()) { return null; }
+      return emailValue() ? "errorEmail" : "errorEmailEmpty";
+    }
     var text = clean(field.value);
     if (!text) { return "errorEmpty"; }
     return text.length > MAX_ANSWER ? "errorLong" : null;
@@ -288,14 +326,37 @@
     var bad = missing();
     fields.forEach(function (field) { markField(field, bad.indexOf(field) >= 0); });
     markField(emailField, bad.indexOf(emailField) >= 0);
+    listProblems(bad);
     $("error-summary").hidden = bad.length === 0;
-    if (bad.length) { bad[0].focus(); }
+    if (bad.length) { $("error-summary").focus(); }  // read out first; each item leads on
     return bad.length === 0;
   }
 
-  // Once shown, the summary goes as soon as nothing is missing any more.
+  // The summary: each problem a link to its field, named by its question.
+  function listProblems(bad) {
+    var list = $("error-list");
+    list.textContent = "";
+    bad.forEach(function (field) {
+      var label = document.querySelector("label[for='" + field.id + "'] span[data-i18n]");
+      var link = document.createElement("a");
+      link.href = "#" + field.id;
+      link.textContent = label.textContent + " — " + messageOf(field);
+      link.addEventListener("click", function (event) {
+        event.preventDefault();  // to the field, without writing "#..." into the address
+        field.focus();
+        field.scrollIntoView({ block: "center" });
+      });
+      var item = document.createElement("li");
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+  }
+
+  // Once shown, the summary follows the answers, and goes when nothing is wrong any more.
   function recheckSummary() {
-    if (!$("error-summary").hidden && missing().length === 0) { $("error-summary").hidden = true; }
+    if ($("error-summary").hidden) { return; }
+    var bad = missing();
+    if (bad.length === 0) { $("error-summary").hidden = true; } else { listProblems(bad); }
   }
 
   // -- dialogs: focus trapped inside, Escape closes, focus returns --------------------------
@@ -306,7 +367,7 @@
   function focusables(dialog) {
     return Array.prototype.filter.call(
       dialog.querySelectorAll("button, [href], textarea, input, select, [tabindex]:not([tabindex='-1'])"),
-      function (el) { return !el.disabled && !el.hidden; }
+      function (el) { return !el.disabled && el.getClientRects().length > 0; }  // shown ones
     );
   }
 
@@ -378,7 +439,7 @@
   }
 
   function showReady(opener) {
-    $("ready-text").textContent = t("readyText", { file: pending.file });
+    $("ready-text").textContent = readyText();
     showDialog($("ready-dialog"), opener || $("submit"));
   }
 
@@ -401,11 +462,24 @@
     showReady($("submit"));
   }
 
+  // "I have saved it": the answers go, and the top of the page says the student is done
+  // (a thank-you under the fold and an empty form looked like starting over).
   function handedIn() {
     emptyForm();
+    returnFocus = null;
     closeDialog();
     setStatus("handedIn");
-    fields[0].focus();
+    showDone(true);
+  }
+
+  function showDone(done) {
+    $("done-banner").hidden = !done;
+    form.hidden = done;
+    $("intro").hidden = done;
+    if (done) {
+      window.scrollTo(0, 0);
+      $("done-banner").focus();
+    }
   }
 
   // -- wiring -------------------------------------------------------------------------------
@@ -450,6 +524,11 @@
   $("download-again").addEventListener("click", function () { download(pending.data, pending.file); });
   $("ready-later").addEventListener("click", closeDialog);
   $("saved-it").addEventListener("click", handedIn);
+  $("start-again").addEventListener("click", function () {
+    showDone(false);
+    setStatus("notSaved");
+    fields[0].focus();
+  });
   $("backdrop").addEventListener("click", function () { if (openDialog === $("confirm-dialog")) { closeDialog(); } });
   Array.prototype.forEach.call(document.querySelectorAll(".lang"), function (button) {
     button.addEventListener("click", function () { setLanguage(button.getAttribute("data-lang"), true); });

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from servers import free_port, missing
@@ -215,7 +216,7 @@ def test_switching_language_changes_everything_and_is_remembered(
     assert labels(page) == QUESTIONS_FR
     assert page.get_attribute("button[data-lang=fr]", "aria-pressed") == "true"
     assert page.get_attribute("button[data-lang=en]", "aria-pressed") == "false"
-    assert page.inner_text("#submit") == "Envoyer le bilan"
+    assert page.inner_text("#submit") == "Télécharger mon fichier de bilan"
     assert page.inner_text("#course-offering") == "(session 12)"
     assert page.inner_text("#question1-count") == "0 caractères"
     page.reload()
@@ -283,7 +284,11 @@ def test_one_draft_per_offering(make_page: Any, site_url: str) -> None:
     assert page.input_value("#question1") == "For twelve"
 
 
-def test_validation_marks_empty_answers_and_focuses_the_first(
+def summary_items(page: Any) -> list[str]:
+    return [str(text) for text in page.locator("#error-list a").all_inner_texts()]
+
+
+def test_validation_lists_each_problem_as_a_link_to_its_field(
     make_page: Any, site_url: str
 ) -> None:
     page = make_page().open(with_course(site_url))
@@ -296,19 +301,39 @@ def test_validation_marks_empty_answers_and_focuses_the_first(
         assert page.is_visible(f"#question{i}-error")
         assert page.inner_text(f"#question{i}-error") == "Please write an answer to this question."
         assert f"question{i}-error" in page.get_attribute(f"#question{i}", "aria-describedby")
-    assert page.evaluate("() => document.activeElement.id") == "question2"
-    assert page.is_visible("#error-summary")
+    # The summary comes first (focused, read out), one link per problem, by its question.
+    assert active(page) == "error-summary"
+    assert page.inner_text("#error-summary-title") == "Before you download your file, please fix:"
+    assert summary_items(page) == [
+        f"{QUESTIONS_EN[1]} — Please write an answer to this question.",
+        f"{QUESTIONS_EN[2]} — Please write an answer to this question.",
+        "Your institutional e-mail — Enter your institutional e-mail, like name@university.edu.",
+    ]
     assert page.get_attribute("#email", "aria-invalid") == "true"
     assert page.inner_text("#email-error") == (
         "Enter your institutional e-mail, like name@university.edu."
     )
     assert page.is_hidden("#ready-dialog")
+    address = page.url
+    page.click("#error-list a >> nth=1")
+    assert active(page) == "question3"
+    assert page.url == address  # no "#question3" written into the address
     page.fill("#question2", "Now filled")
     assert page.get_attribute("#question2", "aria-invalid") is None
-    # The summary stays while anything is missing, and goes as soon as nothing is.
+    assert len(summary_items(page)) == 2  # the summary follows the answers
+    # The summary stays while anything is wrong, and goes as soon as nothing is. An
+    # address typed wrong is not "missing": it is said to be no e-mail address.
     page.fill("#question3", "Filled too")
     page.fill("#email", "sam@")
     assert page.is_visible("#error-summary")
+    assert summary_items(page) == [
+        "Your institutional e-mail — This is not an e-mail address: write it like "
+        "name@university.edu."
+    ]
+    page.click("#submit")
+    assert page.inner_text("#email-error") == (
+        "This is not an e-mail address: write it like name@university.edu."
+    )
     page.fill("#email", EMAIL)
     assert page.is_hidden("#error-summary")
     assert page.get_attribute("#email", "aria-invalid") is None
@@ -369,13 +394,26 @@ def test_submit_keeps_the_answers_until_the_student_says_the_file_is_saved(
     again.value.save_as(str(again_file))
     assert json.loads(again_file.read_text()) == data  # the same file as handed over
     # "I have saved it": only now the answers and the draft go; the e-mail is remembered.
+    # The top of the page says so, and that the page may be closed; no empty form that
+    # looks like starting over.
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
     page.click("#saved-it")
     assert page.locator("#ready-dialog").is_hidden()
     assert [page.input_value(f"#question{i}") for i in (1, 2, 3)] == ["", "", ""]
     assert draft_of(page) is None
-    assert (
-        page.inner_text("#save-status") == "Thank you. Your answers were removed from this browser."
-    )
+    banner = page.locator("#done-banner")
+    assert banner.is_visible()
+    assert active(page) == "done-banner"
+    assert page.inner_text("#done-title") == "Done: your reflection file is saved"
+    assert "You may close this page." in banner.inner_text()
+    assert page.evaluate("() => window.scrollY") == 0
+    box = banner.bounding_box()
+    assert box["y"] + box["height"] < 800  # above the fold
+    assert page.locator("#reflection-form").is_hidden()
+    assert page.locator("#done-handin").is_hidden()  # this link names no hand-in page
+    page.click("#start-again")
+    assert banner.is_hidden()
+    assert page.locator("#reflection-form").is_visible()
     assert active(page) == "question1"
     page.reload()
     page.wait_for_selector("html[data-ready='true']")
@@ -450,7 +488,10 @@ def test_an_answer_cms_would_refuse_is_caught_on_the_page(make_page: Any, site_u
     assert page.inner_text("#question1-error") == (
         "This answer is too long: at most 10,000 characters."
     )
-    assert active(page) == "question1"
+    assert active(page) == "error-summary"
+    assert summary_items(page) == [
+        f"{QUESTIONS_EN[0]} — This answer is too long: at most 10,000 characters."
+    ]
     assert downloads == []
     page.fill("#question1", "x" * 10_000)
     assert page.get_attribute("#question1", "aria-invalid") is None
@@ -504,8 +545,9 @@ def test_axe_finds_no_violations(
         page.click("#submit")
     assert page.locator("#ready-dialog").is_visible()
     assert axe(page, axe_source) == []
-    page.click("#saved-it")  # handed in: the thanks
+    page.click("#saved-it")  # handed in: the banner
     assert axe(page, axe_source) == []
+    page.click("#start-again")
     page.click("#clear")  # the other dialog
     assert page.locator("#confirm-dialog").is_visible()
     assert axe(page, axe_source) == []
@@ -532,6 +574,52 @@ def test_screenshots(make_page: Any, site_url: str) -> None:
     screenshot(page, "reflection-fr-ready")
     page = make_page(viewport=(390, 844)).open(site_url + "?offering=12abc&course=Algebra")
     screenshot(page, "reflection-mobile-bad-link")
+
+
+HANDIN = "https://lms.uni.example/course/12/dropbox?tab=files"
+
+
+def test_a_hand_in_link_says_where_the_file_goes(make_page: Any, site_url: str) -> None:
+    """``&handin=URL``: the dialog and the final banner name the page and open it."""
+    page = make_page().open(with_course(site_url) + "&handin=" + quote(HANDIN, safe=""))
+    assert page.inner_text("#submit") == "Download my reflection file"
+    fill_all(page)
+    with page.expect_download():
+        page.click("#submit")
+    assert page.inner_text("#ready-text") == (
+        "Your answers are in the file reflection-offering-12.json, in your downloads. "
+        "Hand this file in on your course’s hand-in page (lms.uni.example)."
+    )
+    link = page.locator("#ready-handin")
+    assert link.is_visible()
+    assert link.get_attribute("href") == HANDIN
+    assert link.get_attribute("target") == "_blank"
+    assert "noopener" in link.get_attribute("rel")
+    assert link.inner_text() == "Open the hand-in page (lms.uni.example)"
+    page.click("#saved-it")
+    done = page.locator("#done-handin")
+    assert done.is_visible()
+    assert done.get_attribute("href") == HANDIN
+    page.click("button[data-lang=fr]")
+    page.wait_for_function("document.documentElement.lang === 'fr'")
+    assert done.inner_text() == "Ouvrir la page de dépôt (lms.uni.example)"
+
+
+@pytest.mark.parametrize(
+    "handin", ["javascript:alert(1)", "data:text/html,hi", "lms.uni.example/drop", "ftp://x.y/z"]
+)
+def test_a_hand_in_link_that_is_not_a_web_page_is_ignored(
+    make_page: Any, site_url: str, handin: str
+) -> None:
+    page = make_page().open(with_course(site_url) + "&handin=" + quote(handin, safe=""))
+    fill_all(page)
+    with page.expect_download():
+        page.click("#submit")
+    assert page.locator("#ready-handin-row").is_hidden()
+    assert "drop box, or by e-mail" in page.inner_text("#ready-text")
+    page.click("#saved-it")
+    assert page.locator("#done-handin").is_hidden()
+    assert page.get_attribute("#done-handin", "href") == "about:blank"
 
 
 def test_works_from_file_in_english(make_page: Any) -> None:

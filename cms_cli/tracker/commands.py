@@ -486,7 +486,8 @@ def attendance(
     from cms_cli.tracker import api
     from cms_cli.tracker.public import AttendanceFilters, AttendancePublic
 
-    if not all_ and status is None and offering is None:
+    running_only = not all_ and status is None and offering is None
+    if running_only:
         status = "active"
     offerings = filters(
         trimester, cohort, intake, facilitator, mode, module, class_code, year, status, all_
@@ -498,8 +499,16 @@ def attendance(
     query = api.AttendanceQuery(filters=chosen)
     people = not (json_ or csv_)
     rows = listed(api.attendance, query, limit=0 if people else view.fetch(json_, csv_))
+    footer = None
     if people:
         rows = type(rows)(sorted(rows, key=_at_risk_first), getattr(rows, "total", None))
+        footer = _attendance_count(rows, below, status)
+        if running_only:  # what the default left out, and how to see it
+            others = filters(
+                trimester, cohort, intake, facilitator, mode, module, class_code, year, None, False
+            )
+            said = _hidden_offerings(others)
+            footer += f"\n{said}" if said else ""
     listing(
         rows,
         columns(AttendancePublic),
@@ -523,8 +532,20 @@ def attendance(
         ),
         drop=("last_present_week", "module"),
         style=_rate_style,
-        footer=_attendance_count(rows, below, status) if people else None,
+        footer=footer,
     )
+
+
+def _hidden_offerings(others: Any) -> str | None:
+    """ "6 completed, 6 planned hidden: --all": the offerings the filters match that are
+    not running, which `tracker attendance` leaves out unless --all (as the report)."""
+    from collections import Counter
+
+    from cms_cli.offerings import api as offerings_api
+    from cms_cli.tracker.headline import hidden_line
+
+    matched = listed(offerings_api.listing, offerings_api.OfferingQuery(filters=others), limit=0)
+    return hidden_line(dict(Counter(str(o.status) for o in matched if o.status != "active")))
 
 
 def _at_risk_first(row: Any) -> tuple[bool, float, int, str]:

@@ -150,7 +150,20 @@ def test_students_at_risk_ranked_with_a_count(cli: Cli, meeting: dict[str, int])
     assert rows[0][3] == "1/3"  # present/recorded
     assert rows[0][4] == "33%"
     cut = cli.ok("tracker", "attendance", "--below", "75")
-    assert cut.stderr.strip() == "2 students below 75% in 1 active offering"
+    # the count, then what the default left out (as the report says it)
+    assert cut.stderr.splitlines() == [
+        "2 students below 75% in 1 active offering",
+        "1 completed, 1 planned hidden: --all",
+    ]
+    every = cli.ok("tracker", "attendance", "--below", "75", "--all")
+    assert "hidden" not in every.stderr
+    one = cli.ok("tracker", "attendance", "--offering", a)  # one offering asked for: no line
+    assert "hidden" not in one.stderr
+    assert "hidden" not in cli.ok("tracker", "attendance", "--status", "completed").stderr
+    # A facilitator hears of their own offerings only (Ana has none planned or completed).
+    cli.login("ana@uni.edu")
+    assert "hidden" not in cli.ok("tracker", "attendance").stderr
+    cli.login("dean@uni.edu")
     data = cli.ok("tracker", "attendance", "--below", "75", "--json").json()
     assert {r["student"] for r in data} == {"sue@uni.edu", "sam@uni.edu"}
     assert list(data[0]) == [

@@ -14,11 +14,11 @@ import sys
 # the first model it builds: ~10 ms of every command's start-up, for plugins cms does
 # not use. A user who wants one sets PYDANTIC_DISABLE_PLUGINS themselves.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # Typer's vendored Click, the base of TyperGroup
-from typer._click.exceptions import BadParameter, UsageError
+from typer._click.exceptions import UsageError
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from cms_cli import __version__
@@ -212,6 +212,8 @@ class LazyGroup(TyperGroup):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except UsageError as exc:  # the root's own options (`cms --bogus`)
+            from cms_cli.core.usage import usage_error
+
             usage_error(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -222,6 +224,8 @@ class LazyGroup(TyperGroup):
         except BrokenPipeError:
             closed_pipe(ctx)
         except UsageError as exc:  # a command line that cannot be read: exit 2
+            from cms_cli.core.usage import usage_error
+
             usage_error(exc)
         except (typer.Exit, typer.Abort, typer.TyperException):
             try:
@@ -242,79 +246,6 @@ class LazyGroup(TyperGroup):
                 traceback.print_exception(exc, file=sys.stderr)
             report(error)
             ctx.exit(error.exit_code)
-
-
-def usage_error(exc: UsageError) -> NoReturn:
-    """A command line that cannot be read, said as every other error is: one ``error:``
-    line naming what was wrong and what was given, one ``hint:`` line with the
-    command's usage; exit 2. No Click usage block, no pydantic wording."""
-    from cms_cli.core.text import neutralise
-
-    sys.stderr.write(f"error: {neutralise(usage_message(exc))}\n")
-    ctx = exc.ctx or _innermost_context(exc)
-    if ctx is not None:
-        import re
-
-        usage = " ".join(ctx.get_usage().split()).removeprefix("Usage: ")
-        usage = re.sub(r"\{([A-Z_.]+)\}", r"\1", usage)  # Typer's "{ID}" for a required ID
-        sys.stderr.write(f"hint: usage: {neutralise(usage)} (-h for help)\n")
-    raise SystemExit(exc.exit_code)
-
-
-def _innermost_context(exc: BaseException) -> click.Context | None:
-    """The context of the command whose line could not be read, for an error raised
-    without one (Click's parser does so for ``--week`` with no value): the innermost
-    frame of the traceback that holds one."""
-    found = None
-    trace = exc.__traceback__
-    while trace is not None:
-        candidate = trace.tb_frame.f_locals.get("ctx")
-        if isinstance(candidate, click.Context):
-            found = candidate
-        trace = trace.tb_next
-    return found
-
-
-#: What a value of a parameter of this type must be, in words.
-_EXPECTED = {
-    "int": "a whole number",
-    "list[int]": "a whole number",
-    "float": "a number",
-    "date": "a date (YYYY-MM-DD)",
-    "datetime": "a date and time (ISO 8601)",
-}
-
-
-def usage_message(exc: UsageError) -> str:
-    """The error's sentence: for a value of the wrong type, what it must be and what
-    was given (``ID must be a whole number, got 'abc'``); else Click's own message,
-    beginning in lower case as cms's messages do."""
-    cause = exc.__cause__
-    param = getattr(exc, "param", None)
-    if (
-        isinstance(exc, BadParameter)
-        and param is not None
-        and cause is not None
-        and hasattr(cause, "errors")
-    ):
-        name = _param_name(param)
-        problem = cause.errors()[0]
-        given = problem.get("input")
-        shown = f", got {given!r}" if isinstance(given, str) else ""
-        bare = param.bare_type() if hasattr(param, "bare_type") else ""
-        expected = _EXPECTED.get(bare)
-        if expected is not None:
-            return f"{name} must be {expected}{shown}"
-        return f"{name}: {problem.get('msg', 'not a valid value')}{shown}"
-    message = exc.format_message().strip().removesuffix(".")
-    return message[:1].lower() + message[1:] if message[1:2].islower() else message
-
-
-def _param_name(param: click.Parameter) -> str:
-    """How the person typed it: ``--week`` for an option, ``ID`` for an argument."""
-    if isinstance(param, TyperOption) and param.opts:
-        return max(param.opts, key=len)
-    return (param.metavar or (param.name or "value").upper()).rstrip(".")
 
 
 def closed_pipe(ctx: click.Context) -> None:

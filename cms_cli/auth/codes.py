@@ -67,16 +67,6 @@ def _mail_ready(config: Config, hint: str) -> None:
         )
 
 
-def forget_codes(session: Session, user_id: int | None) -> None:
-    """The account's unused codes are void: its password was set by a manager, or it was
-    deactivated (a code e-mailed before must not undo either)."""
-    session.execute(
-        sa.delete(AccessCode).where(
-            col(AccessCode.user_id) == user_id, col(AccessCode.used_at).is_(None)
-        )
-    )
-
-
 def _issue(session: Session, user: User, purpose: str, now: datetime, hours: int) -> str:
     """A new code for ``user``: the earlier unused ones of the same purpose go."""
     assert user.id is not None

@@ -18,7 +18,15 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
-from cms_cli.auth.models import AuthSession, LoginThrottle, Role, User, UserPublic, require
+from cms_cli.auth.models import (
+    AccessCode,
+    AuthSession,
+    LoginThrottle,
+    Role,
+    User,
+    UserPublic,
+    require,
+)
 from cms_cli.auth.public import SessionPublic, SignedIn
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import insert_or_lock, release_read, table_of
@@ -437,8 +445,6 @@ def set_password(
     user.updated_at = clock.now()
     _unlock(session, user.email)
     _revoke_all(session, user)
-    from cms_cli.auth.codes import forget_codes
-
     forget_codes(session, user.id)  # an invitation e-mailed before must not undo it
     audit.record(session, actor, "set-password", "user", user.email)
     return user
@@ -469,8 +475,6 @@ def set_active(session: Session, actor: User, email: str, active: bool) -> Stand
     user.updated_at = clock.now()
     if not active:
         _revoke_all(session, user)
-        from cms_cli.auth.codes import forget_codes
-
         forget_codes(session, user.id)  # a deactivated account's codes are void
     audit.record(
         session,
@@ -839,3 +843,13 @@ def change_password(
     )
     audit.record(session, user, "passwd", "user", user.email)
     return Account(email=user.email)
+
+
+def forget_codes(session: Session, user_id: int | None) -> None:
+    """The account's unused codes are void: its password was set by a manager, or it was
+    deactivated (a code e-mailed before must not undo either)."""
+    session.execute(
+        sa.delete(AccessCode).where(
+            col(AccessCode.user_id) == user_id, col(AccessCode.used_at).is_(None)
+        )
+    )

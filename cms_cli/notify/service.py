@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.auth.service import normalize_email
 from cms_cli.core import clock
 from cms_cli.core.errors import NotFound, UsageError, ValidationError
 from cms_cli.core.results import Count, Queued
+from cms_cli.core.text import normalize_email
 from cms_cli.notify.models import (
     InboxItem,
     InboxItemPublic,

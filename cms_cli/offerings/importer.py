@@ -16,14 +16,13 @@ from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import Mode
 from cms_cli.core import clock, limits
 from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_csv, run_import
 from cms_cli.core.db import insert_many
 from cms_cli.core.errors import ValidationError
-from cms_cli.core.text import shorten
+from cms_cli.core.text import normalize_email, shorten
 from cms_cli.offerings.models import Offering, OfferingCreate
 from cms_cli.offerings.service import check_person
 

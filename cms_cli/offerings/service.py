@@ -18,13 +18,13 @@ from sqlmodel import Session, col, func, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.auth.service import normalize_email
 from cms_cli.catalog import service as catalog
 from cms_cli.catalog.models import ClassGroup, Cohort, Mode, Module
 from cms_cli.core import clock
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from cms_cli.core.operation import Page, Paged
 from cms_cli.core.results import Account, Standing
+from cms_cli.core.text import normalize_email
 from cms_cli.offerings.models import (
     Enrolment,
     Offering,

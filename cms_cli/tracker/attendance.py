@@ -18,8 +18,8 @@ from pydantic import TypeAdapter
 from sqlmodel import Session, col
 
 from cms_cli.auth.models import Role, User
-from cms_cli.auth.service import normalize_email
 from cms_cli.core.errors import PermissionDenied, ValidationError
+from cms_cli.core.text import normalize_email
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment
 from cms_cli.tracker.models import Attendance, AttendancePublic, WeeklyLog

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,6 +40,7 @@ from cms_cli.offerings.options import (
     YearOpt,
     filters,
 )
+from cms_cli.tracker import views
 
 if TYPE_CHECKING:
     from cms_cli.tracker.calendar import Deadlines
@@ -218,25 +217,10 @@ def list_(
         drop=("updated_at", "module", "due_at"),
         table=(
             ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
-            _shown_log,
+            views.shown_log,
         ),
         headers={"offering_id": "offering", "due_at": "due", "updated_at": "updated"},
     )
-
-
-def _shown_log(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A log's row for people: completion as a percentage, a week with no log at all
-    said as such (not a 0 % log), a blank facilitator as a dash, the deadline with how
-    late it is ("21 Jul · 19 weeks late") and the last change with how long ago."""
-    from cms_cli.core.relative import Ago, Due
-
-    shown = dict(row)
-    updated = row.get("updated_at")
-    shown["completion"] = "no log" if updated is None else percent(row["completion"])
-    shown["facilitator"] = row.get("facilitator") or "—"
-    shown["due_at"] = Due(row["due_at"], met=bool(row.get("complete")))
-    shown["updated_at"] = Ago(updated) if updated is not None else None
-    return shown
 
 
 @app.command()
@@ -351,11 +335,11 @@ def report(
         )
         from cms_cli.core.files import write_output
 
-        target = html if html is not None else _temporary_page()
+        target = html if html is not None else views.temporary_page()
         write_output(target, page)
         message(f"wrote {target}")
         if open_:
-            _open_in_browser(target)
+            views.open_in_browser(target)
         return
     if not view.offerings:
         message(head)
@@ -400,24 +384,6 @@ def chosen_any(chosen: Any) -> bool:
     return render.describe(chosen) != "all offerings"
 
 
-def _temporary_page() -> Path:
-    import tempfile
-
-    handle, name = tempfile.mkstemp(prefix="cms-report-", suffix=".html")
-    os.close(handle)
-    return Path(name)
-
-
-def _open_in_browser(page: Path) -> None:
-    """The page in the person's browser (webbrowser: their default); said when none."""
-    import webbrowser
-
-    from cms_cli.core.output import message
-
-    if not webbrowser.open(page.as_uri()):
-        message(f"hint: no browser could be opened here; open {page} yourself")
-
-
 def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) -> None:
     """`report --by`: one row per group, its key under the grouping's name. For people
     the columns say "overdue" (the legend's word; the field is `late`)."""
@@ -432,20 +398,10 @@ def _totals(rows: list[Any], by: str, title: str, *, json_: bool, csv_: bool) ->
         empty="no offerings match",
         table=(
             (by, "offerings", "due", "complete", "overdue", "missing", "rate"),
-            _shown_totals,
+            views.shown_totals,
         ),
         drop=("offerings",),
     )
-
-
-def _shown_totals(row: Mapping[str, Any]) -> dict[str, Any]:
-    shown = dict(row)
-    shown["overdue"] = row.get("late")
-    rate = row.get("rate")
-    shown["rate"] = "nothing due" if rate is None else percent(rate)
-    if "facilitator" in shown and shown["facilitator"] is None:
-        shown["facilitator"] = "—"
-    return shown
 
 
 @app.command()
@@ -501,8 +457,8 @@ def attendance(
     rows = listed(api.attendance, query, limit=0 if people else view.fetch(json_, csv_))
     footer = None
     if people:
-        rows = type(rows)(sorted(rows, key=_at_risk_first), getattr(rows, "total", None))
-        footer = _attendance_count(rows, below, status)
+        rows = type(rows)(sorted(rows, key=views.at_risk_first), getattr(rows, "total", None))
+        footer = views.attendance_count(rows, below, status)
         if running_only:  # what the default left out, and how to see it
             others = filters(
                 trimester, cohort, intake, facilitator, mode, module, class_code, year, None, False
@@ -528,10 +484,10 @@ def attendance(
                 "absent_run",
                 "last_present_week",
             ),
-            _shown_attendance,
+            views.shown_attendance,
         ),
         drop=("last_present_week", "module"),
-        style=_rate_style,
+        style=views.rate_style,
         footer=footer,
     )
 
@@ -546,49 +502,6 @@ def _hidden_offerings(others: Any) -> str | None:
 
     matched = listed(offerings_api.listing, offerings_api.OfferingQuery(filters=others), limit=0)
     return hidden_line(dict(Counter(str(o.status) for o in matched if o.status != "active")))
-
-
-def _at_risk_first(row: Any) -> tuple[bool, float, int, str]:
-    """Lowest rate first (none recorded yet last), then the longest absence run."""
-    rate = row.rate
-    return (rate is None, rate if rate is not None else 0.0, -row.absent_run, row.student)
-
-
-def _attendance_count(rows: Any, below: float | None, status: str | None) -> str:
-    """ "10 students below 75% in 7 active offerings" (all of them, without --below)."""
-    from cms_cli.core.text import plural
-
-    students = len({r.student for r in rows})
-    offerings = len({r.offering_id for r in rows})
-    under = f" below {percent(below)}" if below is not None else ""
-    kind = f"{status} " if status else ""
-    return f"{plural(students, 'student')}{under} in {offerings} {kind}offering" + (
-        "" if offerings == 1 else "s"
-    )
-
-
-def _rate_style(row: Mapping[str, Any], column: str) -> str | None:
-    """Rates under 50% red, under 75% yellow, on a terminal."""
-    if column != "rate":
-        return None
-    rate = row.get("_rate")
-    if rate is None:
-        return None
-    return "bold red" if rate < 50 else "yellow" if rate < 75 else None
-
-
-def _shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
-    """For people: present/recorded together, a whole-percent rate ("none yet" before
-    any week recorded attendance), "never" for a student never present."""
-
-    shown = dict(row)
-    rate = row.get("rate")
-    shown["_rate"] = rate
-    shown["present"] = f"{row.get('present', 0)}/{row.get('weeks_recorded', 0)}"
-    shown["rate"] = "none yet" if rate is None else percent(rate)
-    if row.get("weeks_recorded") and row.get("last_present_week") is None:
-        shown["last_present_week"] = "never"
-    return shown
 
 
 @app.command()

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from cms_cli.auth.models import Role, User
-from cms_cli.auth.service import normalize_email
 from cms_cli.core.errors import PermissionDenied
+from cms_cli.core.text import normalize_email
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Offering
 from cms_cli.tracker import calendar

@@ -21,13 +21,12 @@ from sqlmodel import Session, col
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.auth.service import normalize_email
 from cms_cli.catalog.models import Module
 from cms_cli.core import clock, limits, text
 from cms_cli.core.csvfile import ImportReport, Problems, Row, Rows, import_csv, run_import
 from cms_cli.core.db import insert_many, table_of
 from cms_cli.core.errors import ValidationError
-from cms_cli.core.text import shorten
+from cms_cli.core.text import normalize_email, shorten
 from cms_cli.offerings.models import Enrolment, Offering
 from cms_cli.tracker import calendar
 from cms_cli.tracker.models import ACTIVITIES, Attendance, Status, WeeklyLog

@@ -17,11 +17,11 @@ from sqlmodel import Session, col, select
 
 from cms_cli.audit import service as audit
 from cms_cli.auth.models import Role, User, require
-from cms_cli.auth.service import normalize_email
 from cms_cli.catalog.models import Module
 from cms_cli.core import clock, limits, text
 from cms_cli.core.db import table_of, upsert
 from cms_cli.core.errors import Conflict, NotFound, PermissionDenied, UsageError, ValidationError
+from cms_cli.core.text import normalize_email
 from cms_cli.offerings import service as offerings
 from cms_cli.offerings.models import Enrolment, Offering, OfferingPublic
 from cms_cli.offerings.rules import status_of

@@ -46,6 +46,10 @@ LENGTH = 16
 INVITE, RESET = "invite", "reset"
 #: `auth forgot` requests per address within FORGOT_WINDOW before the next are ignored.
 FORGOT_LIMIT = 3
+#: `auth forgot` requests from one network address (`cms serve`) within the window
+#: before its next are ignored. Counted apart from failed logins: a campus behind one
+#: NAT address asking for resets never locks that address's logins.
+FORGOT_SOURCE_LIMIT = 30
 INVALID = "this code is not valid: unknown, used already, or expired"
 
 
@@ -197,7 +201,7 @@ def invite(session: Session, actor: User, emails: list[str], *, config: Config) 
 def forgot(session: Session, email: str, *, config: Config, source: str | None = None) -> Sent:
     """Anyone: a reset code to the account's address, if it exists and is active; the
     same answer in every case."""
-    from cms_cli.auth.service import _throttle, source_failed
+    from cms_cli.auth.service import _count_failure, _locked, _throttle
 
     _mail_ready(config, "ask a manager to set a new password (cms user set-password)")
     hours = config.settings.invite_hours
@@ -211,13 +215,13 @@ def forgot(session: Session, email: str, *, config: Config, source: str | None =
         return answer
     now = clock.now()
     throttle = _throttle(session, f"forgot:{address}", now)
-    if source is not None:
-        source_failed(session, source, now)  # every request counts against the client
-    if throttle.locked_until is not None and throttle.locked_until > now:
+    # every request counts against the client, on its own count (not the logins')
+    by_source = _throttle(session, f"forgot-source:{source}", now) if source else None
+    if _locked(throttle, now) or _locked(by_source, now):
         return answer
-    from cms_cli.auth.service import _count_failure
-
     _count_failure(throttle, now, FORGOT_LIMIT)
+    if by_source is not None:
+        _count_failure(by_source, now, FORGOT_SOURCE_LIMIT)
     user = session.exec(select(User).where(User.email == address)).first()
     if user is None or not user.is_active:
         return answer

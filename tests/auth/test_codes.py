@@ -228,3 +228,33 @@ def test_import_invite_without_mail_writes_nothing(cli: Cli, manager: str, tmp_p
     assert refused.exit_code == 7
     emails = {u["email"] for u in cli.ok("user", "list", "--json").json()}
     assert "eve@uni.edu" not in emails
+
+
+def test_reset_requests_from_one_address_never_lock_its_logins(
+    cli: Cli, people: dict[str, str], mail: Any
+) -> None:
+    """A campus behind one NAT address: many `auth forgot` through `cms serve` count on
+    their own (the 31st and later are quietly not sent) and never lock that address's
+    logins, which a failed login's count would after 30."""
+    from cms_cli.auth import codes, service
+    from cms_cli.core.session import session_scope
+
+    config = cli.config(CMS_SMTP_URL=mail.url)
+    nat = "203.0.113.7"
+
+    def forgot(email: str, source: str) -> str:
+        with session_scope(config) as session:
+            return codes.forgot(session, email, config=config, source=source).message
+
+    for n in range(codes.FORGOT_SOURCE_LIMIT + 5):
+        assert forgot(f"someone{n}@uni.edu", nat) == SAME
+    # the logins from that address are untouched: a right password passes
+    with session_scope(config) as session:
+        user = service.check_password_of(session, "sam@uni.edu", PASSWORD, rounds=4, source=nat)
+        assert user.email == "sam@uni.edu"
+    # past its own limit, the address's reset requests are not sent, even for a real one
+    assert forgot("sam@uni.edu", nat) == SAME
+    assert mail.messages == []
+    # another address is not held back
+    assert forgot("sam@uni.edu", "198.51.100.9") == SAME
+    assert [m["To"].addresses[0].addr_spec for m in mail.messages] == ["sam@uni.edu"]

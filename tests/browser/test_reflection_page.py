@@ -588,7 +588,7 @@ def test_a_hand_in_link_says_where_the_file_goes(make_page: Any, site_url: str) 
         page.click("#submit")
     assert page.inner_text("#ready-text") == (
         "Your answers are in the file reflection-offering-12.json, in your downloads. "
-        "Hand this file in on your course’s hand-in page (lms.uni.example)."
+        "Hand this file in on your course\u2019s hand-in page (lms.uni.example)."
     )
     link = page.locator("#ready-handin")
     assert link.is_visible()

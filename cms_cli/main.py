@@ -62,14 +62,56 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cms_cli.server.commands:app", "Serve the API that a team's clients talk to."),
 }
 
-#: `cms --help` lists the commands by who uses them, as gh and kubectl do; each once,
-#: under its main users (a test holds that every command is in one section).
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Everyone", ("auth", "inbox")),
-    ("Registry staff", ("offering", "user", "module", "cohort", "class", "audit")),
-    ("Facilitators", ("tracker",)),
-    ("Students", ("reflection",)),
-    ("Operators", ("db", "doctor", "config", "notify", "worker", "serve", "demo")),
+#: `cms --help` lists the commands by who uses them, as gh and kubectl do, each with
+#: what it does for them: a command several people use is under each of them (a test
+#: holds that every command is somewhere).
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Everyone",
+        (
+            ("auth", "Log in and out, sessions and your own password."),
+            ("inbox", "Your in-app notifications."),
+        ),
+    ),
+    (
+        "Registry staff (managers)",
+        (
+            ("offering", "Allocate courses: offerings, enrolments, term end."),
+            ("user", "Accounts: add, import, invite, deactivate."),
+            ("module", "Modules of the catalog."),
+            ("cohort", "Cohorts of students."),
+            ("class", "Classes: year, trimester, intake."),
+            ("tracker", "The compliance report; students at risk."),
+            ("notify", "Reminders and escalations sent: list, retry."),
+            ("audit", "The audit trail: who changed what, newest first."),
+        ),
+    ),
+    (
+        "Facilitators",
+        (
+            ("tracker", "Log your weeks; attendance; your deadlines."),
+            ("reflection", "Import your students' reflections; the response rate."),
+        ),
+    ),
+    (
+        "Students",
+        (
+            ("offering", "Your enrolments: cms offering list."),
+            ("reflection", "Hand in your reflection file: cms reflection submit."),
+        ),
+    ),
+    (
+        "Operators (database credentials, no login)",
+        (
+            ("db", "Migrate, back up, restore or copy the database."),
+            ("doctor", "Check config, database, queue, SMTP and keyring."),
+            ("config", "Show the effective settings and their file."),
+            ("notify", "The sweep (cron) and pruning old history."),
+            ("worker", "Deliver notifications (Huey consumer)."),
+            ("serve", "Serve the API that a team's clients talk to."),
+            ("demo", "Build a realistic demo term and show it."),
+        ),
+    ),
 )
 
 #: Entries that are one command rather than a group of subcommands.
@@ -196,10 +238,10 @@ class LazyGroup(TyperGroup):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands by who uses them (SECTIONS), the names aligned across sections."""
         width = max(len(name) for name in COMMANDS)
-        for title, names in SECTIONS:
+        for title, entries in SECTIONS:
             with formatter.section(title):
                 formatter.write_dl(
-                    [(name.ljust(width), COMMANDS[name][1]) for name in names], col_max=width
+                    [(name.ljust(width), said) for name, said in entries], col_max=width
                 )
 
     def make_context(

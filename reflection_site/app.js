@@ -492,14 +492,15 @@
         pending = null;
         saveDraft(true);
       }
-      if (field.getAttribute("aria-invalid") === "true" && problemOf(field) === null) { markField(field, false); }
+      // a marked field follows what is typed: its message changes, or goes
+      if (field.getAttribute("aria-invalid") === "true") { markField(field, problemOf(field) !== null); }
       recheckSummary();
       window.clearTimeout(typingTimer);
       typingTimer = window.setTimeout(autosave, AUTOSAVE_AFTER_TYPING);
     });
   });
   emailField.addEventListener("input", function () {
-    if (emailField.getAttribute("aria-invalid") === "true" && emailOk()) { markField(emailField, false); }
+    if (emailField.getAttribute("aria-invalid") === "true") { markField(emailField, !emailOk()); }
     if (emailOk()) { store(EMAIL_KEY, emailValue()); }  // remembered as soon as it is one
     if (pending) {  // the file names the e-mail as it was: to be handed over again
       pending = null;

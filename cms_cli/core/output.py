@@ -241,6 +241,7 @@ def listing(
     style: Callable[[Row, str], str | None] | None = None,
     footer: str | None = None,
     headers: Mapping[str, str] | None = None,
+    keep: Sequence[str] = (),
 ) -> None:
     """Print a listing as a table (plain rows when piped), a JSON array or CSV.
 
@@ -249,7 +250,9 @@ def listing(
     ``Due`` reads "3 Dec 19:14 · 2 min ago" on a terminal and the absolute time when
     piped. ``headers`` renames the table's columns for people (the piped header keeps
     the keys). On a terminal a column that is empty on every shown row is left out
-    (unless ``--wide``). ``drop`` names the table's columns that
+    (unless ``--wide``). A column whose value is the same on every shown row gives way
+    first and is named in the title, unless it is in ``keep`` (a measure the listing is
+    for) or holds times. ``drop`` names the table's columns that
     may go when the terminal is too narrow, least important first (core.tables).
     ``--json``/``--csv`` always carry every row; people get ``view.limit`` rows and a
     note on stderr of how many more match. ``style(row, column)`` colours a cell on a
@@ -291,6 +294,7 @@ def listing(
         rows=[[row[i] for i in kept] for row in cells],
         numeric=[_numeric(shown, columns[i]) for i in kept],
         styles=([[style(row, columns[i]) for i in kept] for row in shown] if style else None),
+        steady=frozenset(keep) | _timed(shown, columns),
     )
     if not tty:
         tables.write_plain(grid)
@@ -319,6 +323,14 @@ def _numeric(rows: Sequence[Row], column: str) -> bool:
     )
 
 
+def _timed(rows: Sequence[Row], columns: Sequence[str]) -> frozenset[str]:
+    """The columns holding times for people (core.relative): never named in a title."""
+    from cms_cli.core import relative
+
+    kinds = (relative.Ago, relative.Due)
+    return frozenset(c for c in columns if any(isinstance(row.get(c), kinds) for row in rows))
+
+
 def _flat_cell(value: Any, tz: Any, now: datetime | None = None) -> str:
     """A cell on one line: newlines become spaces, tabs and other controls visible.
     A time for people (core.relative) reads relatively when ``now`` is given (a
@@ -343,7 +355,11 @@ def item(data: Any, *, json_: bool = False, title: str | None = None) -> None:
     from rich.table import Table
 
     tz = _local_zone()
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    from rich.text import Text
+
+    # the title may hold typed or stored text (a profile's name): never read as markup
+    shown = Text(title) if title is not None else None
+    table = Table(title=shown, show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for key, value in data.items():

@@ -53,10 +53,18 @@ def span(seconds: float) -> str:
     return plural(int(seconds // (365.25 * DAY)), "year")
 
 
+#: Within this of now, a time is said without its year (the "ago" beside it leaves no
+#: doubt which year it is): a deadline of September read in January is "8 Sep".
+NO_YEAR_WITHIN = 300 * DAY
+#: A past event up to this far in the future is a clock that runs behind the server's
+#: (a client): "just now", not "in 14 min".
+SKEW = HOUR
+
+
 def ago(at: datetime, now: datetime) -> str:
     """ "just now", "2 min ago", "3 days ago"; a future instant "in 2 days"."""
     seconds = (_aware(now) - _aware(at)).total_seconds()
-    if abs(seconds) < 45:
+    if -SKEW < seconds < 45:
         return "just now"
     return f"{span(seconds)} ago" if seconds > 0 else f"in {span(seconds)}"
 
@@ -71,9 +79,9 @@ def lateness(due: datetime, now: datetime) -> str:
 
 def stamp(at: datetime, tz: tzinfo | None, now: datetime) -> str:
     """An instant in the institution's time, short: "3 Dec 19:14", the year added when
-    it is not this year's ("3 Dec 2025 19:14")."""
-    local, today = _local(at, tz), _local(now, tz)
-    if local.year == today.year:
+    it is far from now ("3 Dec 2025 19:14")."""
+    local = _local(at, tz)
+    if _near(at, now):
         return f"{local.day} {local:%b %H:%M}"
     return f"{local.day} {local:%b %Y %H:%M}"
 
@@ -81,14 +89,14 @@ def stamp(at: datetime, tz: tzinfo | None, now: datetime) -> str:
 def due_day(due: datetime, tz: tzinfo | None, now: datetime) -> str:
     """The deadline as a day, as the reminder mails say it: a deadline at midnight is
     the end of the day before ("21 Jul"); one at another hour says it ("22 Jul 14:00").
-    The year is added when it is not this year's."""
-    local, today = _local(due, tz), _local(now, tz)
+    The year is added when it is far from now."""
+    local = _local(due, tz)
     if local.time() == time.min:
         day = local - timedelta(days=1)
         clock = ""
     else:
         day, clock = local, f" {local:%H:%M}"
-    year = "" if day.year == today.year else f" {day.year}"
+    year = "" if _near(due, now) else f" {day.year}"
     return f"{day.day} {day:%b}{year}{clock}"
 
 
@@ -102,6 +110,10 @@ def due_cell(value: Due, tz: tzinfo | None, now: datetime) -> str:
     work is done."""
     day = due_day(value.at, tz, now)
     return day if value.met else f"{day} · {lateness(value.at, now)}"
+
+
+def _near(at: datetime, now: datetime) -> bool:
+    return abs((_aware(now) - _aware(at)).total_seconds()) < NO_YEAR_WITHIN
 
 
 def _local(at: datetime, tz: tzinfo | None) -> datetime:

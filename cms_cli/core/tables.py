@@ -41,6 +41,9 @@ class Grid:
     numeric: Sequence[bool]
     #: A rich style per cell on a terminal (None: plain), the shape of ``rows``.
     styles: Sequence[Sequence[str | None]] | None = None
+    #: Columns that stay though every row has the same value (a measure, a time: the
+    #: point of the listing), rather than being named once in the title.
+    steady: frozenset[str] = frozenset()
 
 
 def constant(values: Sequence[str]) -> str | None:
@@ -66,7 +69,11 @@ def fit(grid: Grid, width: int, drop: Sequence[str]) -> tuple[list[int], list[in
     def total(indexes: list[int]) -> int:
         return sum(natural[i] for i in indexes) + GAP * (len(indexes) - 1)
 
-    same = [grid.keys[i] for i in range(1, len(grid.keys)) if constant(_column(grid, i))]
+    same = [
+        grid.keys[i]
+        for i in range(1, len(grid.keys))
+        if grid.keys[i] not in grid.steady and constant(_column(grid, i))
+    ]
     for key in [*same, *(k for k in drop if k not in same)]:
         if total(shown) <= width:
             break
@@ -108,8 +115,10 @@ def table(grid: Grid, *, width: int, drop: Sequence[str], wide: bool, title: str
         shown, widths = list(range(len(grid.keys))), [0] * len(grid.keys)
     else:
         shown, widths = fit(grid, width, drop)
+    named = titled(grid, shown, title)
     out = Table(
-        title=titled(grid, shown, title),
+        # stored values may be named in it: shown as they are, never read as markup
+        title=Text(named) if named is not None else None,
         title_justify="left",
         title_style="bold",
         header_style="bold",

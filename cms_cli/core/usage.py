@@ -9,21 +9,28 @@ import sys
 from typing import NoReturn
 
 from typer import _click as click
-from typer._click.exceptions import BadParameter, UsageError
-from typer.core import TyperOption
+from typer._click.exceptions import BadParameter, MissingParameter, UsageError
+from typer.core import TyperArgument, TyperOption
 
 
 def usage_error(exc: UsageError) -> NoReturn:
     """A command line that cannot be read, said as every other error is: one ``error:``
     line naming what was wrong and what was given, one ``hint:`` line with the
     command's usage; exit 2. No Click usage block, no pydantic wording."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
     from cms_cli.core.text import neutralise
+
+    if isinstance(exc, NoArgsIsHelpError):  # `cms tracker` alone: its help, as always
+        raise exc
 
     sys.stderr.write(f"error: {neutralise(usage_message(exc))}\n")
     ctx = exc.ctx or _innermost_context(exc)
     if ctx is not None:
         usage = " ".join(ctx.get_usage().split()).removeprefix("Usage: ")
-        usage = re.sub(r"\{([A-Z_.]+)\}", r"\1", usage)  # Typer's "{ID}" for a required ID
+        usage = re.sub(  # Typer's "{ID}" for a required ID, "{name}" for a name
+            r"\{([A-Za-z_.]+)\}", lambda m: m.group(1).upper(), usage
+        ).replace("...]...", "...]")
         sys.stderr.write(f"hint: usage: {neutralise(usage)} (-h for help)\n")
     raise SystemExit(exc.exit_code)
 
@@ -73,7 +80,11 @@ def usage_message(exc: UsageError) -> str:
         if expected is not None:
             return f"{name} must be {expected}{shown}"
         return f"{name}: {problem.get('msg', 'not a valid value')}{shown}"
+    if isinstance(exc, MissingParameter) and isinstance(param, TyperArgument):
+        return f"missing argument {_param_name(param)}"  # as the usage line names it
     message = exc.format_message().strip().removesuffix(".")
+    # Click's "(Possible options: --wide)" after an unknown option: a suggestion
+    message = re.sub(r"\s*\(Possible options: ([^)]*)\)", r" (did you mean \1?)", message)
     return message[:1].lower() + message[1:] if message[1:2].islower() else message
 
 

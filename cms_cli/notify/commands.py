@@ -256,24 +256,26 @@ def inbox(
         view=view,
         title="Inbox",
         noun="notifications",
-        empty="no unread notifications",
-        # "read" only when read ones are listed: for unread ones it is always empty
+        empty="no notifications" if all_ else "no unread notifications",
+        # "read" only when read ones are listed (--all is for telling them apart): a
+        # short yes/no that stays; the subject is cut before "received" or "read" go
         table=(
             ("id", "created_at", "subject", "read_at") if all_ else ("id", "created_at", "subject"),
             _shown_item,
         ),
         headers={"created_at": "received", "read_at": "read"},
-        drop=("read_at",),  # the subject is cut before "received" goes
+        keep=("read_at",),
     )
 
 
 def _shown_item(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An inbox item's row for people: when it came and was read, with how long ago."""
+    """An inbox item's row for people: when it came, with how long ago; whether it was
+    read (yes/no: `inbox show` tells when)."""
     from cms_cli.core.relative import Ago
 
     shown = dict(row)
     shown["created_at"] = Ago(row["created_at"])
-    shown["read_at"] = Ago(row["read_at"]) if row.get("read_at") is not None else None
+    shown["read_at"] = row.get("read_at") is not None
     return shown
 
 

@@ -35,7 +35,7 @@ from cms_cli.core import clock
 from cms_cli.core.config import Config
 from cms_cli.core.db import rowcount
 from cms_cli.core.session import in_transaction, session_scope
-from cms_cli.core.text import neutralise, one_line, percent, plural
+from cms_cli.core.text import neutralise, one_line, percent, plural, share
 from cms_cli.notify import events
 from cms_cli.notify.models import InboxItem, Kind, Notification, NotificationStatus
 from cms_cli.offerings.models import Offering
@@ -373,8 +373,10 @@ def _attendance_message(
         if student
         else []
     )
-    rate = found[0].rate if found else None
-    rate_text = "no rate yet" if rate is None else percent(rate)
+    # from the counts, as every screen says it (the stored rate has one decimal)
+    rate_text = (
+        share(found[0].present, found[0].weeks_recorded, none="no rate yet") if found else ""
+    )
     now = (
         f"So far: present {found[0].present} of "
         f"{plural(found[0].weeks_recorded, 'recorded week')} ({rate_text}), "

@@ -200,9 +200,9 @@ def summary(
 
 
 def _shown_rate(row: Any) -> Any:
-    shown = dict(row)
-    rate = row.get("rate")
-    from cms_cli.core.text import percent
+    from cms_cli.core.text import share
 
-    shown["rate"] = "nobody enrolled" if rate is None else percent(rate)
+    shown = dict(row)
+    # from the counts, as the rate line of `reflection list` (the rate has one decimal)
+    shown["rate"] = share(row.get("submitted", 0), row.get("enrolled", 0), none="nobody enrolled")
     return shown

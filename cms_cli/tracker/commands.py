@@ -21,6 +21,7 @@ from cms_cli.core.output import (
     columns,
     item,
     listing,
+    message,
     result,
     write_json,
 )
@@ -214,7 +215,9 @@ def list_(
         title="Weekly logs",
         noun="weeks",
         empty="no logs match",
-        drop=("updated_at", "module", "due_at"),
+        # the deadline stays: a long address is cut before it goes
+        drop=("updated_at", "module"),
+        keep=("completion",),
         table=(
             ("offering_id", "week", "module", "facilitator", "completion", "due_at", "updated_at"),
             views.shown_log,
@@ -306,8 +309,12 @@ def report(
     scope = render.describe(chosen).capitalize()
     if not all_ and status is None:
         caption = render.caption(chosen, now.astimezone(current().config().tz), running=True)
-        view, hidden_counts = headline.running(data)
-        said = headline.hidden_line(hidden_counts)
+        view = headline.running(data)
+        # what is left out, cancelled offerings included (--all shows them)
+        every = filters(
+            trimester, cohort, intake, facilitator, mode, module, class_code, year, None, True
+        )
+        said = _hidden_offerings(every)
         notes += [said] if said else []
         scope = "Running offerings" + (
             f" ({render.describe(chosen)})" if chosen_any(chosen) else ""
@@ -455,16 +462,16 @@ def attendance(
     query = api.AttendanceQuery(filters=chosen)
     people = not (json_ or csv_)
     rows = listed(api.attendance, query, limit=0 if people else view.fetch(json_, csv_))
-    footer = None
+    footer = hidden_said = None
     if people:
         rows = type(rows)(sorted(rows, key=views.at_risk_first), getattr(rows, "total", None))
         footer = views.attendance_count(rows, below, status)
         if running_only:  # what the default left out, and how to see it
             others = filters(
-                trimester, cohort, intake, facilitator, mode, module, class_code, year, None, False
+                trimester, cohort, intake, facilitator, mode, module, class_code, year, None, True
             )
-            said = _hidden_offerings(others)
-            footer += f"\n{said}" if said else ""
+            hidden_said = _hidden_offerings(others)
+            footer += f"\n{hidden_said}" if hidden_said else ""
     listing(
         rows,
         columns(AttendancePublic),
@@ -489,12 +496,16 @@ def attendance(
         drop=("last_present_week", "module"),
         style=views.rate_style,
         footer=footer,
+        keep=("present", "rate", "absent_run", "last_present_week"),
     )
+    if people and not rows and hidden_said:  # nothing running: say what was left out
+        message(hidden_said)
 
 
 def _hidden_offerings(others: Any) -> str | None:
-    """ "6 completed, 6 planned hidden: --all": the offerings the filters match that are
-    not running, which `tracker attendance` leaves out unless --all (as the report)."""
+    """ "6 completed, 6 planned, 1 cancelled hidden: --all": the offerings the filters
+    match (``others``: every status, cancelled included, as --all shows them) that are
+    not running, which the report and `tracker attendance` leave out unless --all."""
     from collections import Counter
 
     from cms_cli.offerings import api as offerings_api

@@ -19,12 +19,9 @@ DUE = ("complete", "overdue", "missing")
 SPARKS = "▁▂▃▄▅▆▇█"
 
 
-def running(data: Report) -> tuple[Report, dict[str, int]]:
-    """``data`` narrowed to its active offerings, with the totals of those, and how
-    many of each other status it hid."""
-    shown = [row for row in data.offerings if row.status == "active"]
-    hidden = Counter(row.status for row in data.offerings if row.status != "active")
-    return subset(data, shown), dict(hidden)
+def running(data: Report) -> Report:
+    """``data`` narrowed to its active offerings, with the totals of those."""
+    return subset(data, [row for row in data.offerings if row.status == "active"])
 
 
 def subset(data: Report, rows: Sequence[ReportRow]) -> Report:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from cms_cli.core.errors import UsageError
 from cms_cli.core.tables import constant
-from cms_cli.core.text import percent as percent_of
+from cms_cli.core.text import share
 from cms_cli.tracker.headline import row_counts
 from cms_cli.tracker.public import ReportTotals
 
@@ -468,7 +468,7 @@ def _totals_table(totals: Sequence[ReportTotals], by: str, caption: str) -> str:
     heads = (by, "offerings", "due", "complete", "overdue", "missing", "rate")
     rows = []
     for row in totals:
-        rate = "n/a" if row.rate is None else percent_of(row.rate)
+        rate = share(row.complete, row.due)  # from the counts (the rate has one decimal)
         name = "—" if row.group is None else str(row.group)
         cells = [name, row.offerings, row.due, row.complete, row.late, row.missing, rate]
         first = "th" if name == "total" else "td"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cms_cli.core.text import percent
+from cms_cli.core.text import percent, share
 
 
 def shown_log(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,8 +49,8 @@ def open_in_browser(page: Path) -> None:
 def shown_totals(row: Mapping[str, Any]) -> dict[str, Any]:
     shown = dict(row)
     shown["overdue"] = row.get("late")
-    rate = row.get("rate")
-    shown["rate"] = "nothing due" if rate is None else percent(rate)
+    # from the counts, not the stored one-decimal rate: 90.48 is 90%, never 90.5 -> 91%
+    shown["rate"] = share(row.get("complete", 0), row.get("due", 0), none="nothing due")
     if "facilitator" in shown and shown["facilitator"] is None:
         shown["facilitator"] = "—"
     return shown
@@ -93,7 +93,7 @@ def shown_attendance(row: Mapping[str, Any]) -> dict[str, Any]:
     rate = row.get("rate")
     shown["_rate"] = rate
     shown["present"] = f"{row.get('present', 0)}/{row.get('weeks_recorded', 0)}"
-    shown["rate"] = "none yet" if rate is None else percent(rate)
+    shown["rate"] = share(row.get("present", 0), row.get("weeks_recorded", 0), none="none yet")
     if row.get("weeks_recorded") and row.get("last_present_week") is None:
         shown["last_present_week"] = "never"
     return shown

@@ -43,15 +43,19 @@ def _help(*args: str, columns: int = 80) -> str:
 def test_the_root_help_lists_every_command_once_by_who_uses_it() -> None:
     from cms_cli.main import SECTIONS
 
-    listed = [name for _, names in SECTIONS for name in names]
-    assert sorted(listed) == sorted(COMMANDS)  # every command, each once
+    listed = {name for _, entries in SECTIONS for name, _ in entries}
+    assert listed == set(COMMANDS)  # every command is under someone
     shown = _help()
     at = [shown.index(f"\n{title}:\n") for title, _ in SECTIONS]
     assert at == sorted(at)
     assert "\nCommands:\n" not in shown
-    for title, names in SECTIONS:
+    for title, entries in SECTIONS:
         section = shown.split(f"\n{title}:\n")[1].split("\n\n")[0]
-        assert [line.split()[0] for line in section.splitlines()] == list(names)
+        assert [line.split()[0] for line in section.splitlines()] == [n for n, _ in entries]
+        for name, said in entries:  # each in a section once, said for its readers
+            assert f"{name.ljust(10)}  {said}" in section
+    for title in ("Registry staff", "Facilitators", "Students", "Operators"):
+        assert title in shown
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

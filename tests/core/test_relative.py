@@ -34,6 +34,7 @@ PARIS = ZoneInfo("Europe/Paris")
         (200 * 86400, "6 months ago"),
         (800 * 86400, "2 years ago"),
         (-3 * 86400, "in 3 days"),
+        (-50 * 60, "just now"),  # a clock behind by up to an hour
     ],
 )
 def test_ago(seconds: float, said: str) -> None:
@@ -55,6 +56,18 @@ def test_a_deadline_at_midnight_is_the_end_of_the_day_before() -> None:
     assert relative.due_cell(Due(afternoon), PARIS, NOW) == "10 Dec 14:00 · in 6 days"
 
 
+def test_the_year_is_said_only_far_from_now() -> None:
+    """In January a deadline of September reads "8 Sep · 16 weeks late" (the "late"
+    leaves no doubt which September, and the column keeps its room); a year ago, the
+    year is said."""
+    january = datetime(2027, 1, 2, 10, 14, tzinfo=UTC)
+    september = datetime(2026, 9, 9, tzinfo=UTC)
+    assert relative.due_cell(Due(september), UTC, january) == "8 Sep · 16 weeks late"
+    # a client whose clock runs a little behind the server's: "just now", not "in 14 min"
+    assert relative.ago(NOW + timedelta(minutes=14), NOW) == "just now"
+    assert relative.ago(NOW + timedelta(hours=2), NOW) == "in 2 hours"
+
+
 def test_the_year_is_said_when_it_is_not_this_years() -> None:
     last_year = datetime(2025, 11, 30, 8, 5, tzinfo=UTC)
     assert relative.ago_cell(Ago(last_year), PARIS, NOW) == "30 Nov 2025 09:05 · 1 year ago"
@@ -62,6 +75,8 @@ def test_the_year_is_said_when_it_is_not_this_years() -> None:
     new_year = datetime(2026, 12, 31, 23, tzinfo=UTC)  # 1 Jan 2027 00:00 in Paris
     assert relative.due_day(new_year, PARIS, NOW) == "31 Dec"
     assert relative.due_day(new_year, UTC, NOW) == "31 Dec 23:00"
+    far = datetime(2025, 9, 1, 22, tzinfo=UTC)  # 2 Sep 00:00 in Paris, 15 months ago
+    assert relative.due_day(far, PARIS, NOW) == "1 Sep 2025"
 
 
 def test_a_naive_time_read_back_from_a_driver_is_utc() -> None:
@@ -94,3 +109,16 @@ def test_one_percentage_format_everywhere() -> None:
         if written.search(line)
     ]
     assert found == []
+
+
+def test_rates_for_people_come_from_the_counts_not_a_rounded_rate() -> None:
+    """19 of 21 is 90.48%: stored as 90.5 (one decimal), it must still read 90%, as the
+    rate line of `reflection list` says it, never 91% (rounded twice)."""
+    from cms_cli.tracker import views
+
+    assert views.shown_totals({"complete": 19, "due": 21, "rate": 90.5})["rate"] == "90%"
+    assert views.shown_totals({"complete": 0, "due": 0, "rate": None})["rate"] == "nothing due"
+    row = {"present": 19, "weeks_recorded": 21, "rate": 90.5, "last_present_week": 21}
+    assert views.shown_attendance(row)["rate"] == "90%"
+    none = {"present": 0, "weeks_recorded": 0, "rate": None, "last_present_week": None}
+    assert views.shown_attendance(none)["rate"] == "none yet"

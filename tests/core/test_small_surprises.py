@@ -183,10 +183,12 @@ def test_a_number_that_is_not_one_is_named_with_what_was_given(cli: Cli) -> None
 
 def test_other_command_lines_that_cannot_be_read_say_so_on_one_line(cli: Cli) -> None:
     for args, said in (
-        (("offering", "show"), "error: missing argument 'ID'"),
+        (("offering", "show"), "error: missing argument ID"),
         (("offering", "list", "--bogus"), "error: no such option: --bogus"),
         (("--bogus",), "error: no such option: --bogus"),
         (("tracker", "log", "--week"), "error: option '--week' requires an argument"),
+        (("cohort", "add"), "error: missing argument NAME"),
+        (("notify", "list", "--kind", "x"), "error: no such option: --kind (did you mean --wide?)"),
     ):
         run = cli(*args)
         assert run.exit_code == 2, args
@@ -289,3 +291,16 @@ def test_a_database_whose_folder_cannot_be_made_is_unavailable(cli: Cli) -> None
     run = cli("offering", "list", env={"CMS_DATABASE_URL": "sqlite:////proc/no/cms.db"})
     assert run.exit_code == 7
     assert run.stderr.startswith("error: database unavailable (sqlite:////proc/no/cms.db)")
+    # usage read as typed: no "{name}", no "[ID...]..."
+    assert "hint: usage: cms notify retry [OPTIONS] [ID...] (-h for help)" in cli(
+        "notify", "retry", "x"
+    ).stderr.splitlines()
+
+
+def test_a_group_alone_shows_its_help_not_an_error(cli: Cli) -> None:
+    for args in ((), ("tracker",), ("db",)):
+        run = cli(*args)
+        said = run.stdout + run.stderr
+        assert "error:" not in said
+        assert "Usage: cms" in said
+

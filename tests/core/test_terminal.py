@@ -135,6 +135,23 @@ def test_a_column_the_same_on_every_row_goes_first_and_is_named_once(busy: Cli) 
     assert all("ana@uni.edu" in line for line in piped[1:])
 
 
+def test_a_shared_value_named_in_the_title_is_shown_as_typed(
+    cli: Cli, term: dict[str, str]
+) -> None:
+    """Stored text in a title is never read as markup: "[/bold]" in an address, or
+    "[evening]" in a cohort's name, is shown as it is (was an internal error, or lost)."""
+    odd = "x[/bold]y@uni.edu"
+    cli.add_user(odd, "facilitator", "X Y")
+    cli.ok("cohort", "add", "[evening] Cohort")
+    for klass in ("2026J", "2026K"):
+        create(cli, "--facilitator", odd, klass=klass, cohort="[evening] Cohort")
+    shown = screen(cli, "offering", "list", "--no-pager", columns=60)
+    header = next(n for n, line in enumerate(shown) if line.startswith("id "))
+    title = " ".join(line.strip() for line in shown[:header])  # wrapped at 60 columns
+    assert f"facilitator {odd}" in title
+    assert "cohort [evening] Cohort" in title
+
+
 def test_times_read_relatively_on_a_terminal_and_whole_in_a_pipe(
     cli: Cli, logged: dict[str, int]
 ) -> None:
@@ -198,9 +215,17 @@ def test_notify_list_keeps_kind_drops_an_empty_column_and_says_when(
     inbox = screen(cli, "inbox", "--no-pager", columns=160, env=later)
     assert "received" in inbox[1]
     assert sum("1 Feb 12:00 · 2 min ago" in line for line in inbox[3:]) == 2
-    # At 80 columns both came in the same sweep: the time is said once, in the title.
+    # At 80 columns the subject is cut before the time goes, even when every row has
+    # the same time (a time is never moved into the title).
     narrow = screen(cli, "inbox", "--no-pager", columns=80, env=later)
-    assert narrow[0].rstrip() == "Inbox (received 1 Feb 12:00 · 2 min ago)"
+    assert narrow[0].rstrip() == "Inbox"
+    assert sum("1 Feb 12:00 · 2 min ago" in line for line in narrow[3:]) == 2
+    assert all(width(line) <= 80 for line in narrow)
+    # --all tells read from unread, in a short column that stays
+    cli.ok("inbox", "read", "--all")
+    every = screen(cli, "inbox", "--all", "--no-pager", columns=80, env=later)
+    assert every[1].split()[-1] == "read"
+    assert all(line.rstrip().endswith("yes") for line in every[3:5])
 
 
 def test_wide_shows_every_column_in_full(busy: Cli) -> None:

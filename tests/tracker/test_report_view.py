@@ -172,6 +172,22 @@ def test_students_at_risk_ranked_with_a_count(cli: Cli, meeting: dict[str, int])
     ]  # fmt: skip
 
 
+def test_what_the_running_default_hides_is_said_cancelled_included(
+    cli: Cli, meeting: dict[str, int]
+) -> None:
+    """--all shows cancelled offerings too, so the hidden-count line counts them; and
+    when nothing running matches, the line is still said (it is the way to the rest)."""
+    cli.ok("offering", "cancel", str(meeting["planned"]), "--yes")
+    said = "1 completed, 1 cancelled hidden: --all"
+    assert said in cli.ok("tracker", "report", "--no-pager").stdout
+    assert cli.ok("tracker", "attendance").stderr.splitlines()[-1] == said
+    only_done = cli.ok("tracker", "attendance", "--class", "2026K")
+    assert only_done.stderr.splitlines() == [
+        "no enrolled students match",
+        "1 completed hidden: --all",
+    ]
+
+
 @pytest.mark.local_only("a pseudo-terminal of a real process")
 def test_rates_at_risk_are_coloured_on_a_terminal(cli: Cli, meeting: dict[str, int]) -> None:
     import pexpect

@@ -147,7 +147,9 @@ def titled(grid: Grid, shown: Sequence[int], title: str | None) -> str | None:
     same one: "Weekly logs (facilitator ana.lopez@uni.example)"."""
     named = []
     for index in range(len(grid.keys)):
-        same = None if index in shown else constant(_column(grid, index))
+        if index in shown or grid.keys[index] in grid.steady:  # a time, a measure: not here
+            continue
+        same = constant(_column(grid, index))
         if same:
             named.append(f"{grid.headers[index]} {same}")
     if not named:

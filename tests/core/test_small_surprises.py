@@ -292,9 +292,10 @@ def test_a_database_whose_folder_cannot_be_made_is_unavailable(cli: Cli) -> None
     assert run.exit_code == 7
     assert run.stderr.startswith("error: database unavailable (sqlite:////proc/no/cms.db)")
     # usage read as typed: no "{name}", no "[ID...]..."
-    assert "hint: usage: cms notify retry [OPTIONS] [ID...] (-h for help)" in cli(
-        "notify", "retry", "x"
-    ).stderr.splitlines()
+    assert (
+        "hint: usage: cms notify retry [OPTIONS] [ID...] (-h for help)"
+        in cli("notify", "retry", "x").stderr.splitlines()
+    )
 
 
 def test_a_group_alone_shows_its_help_not_an_error(cli: Cli) -> None:
@@ -303,4 +304,3 @@ def test_a_group_alone_shows_its_help_not_an_error(cli: Cli) -> None:
         said = run.stdout + run.stderr
         assert "error:" not in said
         assert "Usage: cms" in said
-

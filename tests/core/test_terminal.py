@@ -207,6 +207,12 @@ def test_notify_list_keeps_kind_drops_an_empty_column_and_says_when(
     assert "sent" not in wide[1].split()
     assert any("1 Feb 12:00 · just now" in line for line in wide)
     assert "last_error" in cli.ok("notify", "list").stdout.splitlines()[0]  # piped: every one
+    narrow = screen(cli, "notify", "list", "--no-pager", columns=60)
+    title = " ".join(
+        line.strip()
+        for line in narrow[: narrow.index(next(line for line in narrow if line.startswith("id ")))]
+    )
+    assert "ago" not in title  # a time left out is never named in the title
     monkeypatch.setenv("CMS_NOW", cli.env["CMS_NOW"])  # delivered in-process, at "now"
     for row in cli.ok("notify", "list", "--json").json():
         delivery.deliver(row["id"], cli.config())

@@ -849,6 +849,23 @@ def test_no_external_resources() -> None:
 STATES = ("complete", "missing", "overdue", "incomplete", "upcoming")
 
 
+def made_report(
+    offerings: list[dict[str, Any]], *, expected: int, submitted: int, complete: int
+) -> Report:
+    """A report of ``offerings`` as given, its state counts taken from their cells."""
+    states = {s: sum(list(o["weeks"].values()).count(s) for o in offerings) for s in STATES}
+    return Report.model_validate(
+        {
+            "expected": expected,
+            "submitted": submitted,
+            "complete": complete,
+            "overdue": expected - complete,
+            "states": states,
+            "offerings": offerings,
+        }
+    )
+
+
 @pytest.fixture
 def report(tmp_path: Path) -> str:
     offerings = [
@@ -860,17 +877,7 @@ def report(tmp_path: Path) -> str:
         }
         for n in range(30)
     ]
-    states = {s: sum(list(o["weeks"].values()).count(s) for o in offerings) for s in STATES}
-    data = Report.model_validate(
-        {
-            "expected": 200,
-            "submitted": 150,
-            "complete": 100,
-            "overdue": 100,
-            "states": states,
-            "offerings": offerings,
-        }
-    )
+    data = made_report(offerings, expected=200, submitted=150, complete=100)
     at = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
     caption = render.caption(Filters(trimester=1, mode="online"), at)
     page = tmp_path / "compliance.html"
@@ -1014,17 +1021,7 @@ def meeting_page(tmp_path: Path) -> str:
         }
         for n in range(8)
     ]
-    states = {s: sum(list(o["weeks"].values()).count(s) for o in offerings) for s in STATES}
-    data = Report.model_validate(
-        {
-            "expected": 10,
-            "submitted": 6,
-            "complete": 5,
-            "overdue": 5,
-            "states": states,
-            "offerings": offerings,
-        }
-    )
+    data = made_report(offerings, expected=10, submitted=6, complete=5)
     data = headline.ranked(headline.subset(data, data.offerings))
     points = headline.trend(data)
     page = tmp_path / "meeting.html"

@@ -503,16 +503,19 @@ def attendance(
 
 
 def _hidden_offerings(others: Any) -> str | None:
-    """ "6 completed, 6 planned, 1 cancelled hidden: --all": the offerings the filters
-    match (``others``: every status, cancelled included, as --all shows them) that are
-    not running, which the report and `tracker attendance` leave out unless --all."""
-    from collections import Counter
-
+    """ "6 completed, 6 planned, 1 cancelled hidden: --all": how many offerings the
+    filters ``others`` match in each status but the running one (cancelled included, as
+    --all shows them), which the report and `tracker attendance` leave out unless
+    --all. One count a status (a page of one row and its total), never the rows."""
     from cms_cli.offerings import api as offerings_api
     from cms_cli.tracker.headline import hidden_line
 
-    matched = listed(offerings_api.listing, offerings_api.OfferingQuery(filters=others), limit=0)
-    return hidden_line(dict(Counter(str(o.status) for o in matched if o.status != "active")))
+    counts = {}
+    for status in ("completed", "planned", "cancelled"):
+        narrowed = others.model_copy(update={"status": status, "include_cancelled": True})
+        page = listed(offerings_api.listing, offerings_api.OfferingQuery(filters=narrowed), limit=1)
+        counts[status] = page.total
+    return hidden_line(counts)
 
 
 @app.command()
